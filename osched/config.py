@@ -1,0 +1,279 @@
+"""Load and validate the TOML config.
+
+Reading uses the standard library's ``tomllib`` (fast, and all the entrypoints need); every
+error names the file, the key path (``jobs.agent.schedules[0].start``) and, for TOML syntax
+errors, the line and column.  Editing (round trip, keeping comments) lives in ``edit.py``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from . import parse
+from .errors import ConfigError
+from .model import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_STOP_SIGNAL,
+    DEFAULT_STOP_TIMEOUT,
+    Config,
+    Job,
+    Schedule,
+)
+
+TOP_KEYS = {"timezone", "jobs"}
+JOB_KEYS = {"command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "schedules"}
+RESTART_KEYS = {"retries", "backoff"}
+SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env"}
+_LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found (run 'osched init' or pass --config PATH)", str(path)
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a config file", str(path)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config: {e.strerror}", str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError("config is not valid UTF-8", f"{path}:{line}") from None
+
+
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        message = str(e)
+        m = _LINE_COL.search(message)
+        if m:
+            where = f"{path}:{m.group(1)}:{m.group(2)}"
+            message = message[: m.start()]
+        else:
+            lines = text.count("\n") + 1
+            where = f"{path}:{lines}"
+            message = _AT_END.sub("", message)
+        raise ConfigError(f"TOML syntax error: {message[:1].lower()}{message[1:]}", where) from None
+
+
+def load(path: Path, *, host_zone: str | None = None) -> Config:
+    """Read, parse and validate ``path``."""
+    return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
+
+
+def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -> Config:
+    where = str(path)
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(message, where, key)
+
+    _unknown(doc, TOP_KEYS, "", fail)
+    tz_name = doc.get("timezone")
+    if tz_name is None:
+        if host_zone is None:
+            from .tzhost import host_zone_name
+
+            host_zone = host_zone_name()
+        tz_name = host_zone
+    else:
+        _zone(tz_name, "timezone", fail)
+
+    jobs_raw = doc.get("jobs", {})
+    if not isinstance(jobs_raw, dict):
+        raise fail("jobs", "must be a table of jobs ([jobs.NAME])")
+    jobs: dict[str, Job] = {}
+    for name, raw in jobs_raw.items():
+        key = f"jobs.{_quote(name)}"
+        try:
+            parse.parse_id(name, "job name")
+        except ValueError as e:
+            raise fail(key, str(e)) from None
+        if not isinstance(raw, dict):
+            raise fail(key, "must be a table")
+        jobs[name] = _job(name, raw, key, tz_name, fail)
+    return Config(path=path, timezone=tz_name, jobs=jobs)
+
+
+def _quote(name: str) -> str:
+    return name if parse.ID_RE.match(name) else '"' + name.replace('"', '\\"') + '"'
+
+
+def _unknown(table: dict[str, Any], allowed: set[str], prefix: str, fail: Any) -> None:
+    for k in table:
+        if k not in allowed:
+            dotted = f"{prefix}.{k}" if prefix else k
+            raise fail(dotted, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _zone(value: object, key: str, fail: Any) -> str:
+    if not isinstance(value, str):
+        raise fail(
+            key, f"invalid time zone {value!r}: expected an IANA name such as 'Europe/Berlin'"
+        )
+    try:
+        parse.zone(value)
+    except ValueError as e:
+        raise fail(key, str(e)) from None
+    return value
+
+
+def _call(func: Any, value: object, key: str, fail: Any) -> Any:
+    try:
+        return func(value)
+    except ValueError as e:
+        raise fail(key, str(e)) from None
+
+
+def _strings(value: object, key: str, fail: Any, *, nonempty: bool = False) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(key, "must be a list of strings")
+    if nonempty and (not value or not value[0]):
+        raise fail(key, 'must name a program: a non-empty list such as ["python3", "job.py"]')
+    if any("\x00" in v for v in value):
+        raise fail(key, "must not contain NUL characters")
+    return tuple(value)
+
+
+def _env(value: object, key: str, fail: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise fail(key, 'must be a table of NAME = "value" strings')
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if not parse.ENV_NAME_RE.match(k):
+            raise fail(f"{key}.{k}", "invalid environment variable name")
+        if not isinstance(v, str) or "\x00" in v:
+            raise fail(f"{key}.{k}", "must be a string")
+        out[k] = v
+    return out
+
+
+def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> Job:
+    _unknown(raw, JOB_KEYS, key, fail)
+    if "command" not in raw:
+        raise fail(f"{key}.command", "missing: every job needs a command (a list of strings)")
+    command = _strings(raw["command"], f"{key}.command", fail, nonempty=True)
+    workdir = raw.get("workdir")
+    if workdir is not None and (not isinstance(workdir, str) or not workdir or "\x00" in workdir):
+        raise fail(f"{key}.workdir", "must be a non-empty path string")
+    env = _env(raw.get("env", {}), f"{key}.env", fail)
+    stop_signal = _call(
+        parse.parse_signal, raw.get("stop_signal", DEFAULT_STOP_SIGNAL), f"{key}.stop_signal", fail
+    )
+    stop_timeout = _call(
+        parse.parse_seconds,
+        raw.get("stop_timeout", DEFAULT_STOP_TIMEOUT),
+        f"{key}.stop_timeout",
+        fail,
+    )
+    retries, backoff = DEFAULT_RETRIES, DEFAULT_BACKOFF
+    if "restart" in raw:
+        restart = raw["restart"]
+        rkey = f"{key}.restart"
+        if not isinstance(restart, dict):
+            raise fail(rkey, 'must be a table such as { retries = 3, backoff = ["10s"] }')
+        _unknown(restart, RESTART_KEYS, rkey, fail)
+        retries = restart.get("retries", DEFAULT_RETRIES)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+            raise fail(f"{rkey}.retries", "must be an integer from 0 to 100")
+        if "backoff" in restart:
+            steps = restart["backoff"]
+            if not isinstance(steps, list) or not steps:
+                raise fail(f"{rkey}.backoff", 'must be a non-empty list of delays such as ["10s"]')
+            backoff = tuple(
+                _call(parse.parse_seconds, step, f"{rkey}.backoff[{i}]", fail)
+                for i, step in enumerate(steps)
+            )
+    schedules: list[Schedule] = []
+    raw_schedules = raw.get("schedules", [])
+    if not isinstance(raw_schedules, list):
+        raise fail(f"{key}.schedules", "must be an array of tables ([[jobs.NAME.schedules]])")
+    seen: set[str] = set()
+    for i, s in enumerate(raw_schedules):
+        skey = f"{key}.schedules[{i}]"
+        if not isinstance(s, dict):
+            raise fail(skey, "must be a table")
+        sched = _schedule(name, i, s, skey, tz_name, fail)
+        if sched.id in seen:
+            raise fail(f"{skey}.id", f"duplicate schedule id {sched.id!r} in job {name!r}")
+        seen.add(sched.id)
+        schedules.append(sched)
+    return Job(
+        name=name,
+        command=command,
+        workdir=workdir,
+        env=env,
+        stop_signal=stop_signal,
+        stop_timeout=stop_timeout,
+        retries=retries,
+        backoff=backoff,
+        schedules=tuple(schedules),
+    )
+
+
+def _schedule(
+    job: str, index: int, raw: dict[str, Any], key: str, tz_name: str, fail: Any
+) -> Schedule:
+    _unknown(raw, SCHEDULE_KEYS, key, fail)
+    for required in ("id", "start", "duration", "days"):
+        if required not in raw:
+            raise fail(
+                f"{key}.{required}", "missing (every schedule needs id, start, duration, days)"
+            )
+    sid = _call(lambda v: parse.parse_id(v, "schedule id"), raw["id"], f"{key}.id", fail)
+    hour, minute = _call(parse.parse_time, raw["start"], f"{key}.start", fail)
+    duration = _call(parse.parse_duration, raw["duration"], f"{key}.duration", fail)
+    days = _call(parse.parse_days, raw["days"], f"{key}.days", fail)
+    zone_name = _zone(raw["timezone"], f"{key}.timezone", fail) if "timezone" in raw else tz_name
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail(f"{key}.enabled", "must be true or false")
+    args = _strings(raw.get("args", []), f"{key}.args", fail)
+    env = _env(raw.get("env", {}), f"{key}.env", fail)
+    overlap = self_overlap(days, duration)
+    if overlap:
+        raise fail(f"{key}.duration", overlap)
+    return Schedule(
+        id=sid,
+        job=job,
+        hour=hour,
+        minute=minute,
+        duration=duration,
+        days=days,
+        timezone=zone_name,
+        enabled=enabled,
+        args=args,
+        env=env,
+        index=index,
+    )
+
+
+def self_overlap(days: frozenset[int], duration: int) -> str | None:
+    """Why a schedule's own windows would overlap each other, or None.
+
+    Windows start on the listed days; each must end before the next one starts.  The check
+    uses calendar days (24 h each): on a DST change day the wall-clock gap is an hour shorter
+    or longer, and the window arithmetic handles that (docs/schedules.md).
+    """
+    ordered = sorted(days)
+    for i, d in enumerate(ordered):
+        nxt = ordered[(i + 1) % len(ordered)]
+        gap = (nxt - d) % 7 or 7
+        if duration > gap * 1440:
+            from .parse import DAY_NAMES, format_minutes
+
+            return (
+                f"windows would overlap: a {format_minutes(duration)} window starting "
+                f"{DAY_NAMES[d]} runs past the next start on {DAY_NAMES[nxt]} "
+                f"({format_minutes(gap * 1440)} later)"
+            )
+    return None

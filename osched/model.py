@@ -1,0 +1,78 @@
+"""The validated config: plain frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .parse import format_days, format_minutes, zone
+
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = (10.0, 30.0, 90.0)
+DEFAULT_STOP_SIGNAL = "SIGTERM"
+DEFAULT_STOP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    id: str
+    job: str
+    hour: int
+    minute: int
+    duration: int  # minutes of elapsed time
+    days: frozenset[int]  # days a window starts on, Monday = 0
+    timezone: str  # IANA name (the schedule's own, or the config's default)
+    enabled: bool = True
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    index: int = 0  # position in the job's schedules array
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zone(self.timezone)
+
+    @property
+    def start_text(self) -> str:
+        return f"{self.hour:02d}:{self.minute:02d}"
+
+    @property
+    def duration_text(self) -> str:
+        return format_minutes(self.duration)
+
+    @property
+    def days_text(self) -> str:
+        return format_days(self.days)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    command: tuple[str, ...]
+    workdir: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    stop_signal: str = DEFAULT_STOP_SIGNAL
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    backoff: tuple[float, ...] = DEFAULT_BACKOFF
+    schedules: tuple[Schedule, ...] = ()
+
+    def schedule(self, schedule_id: str) -> Schedule | None:
+        for s in self.schedules:
+            if s.id == schedule_id:
+                return s
+        return None
+
+    @property
+    def enabled_schedules(self) -> tuple[Schedule, ...]:
+        return tuple(s for s in self.schedules if s.enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    timezone: str
+    jobs: dict[str, Job]
+
+    def job(self, name: str) -> Job | None:
+        return self.jobs.get(name)

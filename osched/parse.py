@@ -1,0 +1,204 @@
+"""Parsers for the small value languages of the config: times, durations, days, ids, zones.
+
+Each raises ``ValueError`` with a message that says what was expected; the config loader adds
+the file and key path.  Imported by the entrypoints, so standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from functools import lru_cache
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+MIN_DURATION = 1  # minutes
+MAX_DURATION = 7 * 24 * 60  # minutes
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    **{name: i for i, name in enumerate(DAY_NAMES)},
+    **{
+        full: i
+        for i, full in enumerate(
+            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        )
+    },
+}
+_DAY_SETS = {
+    "daily": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2")
+
+
+def parse_id(value: object, what: str = "id") -> str:
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: use 1-50 letters, digits, '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def parse_time(value: object) -> tuple[int, int]:
+    """``"HH:MM"`` (24-hour clock) -> (hour, minute)."""
+    m = _TIME_RE.match(value) if isinstance(value, str) else None
+    if not m:
+        raise ValueError(f"invalid time {value!r}: expected HH:MM between 00:00 and 23:59")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _split_duration(value: object) -> int | None:
+    """Seconds in ``"1d2h30m"``-style text, or None when it does not parse."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return None
+    text = value.strip().lower().replace(" ", "")
+    m = _DURATION_RE.match(text)
+    if not text or not m or not any(m.groups()):
+        return None
+    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def parse_duration(value: object) -> int:
+    """A window length in whole minutes: ``"8h"``, ``"90m"``, ``"1h30m"``, ``"2d"`` or an
+    integer number of minutes; between 1 minute and 7 days."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        minutes = value
+    else:
+        seconds = _split_duration(value)
+        if seconds is None or seconds % 60:
+            raise ValueError(
+                f"invalid duration {value!r}: expected minutes as an integer or text like "
+                "'90m', '8h', '1h30m', '2d'"
+            )
+        minutes = seconds // 60
+    if not MIN_DURATION <= minutes <= MAX_DURATION:
+        raise ValueError(
+            f"duration {value!r} is out of range: it must be between 1 minute and 7 days"
+        )
+    return minutes
+
+
+def parse_seconds(value: object, *, allow_zero: bool = True) -> float:
+    """A short delay such as ``stop_timeout`` or a backoff step: ``"30s"``, ``"1m30s"``, or a
+    number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        parsed = _split_duration(value)
+        if parsed is None:
+            raise ValueError(
+                f"invalid delay {value!r}: expected seconds as a number or text like '30s', '1m30s'"
+            )
+        seconds = float(parsed)
+    if seconds < 0 or (seconds == 0 and not allow_zero) or seconds > 7 * 24 * 3600:
+        raise ValueError(f"delay {value!r} is out of range (0 to 7 days)")
+    return seconds
+
+
+def parse_days(value: object) -> frozenset[int]:
+    """Days a window starts on: a list of ``mon``..``sun``, ranges such as ``mon-fri`` (a range
+    may wrap: ``fri-mon``), ``daily``, ``weekdays``, ``weekends``.  A comma-separated string
+    is accepted too.  Monday is 0."""
+    items: list[object]
+    if isinstance(value, str):
+        items = list(value.split(","))
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        raise ValueError(f'invalid days {value!r}: expected a list such as ["mon-fri"]')
+    days: set[int] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"invalid day {item!r}: expected text such as 'mon' or 'mon-fri'")
+        token = item.strip().lower()
+        if token in _DAY_SETS:
+            days |= _DAY_SETS[token]
+            continue
+        if "-" in token:
+            first, _, last = token.partition("-")
+            if first in _DAY_ALIASES and last in _DAY_ALIASES:
+                a, b = _DAY_ALIASES[first], _DAY_ALIASES[last]
+                span = (b - a) % 7
+                days.update((a + i) % 7 for i in range(span + 1))
+                continue
+        elif token in _DAY_ALIASES:
+            days.add(_DAY_ALIASES[token])
+            continue
+        raise ValueError(
+            f"invalid day {item!r}: use mon..sun, a range such as 'mon-fri', "
+            "'daily', 'weekdays' or 'weekends'"
+        )
+    if not days:
+        raise ValueError("empty day set: list at least one day")
+    return frozenset(days)
+
+
+def format_days(days: frozenset[int]) -> str:
+    """The shortest usual spelling: ``daily``, ``mon-fri``, ``sat,sun``, ``mon,wed-fri``."""
+    if len(days) == 7:
+        return "daily"
+    runs: list[tuple[int, int]] = []
+    for d in sorted(days):
+        if runs and runs[-1][1] == d - 1:
+            runs[-1] = (runs[-1][0], d)
+        else:
+            runs.append((d, d))
+    parts = []
+    for a, b in runs:
+        if b - a >= 2:
+            parts.append(f"{DAY_NAMES[a]}-{DAY_NAMES[b]}")
+        else:
+            parts.extend(DAY_NAMES[d] for d in range(a, b + 1))
+    return ",".join(parts)
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """An IANA zone by name, or ValueError.  Cached: the same name gives the same object."""
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        raise ValueError(
+            f"invalid time zone {name!r}: expected an IANA name such as 'Europe/Berlin'"
+        )
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Berlin'"
+        ) from None
+
+
+def parse_signal(value: object) -> str:
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if not name.startswith("SIG"):
+            name = "SIG" + name
+        if name in SIGNALS:
+            return name
+    raise ValueError(f"invalid stop_signal {value!r}: use one of {', '.join(SIGNALS)}")
+
+
+def format_minutes(minutes: int) -> str:
+    """480 -> '8h', 90 -> '1h30m', 2880 -> '2d'."""
+    d, rest = divmod(minutes, 1440)
+    h, m = divmod(rest, 60)
+    out = (f"{d}d" if d else "") + (f"{h}h" if h else "") + (f"{m}m" if m else "")
+    return out or "0m"
+
+
+def format_seconds(seconds: float) -> str:
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    whole = int(seconds)
+    m, s = divmod(whole, 60)
+    if m and not s:
+        return format_minutes(m)
+    if m:
+        return f"{format_minutes(m)}{s}s"
+    return f"{s}s"
