@@ -1,0 +1,608 @@
+"""The ``osched`` command line: a thin click layer over the library modules.
+
+Every library error is an ``OschedError``; ``main()`` prints it as one line on stderr
+(``Error: ...``) and exits with its code (0 ok, 1 runtime failure, 2 usage/config error).
+``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import click
+
+from . import __version__, paths, report
+from . import config as config_mod
+from .errors import EXIT_FAILURE, EXIT_USAGE, OschedError, UsageError
+from .model import Config, Job
+from .parse import (
+    ENV_NAME_RE,
+    format_days,
+    parse_days,
+    parse_duration,
+    parse_id,
+    parse_seconds,
+    parse_signal,
+    parse_time,
+    zone,
+)
+
+NOW_ENV = "OSCHED_NOW"
+
+
+@dataclass
+class Ctx:
+    config_flag: str | None = None
+    state_flag: str | None = None
+    debug: bool = False
+    _now: datetime | None = field(default=None, repr=False)
+
+    @property
+    def config_path(self) -> Path:
+        return paths.config_path(self.config_flag)
+
+    @property
+    def state_dir(self) -> Path:
+        return paths.state_dir(self.state_flag)
+
+    def load(self) -> Config:
+        return config_mod.load(self.config_path)
+
+    def job(self, cfg: Config, name: str) -> Job:
+        job = cfg.job(name)
+        if job is None:
+            known = ", ".join(cfg.jobs) or "none"
+            raise UsageError(f"no job named {name!r} in {cfg.path} (jobs: {known})")
+        return job
+
+    @property
+    def now(self) -> datetime:
+        if self._now is None:
+            raw = os.environ.get(NOW_ENV)
+            if raw:
+                try:
+                    t = datetime.fromisoformat(raw)
+                except ValueError:
+                    raise UsageError(f"{NOW_ENV}={raw!r} is not an ISO 8601 instant") from None
+                if t.tzinfo is None:
+                    raise UsageError(f"{NOW_ENV}={raw!r} needs a UTC offset, e.g. +00:00")
+                self._now = t.astimezone(UTC)
+            else:
+                self._now = datetime.now(UTC)
+        return self._now
+
+    @property
+    def host_tz(self) -> ZoneInfo:
+        from .tzhost import host_zone_name
+
+        return zone(host_zone_name())
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+class OschedGroup(click.Group):
+    """A group whose errors are one line on stderr."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        debug = "--debug" in sys.argv[1:]
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(EXIT_FAILURE)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code, debug)
+        except OschedError as e:
+            _fail(str(e), e.exit_code, debug)
+        except OSError as e:
+            _fail(f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", 1, debug)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(message: str, code: int, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exc()
+    message = " ".join(message.split("\n")).strip()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/json.md).")
+
+
+@click.group(cls=OschedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_flag",
+    metavar="PATH",
+    help="Config file (default: $OSCHED_CONFIG, else the user config dir's osched/osched.toml).",
+)
+@click.option(
+    "--state-dir",
+    "state_flag",
+    metavar="PATH",
+    help="State dir (default: $OSCHED_STATE_DIR, else the user state dir's osched/).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="osched")
+@click.pass_context
+def cli(ctx: click.Context, config_flag: str | None, state_flag: str | None, debug: bool) -> None:
+    """Run long jobs only inside time windows, timed by the OS scheduler.
+
+    Schedules live in a TOML file; osched renders them for cron, systemd, Windows Task
+    Scheduler or launchd.  Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    """
+    ctx.obj = Ctx(config_flag=config_flag, state_flag=state_flag, debug=debug)
+
+
+# -- init -------------------------------------------------------------------------------------
+STARTER = """\
+# osched configuration (reference: docs/config.md, or `osched --help`).
+#
+# Default time zone for every schedule below (IANA name). A schedule may set its own.
+timezone = "{zone}"
+
+# A job is a command (an argv list; no shell) that runs only inside its windows.
+#
+# [jobs.nightly-agent]
+# command = ["python3", "-m", "agent", "--project", "demo"]
+# workdir = "~/projects/demo"
+# env = {{ MODEL = "opus" }}
+# stop_signal = "SIGTERM"        # sent to the whole process group at the end of the window
+# stop_timeout = "30s"           # then SIGKILL
+# restart = {{ retries = 3, backoff = ["10s", "30s", "90s"] }}   # crash restarts per window
+#
+# [[jobs.nightly-agent.schedules]]
+# id = "weeknights"
+# start = "22:00"                # wall clock in the schedule's zone
+# duration = "8h"                # 1 minute .. 7 days: "90m", "1h30m", or minutes as an integer
+# days = ["mon-fri"]             # mon..sun, ranges, "daily", "weekdays", "weekends"
+# enabled = true
+"""
+
+
+@cli.command()
+@click.option("--timezone", "tz", metavar="TZ", help="Default zone (default: the host's zone).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@pass_ctx
+def init(c: Ctx, tz: str | None, force: bool) -> None:
+    """Write a commented starter config."""
+    from .fsutil import atomic_write
+    from .tzhost import host_zone_name
+
+    path = c.config_path
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists (use --force to overwrite it)")
+    name = tz or host_zone_name()
+    _check(zone, name, "--timezone")
+    atomic_write(path, STARTER.format(zone=name).encode("utf-8"), mode=0o600)
+    click.echo(f"Wrote {path} (time zone {name}).")
+    click.echo("Next: osched job add NAME -- COMMAND...   then   osched schedule add NAME ...")
+
+
+def _check(func: Any, value: Any, option: str) -> Any:
+    try:
+        return func(value)
+    except ValueError as e:
+        raise UsageError(f"{option}: {e}") from None
+
+
+def _env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not ENV_NAME_RE.match(name):
+            raise UsageError(f"{option}: expected NAME=VALUE, got {pair!r}")
+        out[name] = value
+    return out
+
+
+# -- job --------------------------------------------------------------------------------------
+@cli.group()
+def job() -> None:
+    """Add, change or remove jobs."""
+
+
+def _job_options(f: Any) -> Any:
+    f = click.option("--workdir", metavar="DIR", help="Working directory (~ is expanded).")(f)
+    f = click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="Set a variable.")(f)
+    f = click.option("--stop-signal", metavar="SIG", help="Signal at window end (SIGTERM).")(f)
+    f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
+    f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
+    return click.option(
+        "--backoff", metavar="D,D,...", help="Delays between restarts (10s,30s,90s)."
+    )(f)
+
+
+def _job_fields(
+    workdir: str | None,
+    env: tuple[str, ...],
+    stop_signal: str | None,
+    stop_timeout: str | None,
+    retries: int | None,
+    backoff: str | None,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"workdir": workdir, "env": _env_pairs(env) or None}
+    if stop_signal is not None:
+        fields["stop_signal"] = _check(parse_signal, stop_signal, "--stop-signal")
+    if stop_timeout is not None:
+        _check(parse_seconds, stop_timeout, "--stop-timeout")
+        fields["stop_timeout"] = stop_timeout
+    if retries is not None:
+        if not 0 <= retries <= 100:
+            raise UsageError("--retries: must be from 0 to 100")
+        fields["retries"] = retries
+    if backoff is not None:
+        steps = [b.strip() for b in backoff.split(",") if b.strip()]
+        if not steps:
+            raise UsageError("--backoff: give at least one delay, e.g. 10s,30s,90s")
+        for step in steps:
+            _check(parse_seconds, step, "--backoff")
+        fields["backoff"] = steps
+    return fields
+
+
+@job.command("add")
+@click.argument("name")
+@click.argument("command", nargs=-1, required=True)
+@_job_options
+@pass_ctx
+def job_add(c: Ctx, name: str, command: tuple[str, ...], **opts: Any) -> None:
+    """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
+    from .edit import edit
+
+    _check(lambda v: parse_id(v, "job name"), name, "NAME")
+    fields = _job_fields(**opts)
+    edit(c.config_path, lambda e: e.add_job(name, list(command), **fields))
+    click.echo(f"Added job {name!r}: {shlex.join(command)}")
+    click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
+
+
+@job.command("set")
+@click.argument("name")
+@click.argument("command", nargs=-1)
+@_job_options
+@click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
+@pass_ctx
+def job_set(
+    c: Ctx, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any
+) -> None:
+    """Change job NAME; a COMMAND after -- replaces its command."""
+    from .edit import edit
+
+    fields = _job_fields(**opts)
+    if command:
+        fields["command"] = list(command)
+    if unset_env:
+        fields["unset_env"] = list(unset_env)
+    if not any(v is not None for v in fields.values()):
+        raise UsageError("nothing to change: give an option or a new command after --")
+    edit(c.config_path, lambda e: e.set_job(name, **fields))
+    click.echo(f"Updated job {name!r}.")
+
+
+@job.command("remove")
+@click.argument("name")
+@pass_ctx
+def job_remove(c: Ctx, name: str) -> None:
+    """Remove job NAME and its schedules."""
+    from .edit import edit
+
+    edit(c.config_path, lambda e: e.remove_job(name))
+    click.echo(f"Removed job {name!r}.")
+
+
+# -- schedule ---------------------------------------------------------------------------------
+@cli.group()
+def schedule() -> None:
+    """Add, change, enable, disable or remove a job's schedules."""
+
+
+def _schedule_fields(
+    start: str | None,
+    duration: str | None,
+    days: str | None,
+    timezone: str | None,
+    arg: tuple[str, ...],
+    env: tuple[str, ...],
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if start is not None:
+        h, m = _check(parse_time, start, "--start")
+        fields["start"] = f"{h:02d}:{m:02d}"
+    if duration is not None:
+        value: Any = int(duration) if duration.isdigit() else duration
+        _check(parse_duration, value, "--duration")
+        fields["duration"] = value
+    if days is not None:
+        tokens = [d.strip() for d in days.split(",") if d.strip()]
+        _check(parse_days, tokens, "--days")
+        fields["days"] = tokens
+    if timezone is not None:
+        _check(zone, timezone, "--timezone")
+        fields["timezone"] = timezone
+    if arg:
+        fields["args"] = list(arg)
+    if env:
+        fields["env"] = _env_pairs(env)
+    return fields
+
+
+def _schedule_options(required: bool) -> Any:
+    def deco(f: Any) -> Any:
+        opts = [
+            click.option(
+                "--env", multiple=True, metavar="NAME=VALUE", help="Variable for this window."
+            ),
+            click.option(
+                "--arg",
+                multiple=True,
+                metavar="ARG",
+                help="Argument appended to the command (repeat).",
+            ),
+            click.option("--timezone", metavar="TZ", help="IANA zone (default: the config's)."),
+            click.option(
+                "--days",
+                required=required,
+                metavar="DAYS",
+                help="e.g. mon-fri,sun | daily | weekdays | weekends.",
+            ),
+            click.option(
+                "--duration",
+                required=required,
+                metavar="D",
+                help="e.g. 8h, 90m, 1h30m, 2d (1 minute to 7 days).",
+            ),
+            click.option(
+                "--start", required=required, metavar="HH:MM", help="Wall-clock start in the zone."
+            ),
+        ]
+        for o in opts:
+            f = o(f)
+        return f
+
+    return deco
+
+
+@schedule.command("add")
+@click.argument("job_name", metavar="JOB")
+@_schedule_options(required=True)
+@click.option("--id", "sid", metavar="ID", help="Schedule id (default: s1, s2, ...).")
+@click.option("--disabled", is_flag=True, help="Add it disabled.")
+@pass_ctx
+def schedule_add(c: Ctx, job_name: str, sid: str | None, disabled: bool, **opts: Any) -> None:
+    """Add a window to JOB: --start HH:MM --duration D --days DAYS."""
+    from .edit import edit
+
+    fields = _schedule_fields(**opts)
+    if sid is not None:
+        fields["id"] = _check(lambda v: parse_id(v, "schedule id"), sid, "--id")
+    if disabled:
+        fields["enabled"] = False
+    cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields))
+    _echo_schedule(c, cfg, job_name, new_id, "Added")
+
+
+def _echo_schedule(c: Ctx, cfg: Config, job_name: str, sid: str, verb: str) -> None:
+    from .windows import current_window, next_window
+
+    s = c.job(cfg, job_name).schedule(sid)
+    assert s is not None
+    click.echo(f"{verb} schedule {job_name}/{report.describe_schedule(s)}")
+    if s.enabled:
+        tz = c.host_tz
+        w = current_window(s, c.now)
+        if w is not None:
+            click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
+        else:
+            click.echo(f"Next window: {report.human(next_window(s, c.now).start, tz)}.")
+
+
+@schedule.command("set")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@_schedule_options(required=False)
+@click.option("--new-id", metavar="ID", help="Rename the schedule.")
+@click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
+@click.option("--clear-args", is_flag=True, help="Remove the schedule's extra arguments.")
+@pass_ctx
+def schedule_set(
+    c: Ctx,
+    job_name: str,
+    sid: str,
+    new_id: str | None,
+    unset_env: tuple[str, ...],
+    clear_args: bool,
+    **opts: Any,
+) -> None:
+    """Change schedule ID of JOB (only the options given)."""
+    from .edit import edit
+
+    fields = _schedule_fields(**opts)
+    if clear_args and "args" in fields:
+        raise UsageError("--clear-args and --arg do not go together")
+    if clear_args:
+        fields["args"] = []
+    if new_id is not None:
+        fields["id"] = _check(lambda v: parse_id(v, "schedule id"), new_id, "--new-id")
+    if unset_env:
+        fields["unset_env"] = list(unset_env)
+    if not fields:
+        raise UsageError("nothing to change: give at least one option")
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields))
+    _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
+
+
+@schedule.command("remove")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@pass_ctx
+def schedule_remove(c: Ctx, job_name: str, sid: str) -> None:
+    """Remove schedule ID from JOB."""
+    from .edit import edit
+
+    edit(c.config_path, lambda e: e.remove_schedule(job_name, sid))
+    click.echo(f"Removed schedule {job_name}/{sid}.")
+
+
+def _toggle(c: Ctx, job_name: str, sid: str, enabled: bool) -> None:
+    from .edit import edit
+
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}))
+    _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
+
+
+@schedule.command("enable")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@pass_ctx
+def schedule_enable(c: Ctx, job_name: str, sid: str) -> None:
+    """Enable schedule ID of JOB."""
+    _toggle(c, job_name, sid, True)
+
+
+@schedule.command("disable")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@pass_ctx
+def schedule_disable(c: Ctx, job_name: str, sid: str) -> None:
+    """Disable schedule ID of JOB (kept in the file, never fires)."""
+    _toggle(c, job_name, sid, False)
+
+
+# -- read commands ----------------------------------------------------------------------------
+@cli.command("list")
+@json_option
+@pass_ctx
+def list_cmd(c: Ctx, as_json: bool) -> None:
+    """List jobs and their schedules."""
+    cfg = c.load()
+    if as_json:
+        _emit(
+            {
+                "config": str(cfg.path),
+                "timezone": cfg.timezone,
+                "jobs": [report.job_dict(j) for j in cfg.jobs.values()],
+            }
+        )
+    else:
+        click.echo(report.list_text(cfg))
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@json_option
+@pass_ctx
+def show(c: Ctx, job_name: str, as_json: bool) -> None:
+    """Show one job: command, settings, schedules and where it stands now."""
+    cfg = c.load()
+    job_ = c.job(cfg, job_name)
+    tz = c.host_tz
+    if as_json:
+        _emit({**report.job_dict(job_), "status": report.status_dict(job_, c.now, tz)})
+    else:
+        click.echo(report.show_text(job_, c.now, tz))
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_ctx
+def status(c: Ctx, job_name: str | None, as_json: bool) -> None:
+    """Per job: in a window or not, active schedules, window end, next start."""
+    cfg = c.load()
+    jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
+    tz = c.host_tz
+    if as_json:
+        _emit(
+            {
+                "now": report.iso(c.now, tz),
+                "timezone": tz.key,
+                "jobs": [report.status_dict(j, c.now, tz) for j in jobs],
+            }
+        )
+        return
+    if not jobs:
+        click.echo(f"No jobs in {cfg.path}.")
+    for j in jobs:
+        click.echo(report.status_line(j, c.now, tz))
+
+
+@cli.command("next")
+@click.argument("job_name", metavar="[JOB]", required=False)
+@click.option("--count", "-n", default=10, show_default=True, help="How many windows.")
+@json_option
+@pass_ctx
+def next_cmd(c: Ctx, job_name: str | None, count: int, as_json: bool) -> None:
+    """Upcoming windows (start and end), in the host's zone."""
+    if count < 1:
+        raise UsageError("--count must be at least 1")
+    cfg = c.load()
+    job_ = c.job(cfg, job_name) if job_name else None
+    tz = c.host_tz
+    windows = report.next_windows(cfg, job_, c.now, count)
+    if as_json:
+        _emit(
+            {
+                "now": report.iso(c.now, tz),
+                "timezone": tz.key,
+                "windows": [report.window_dict(w, tz) for w in windows],
+            }
+        )
+    else:
+        click.echo(report.next_text(windows, tz))
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_ctx
+def calendar(c: Ctx, job_name: str | None, as_json: bool) -> None:
+    """This week as a grid (7 days x 24 hours) in the host's zone; overlaps are marked."""
+    cfg = c.load()
+    jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
+    schedules = [s for j in jobs for s in j.enabled_schedules]
+    tz = c.host_tz
+    week_start, grid = report.week_grid(schedules, c.now, tz)
+    if as_json:
+        from datetime import timedelta
+
+        _emit(
+            {
+                "timezone": tz.key,
+                "week_start": report.iso(week_start, tz),
+                "days": [
+                    {
+                        "date": (week_start + timedelta(days=d)).date().isoformat(),
+                        "hours": row,
+                    }
+                    for d, row in enumerate(grid)
+                ],
+            }
+        )
+    else:
+        click.echo(report.calendar_text(week_start, grid, tz))
+
+
+def main() -> None:
+    cli.main(prog_name="osched")
+
+
+__all__ = ["EXIT_USAGE", "cli", "format_days", "main"]

@@ -1,0 +1,245 @@
+"""Round-trip edits of the config with tomlkit: the user's comments, order and layout survive.
+
+Every edit is validated as a whole config before the file is replaced atomically, so a bad
+edit leaves the file byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import AoT, InlineTable, Table
+
+from . import config as config_mod
+from .errors import ConfigError, UsageError
+from .fsutil import atomic_write
+from .model import Config
+
+
+class Editor:
+    """Open the config once, apply edits to the tomlkit document, then ``save()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.original = config_mod.read_text(path)
+        # refuse to edit a config that is already broken: the error names what to fix first
+        config_mod.validate(config_mod.parse_toml(self.original, path), path)
+        self.doc = tomlkit.parse(self.original)
+
+    # -- jobs -------------------------------------------------------------------------------
+    def _jobs(self, create: bool = False) -> Any:
+        jobs = self.doc.get("jobs")
+        if jobs is None:
+            if not create:
+                return {}
+            jobs = tomlkit.table(is_super_table=True)
+            self.doc["jobs"] = jobs
+        return jobs
+
+    def job(self, name: str) -> Any:
+        jobs = self._jobs()
+        if name not in jobs:
+            raise UsageError(f"no job named {name!r} in {self.path}")
+        return jobs[name]
+
+    def add_job(self, name: str, command: list[str], **fields: Any) -> None:
+        jobs = self._jobs(create=True)
+        if name in jobs:
+            raise UsageError(f"job {name!r} already exists in {self.path}")
+        table = tomlkit.table()
+        table["command"] = _array(command)
+        self._set_job_fields(table, fields)
+        table.add(tomlkit.nl())
+        jobs[name] = table
+
+    def set_job(self, name: str, **fields: Any) -> None:
+        self._set_job_fields(self.job(name), fields)
+
+    def _set_job_fields(self, table: Any, fields: Mapping[str, Any]) -> None:
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key == "command":
+                _put(table, "command", _array(value))
+            elif key in ("workdir", "stop_signal", "stop_timeout"):
+                _put(table, key, value)
+            elif key == "env":
+                _merge_env(table, value)
+            elif key == "unset_env":
+                _unset_env(table, value)
+            elif key in ("retries", "backoff"):
+                restart = table.get("restart")
+                if restart is None:
+                    restart = tomlkit.inline_table()
+                    _put(table, "restart", restart)
+                    restart = table["restart"]
+                restart[key] = _array(value) if key == "backoff" else value
+            else:  # pragma: no cover - programming error
+                raise KeyError(key)
+
+    def remove_job(self, name: str) -> None:
+        self.job(name)
+        del self._jobs()[name]
+
+    # -- schedules --------------------------------------------------------------------------
+    def _schedules(self, job: str) -> Any:
+        table = self.job(job)
+        return table.get("schedules")
+
+    def schedule(self, job: str, sid: str) -> Any:
+        for item in self._schedules(job) or []:
+            if item.get("id") == sid:
+                return item
+        raise UsageError(f"job {job!r} has no schedule with id {sid!r}")
+
+    def schedule_ids(self, job: str) -> list[str]:
+        return [str(item.get("id")) for item in self._schedules(job) or []]
+
+    def add_schedule(self, job: str, fields: Mapping[str, Any]) -> str:
+        table = self.job(job)
+        ids = self.schedule_ids(job)
+        sid = fields.get("id") or _free_id(ids)
+        if sid in ids:
+            raise UsageError(f"job {job!r} already has a schedule with id {sid!r}")
+        item = tomlkit.table()
+        item["id"] = sid
+        for key in ("start", "duration", "days", "timezone", "enabled", "args", "env"):
+            value = fields.get(key)
+            if value is None:
+                continue
+            item[key] = _inline(value) if key == "env" else _value(value)
+        item.add(tomlkit.nl())
+        schedules = table.get("schedules")
+        if schedules is None:
+            schedules = tomlkit.aot()
+            table["schedules"] = schedules
+        if not isinstance(schedules, AoT):
+            raise UsageError(
+                f"jobs.{job}.schedules in {self.path} is an inline array; "
+                "write it as [[jobs.NAME.schedules]] tables to edit it from the CLI"
+            )
+        schedules.append(item)
+        return str(sid)
+
+    def set_schedule(self, job: str, sid: str, fields: Mapping[str, Any]) -> None:
+        item = self.schedule(job, sid)
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key == "env":
+                _merge_env(item, value)
+            elif key == "unset_env":
+                _unset_env(item, value)
+            elif key == "id":
+                if value != sid and value in self.schedule_ids(job):
+                    raise UsageError(f"job {job!r} already has a schedule with id {value!r}")
+                item["id"] = value
+            else:
+                _put(item, key, _value(value))
+
+    def remove_schedule(self, job: str, sid: str) -> None:
+        schedules = self._schedules(job)
+        for i, item in enumerate(schedules or []):
+            if item.get("id") == sid:
+                del schedules[i]
+                if not len(schedules):
+                    del self.job(job)["schedules"]
+                return
+        raise UsageError(f"job {job!r} has no schedule with id {sid!r}")
+
+    # -- saving -----------------------------------------------------------------------------
+    def render(self) -> str:
+        return tomlkit.dumps(self.doc)
+
+    def save(self) -> Config:
+        """Validate the edited document as a whole, then replace the file atomically."""
+        text = self.render()
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:  # pragma: no cover - tomlkit wrote bad TOML
+            raise ConfigError(
+                f"edit produced invalid TOML ({e}); file left unchanged", str(self.path)
+            ) from None
+        cfg = config_mod.validate(doc, self.path)
+        if text != self.original:
+            atomic_write(self.path, text.encode("utf-8"))
+        return cfg
+
+
+def _put(table: Any, key: str, value: Any) -> None:
+    """Set ``key``; a new key goes right after the table's last key, ahead of the comments and
+    blank lines that end the table (which belong visually to what follows)."""
+    if key in table:
+        table[key] = value
+        return
+    container = getattr(table, "value", None)
+    body = getattr(container, "body", None)
+    last = None
+    for k, _item in body or []:
+        if k is not None and not isinstance(_item, (Table, AoT)):
+            last = k
+    if last is None or body is None or body[-1][0] == last:
+        table[key] = value
+        return
+    try:
+        container._insert_after(last, key, value)
+    except Exception:  # pragma: no cover - tomlkit internals changed: append instead
+        table[key] = value
+
+
+def _free_id(ids: Iterable[str]) -> str:
+    taken = set(ids)
+    n = 1
+    while f"s{n}" in taken:
+        n += 1
+    return f"s{n}"
+
+
+def _array(values: Iterable[Any]) -> Any:
+    arr = tomlkit.array()
+    arr.extend(values)
+    return arr
+
+
+def _inline(mapping: Mapping[str, Any]) -> InlineTable:
+    table = tomlkit.inline_table()
+    table.update(mapping)
+    return table
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return _array(value)
+    return value
+
+
+def _merge_env(table: Table | Any, env: Mapping[str, str]) -> None:
+    if not env:
+        return
+    current = table.get("env")
+    if current is None:
+        _put(table, "env", _inline(env))
+        return
+    for k, v in env.items():
+        current[k] = v
+
+
+def _unset_env(table: Table | Any, names: Iterable[str]) -> None:
+    current = table.get("env")
+    for name in names:
+        if current is None or name not in current:
+            raise UsageError(f"no environment variable {name!r} to unset")
+        del current[name]
+    if current is not None and not len(current):
+        del table["env"]
+
+
+def edit(path: Path, change: Callable[[Editor], Any]) -> tuple[Config, Any]:
+    """Open, apply ``change``, validate and save; return the new config and change's result."""
+    editor = Editor(path)
+    result = change(editor)
+    return editor.save(), result

@@ -1,0 +1,191 @@
+"""Read-only views of a config at an instant, as JSON-ready dicts and as text.  No click."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .model import Config, Job, Schedule
+from .parse import DAY_NAMES, format_seconds
+from .windows import Window, job_times, upcoming, windows_between
+
+
+def iso(t: datetime | None, tz: ZoneInfo) -> str | None:
+    return None if t is None else t.astimezone(tz).isoformat()
+
+
+def human(t: datetime | None, tz: ZoneInfo) -> str:
+    if t is None:
+        return "-"
+    local = t.astimezone(tz)
+    return local.strftime("%a %Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+def schedule_dict(s: Schedule) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "start": s.start_text,
+        "duration": s.duration_text,
+        "duration_minutes": s.duration,
+        "days": [DAY_NAMES[d] for d in sorted(s.days)],
+        "timezone": s.timezone,
+        "enabled": s.enabled,
+        "args": list(s.args),
+        "env": dict(s.env),
+    }
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "command": list(job.command),
+        "workdir": job.workdir,
+        "env": dict(job.env),
+        "stop_signal": job.stop_signal,
+        "stop_timeout_seconds": job.stop_timeout,
+        "restart": {"retries": job.retries, "backoff_seconds": list(job.backoff)},
+        "schedules": [schedule_dict(s) for s in job.schedules],
+    }
+
+
+def window_dict(w: Window, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "job": w.schedule.job,
+        "schedule": w.schedule.id,
+        "start": iso(w.start, tz),
+        "end": iso(w.end, tz),
+        "schedule_timezone": w.schedule.timezone,
+    }
+
+
+def status_dict(job: Job, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    times = job_times(job, now)
+    return {
+        "name": job.name,
+        "in_window": times.in_window,
+        "active_schedules": times.active_count,
+        "enabled_schedules": len(job.enabled_schedules),
+        "open_windows": [window_dict(w, tz) for w in times.open],
+        "window_end": iso(times.next_end, tz),
+        "next_start": iso(times.next_start, tz),
+    }
+
+
+def describe_schedule(s: Schedule) -> str:
+    state = "" if s.enabled else "  [disabled]"
+    extra = ""
+    if s.args:
+        extra += "  args: " + " ".join(s.args)
+    if s.env:
+        extra += "  env: " + " ".join(f"{k}={v}" for k, v in s.env.items())
+    when = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
+    return f"{s.id}: {when}{state}{extra}"
+
+
+def list_text(cfg: Config) -> str:
+    if not cfg.jobs:
+        return f"No jobs in {cfg.path}. Add one with: osched job add NAME -- COMMAND..."
+    lines = []
+    for job in cfg.jobs.values():
+        lines.append(f"{job.name}: {shlex.join(job.command)}")
+        if not job.schedules:
+            lines.append("  (no schedules)")
+        lines.extend(f"  {describe_schedule(s)}" for s in job.schedules)
+    return "\n".join(lines)
+
+
+def show_text(job: Job, now: datetime, tz: ZoneInfo) -> str:
+    st = status_dict(job, now, tz)
+    lines = [
+        f"job:          {job.name}",
+        f"command:      {shlex.join(job.command)}",
+        f"workdir:      {job.workdir or '-'}",
+        f"env:          {' '.join(f'{k}={v}' for k, v in job.env.items()) or '-'}",
+        f"stop:         {job.stop_signal}, SIGKILL after {format_seconds(job.stop_timeout)}",
+        f"restart:      {job.retries} retries, backoff "
+        + ", ".join(format_seconds(b) for b in job.backoff),
+        "schedules:",
+    ]
+    lines.extend(f"  {describe_schedule(s)}" for s in job.schedules)
+    if not job.schedules:
+        lines.append("  (none)")
+    lines.append(status_line(job, now, tz, st))
+    return "\n".join(lines)
+
+
+def status_line(job: Job, now: datetime, tz: ZoneInfo, st: dict[str, Any] | None = None) -> str:
+    times = job_times(job, now)
+    if times.in_window:
+        n = times.active_count
+        return (
+            f"{job.name}: in window ({n} active schedule{'s' if n != 1 else ''}) "
+            f"until {human(times.next_end, tz)}"
+        )
+    if times.next_start is None:
+        return f"{job.name}: no enabled schedules"
+    return f"{job.name}: outside its windows; next start {human(times.next_start, tz)}"
+
+
+def next_windows(cfg: Config, job: Job | None, now: datetime, count: int) -> list[Window]:
+    jobs = [job] if job else list(cfg.jobs.values())
+    schedules = [s for j in jobs for s in j.enabled_schedules]
+    return upcoming(schedules, now, count)
+
+
+def next_text(windows: list[Window], tz: ZoneInfo) -> str:
+    if not windows:
+        return "No upcoming windows (no enabled schedules)."
+    rows = []
+    for w in windows:
+        line = f"{human(w.start, tz)}  ->  {human(w.end, tz)}  {w.schedule.job}/{w.schedule.id}"
+        if w.schedule.tz.key != tz.key:
+            line += (
+                f"  ({w.start.astimezone(w.schedule.tz).strftime('%H:%M')} {w.schedule.timezone})"
+            )
+        rows.append(line)
+    return "\n".join(rows)
+
+
+# -- calendar ---------------------------------------------------------------------------------
+def week_grid(
+    schedules: list[Schedule], now: datetime, tz: ZoneInfo
+) -> tuple[datetime, list[list[int]]]:
+    """Counts of windows touching each host-local hour of the current week (Mon..Sun x 0..23)."""
+    local = now.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday())).date()
+    week_start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+    week_end_day = monday + timedelta(days=7)
+    week_end = datetime(week_end_day.year, week_end_day.month, week_end_day.day, tzinfo=tz)
+    windows = [w for s in schedules for w in windows_between(s, week_start, week_end)]
+    grid = [[0] * 24 for _ in range(7)]
+    for d in range(7):
+        day = monday + timedelta(days=d)
+        for h in range(24):
+            a = datetime(day.year, day.month, day.day, h, tzinfo=tz).astimezone(UTC)
+            b = a + timedelta(hours=1)
+            grid[d][h] = sum(1 for w in windows if w.start < b and w.end > a)
+    return week_start, grid
+
+
+def calendar_text(week_start: datetime, grid: list[list[int]], tz: ZoneInfo) -> str:
+    head = "      " + "".join(f"{h:>3}" for h in range(24))
+    lines = [
+        f"Week of {week_start.strftime('%a %Y-%m-%d')} in {tz.key}   "
+        "# = in a window, 2-9 = overlapping windows, . = free",
+        head,
+    ]
+    for d, row in enumerate(grid):
+        day = week_start + timedelta(days=d)
+        cells = "".join(f"{_cell(n):>3}" for n in row)
+        lines.append(f"{DAY_NAMES[d].capitalize()} {day.day:>2}{cells}")
+    return "\n".join(lines)
+
+
+def _cell(n: int) -> str:
+    if n == 0:
+        return "."
+    if n == 1:
+        return "#"
+    return str(min(n, 9))
