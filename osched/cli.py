@@ -94,7 +94,8 @@ class OschedGroup(click.Group):
     """A group whose errors are one line on stderr."""
 
     def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
-        debug = "--debug" in sys.argv[1:]
+        argv = kwargs.get("args")
+        debug = "--debug" in (sys.argv[1:] if argv is None else argv)
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:

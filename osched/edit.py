@@ -182,7 +182,7 @@ def _put(table: Any, key: str, value: Any) -> None:
     for k, _item in body or []:
         if k is not None and not isinstance(_item, (Table, AoT)):
             last = k
-    if last is None or body is None or body[-1][0] == last:
+    if last is None or container is None or body is None or body[-1][0] == last:
         table[key] = value
         return
     try:

@@ -1,0 +1,259 @@
+"""The CLI end to end through click's runner: exact exit codes, one-line errors, files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from osched.cli import cli
+
+NOW = "2026-11-24T12:00:00+00:00"  # a Tuesday
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env={"OSCHED_NOW": NOW, **(env or {})})
+
+
+@pytest.fixture
+def ready(cfg_path: Path) -> Path:
+    assert run("init", "--timezone", "Europe/Berlin").exit_code == 0
+    assert run("job", "add", "agent", "--", "python3", "-c", "print(1)").exit_code == 0
+    r = run("schedule", "add", "agent", "--start", "22:00", "--duration", "8h",
+            "--days", "mon-fri", "--id", "nights")
+    assert r.exit_code == 0, r.output
+    r = run("schedule", "add", "agent", "--start", "04:00", "--duration", "4h",
+            "--days", "daily", "--timezone", "America/New_York")
+    assert r.exit_code == 0, r.output
+    return cfg_path
+
+
+def test_init_writes_commented_config_with_zone(cfg_path: Path) -> None:
+    r = run("init", "--timezone", "Asia/Tokyo")
+    assert r.exit_code == 0
+    text = cfg_path.read_text()
+    assert 'timezone = "Asia/Tokyo"' in text
+    assert text.count("#") > 10
+    assert oct(cfg_path.stat().st_mode & 0o777) == "0o600"
+    r = run("init")
+    assert r.exit_code == 2
+    assert r.stderr == f"Error: {cfg_path} already exists (use --force to overwrite it)\n"
+    assert run("init", "--force").exit_code == 0
+
+
+def test_init_uses_host_zone(cfg_path: Path) -> None:
+    assert run("init", env={"TZ": "America/Chicago"}).exit_code == 0
+    assert 'timezone = "America/Chicago"' in cfg_path.read_text()
+
+
+def test_two_overlapping_schedules_next_status_calendar(ready: Path) -> None:
+    r = run("list", "--json")
+    data = json.loads(r.stdout)
+    assert [s["id"] for s in data["jobs"][0]["schedules"]] == ["nights", "s1"]
+    assert data["jobs"][0]["schedules"][1]["timezone"] == "America/New_York"
+
+    r = run("next", "--count", "3", "--json", env={"TZ": "Europe/Berlin"})
+    windows = json.loads(r.stdout)["windows"]
+    assert [(w["schedule"], w["start"], w["end"]) for w in windows] == [
+        ("nights", "2026-11-24T22:00:00+01:00", "2026-11-25T06:00:00+01:00"),
+        ("s1", "2026-11-25T10:00:00+01:00", "2026-11-25T14:00:00+01:00"),
+        ("nights", "2026-11-25T22:00:00+01:00", "2026-11-26T06:00:00+01:00"),
+    ]
+    r = run("next", "-n", "1", env={"TZ": "Europe/Berlin"})
+    assert r.stdout == "Tue 2026-11-24 22:00 CET  ->  Wed 2026-11-25 06:00 CET  agent/nights\n"
+
+    # 10:30 UTC Tuesday: 'nights' closed, s1 (04:00-08:00 New York = 09:00-13:00 UTC) open
+    r = run("status", "--json", env={"OSCHED_NOW": "2026-11-24T10:30:00+00:00"})
+    job = json.loads(r.stdout)["jobs"][0]
+    assert job["in_window"] is True
+    assert job["active_schedules"] == 1
+    assert job["window_end"] == "2026-11-24T13:00:00+00:00"
+    assert job["next_start"] is None
+
+    r = run("status", env={"OSCHED_NOW": "2026-11-24T15:00:00+00:00"})
+    assert r.stdout == "agent: outside its windows; next start Tue 2026-11-24 21:00 UTC\n"
+
+    r = run("calendar", env={"TZ": "Europe/Berlin"})
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Week of Mon 2026-11-23 in Europe/Berlin")
+    tue = lines[3].split()
+    assert tue[:2] == ["Tue", "24"]
+    cells = tue[2:]
+    assert cells[0] == "#" and cells[6] == "." and cells[10] == "#" and cells[22] == "#"
+    # calendar --json: Saturday 04:00-06:00 Berlin -> Friday's night window only ...
+    grid = json.loads(run("calendar", "--json", env={"TZ": "Europe/Berlin"}).stdout)
+    assert grid["days"][5]["hours"][:7] == [1, 1, 1, 1, 1, 1, 0]
+
+
+def test_calendar_marks_overlaps(ready: Path) -> None:
+    # make the New York window overlap the night window: 23:00 NY = 05:00 Berlin
+    r = run("schedule", "set", "agent", "s1", "--start", "23:00")
+    assert r.exit_code == 0, r.output
+    grid = json.loads(run("calendar", "--json", env={"TZ": "Europe/Berlin"}).stdout)
+    # Tuesday 05:00 Berlin: Monday's night window (22-06) and Monday 23:00 NY (05-09 Berlin)
+    assert grid["days"][1]["hours"][5] == 2
+    text = run("calendar", env={"TZ": "Europe/Berlin"}).stdout
+    assert " 2" in text.splitlines()[3]
+
+
+def test_show(ready: Path) -> None:
+    r = run("show", "agent")
+    assert r.exit_code == 0
+    assert "command:      python3 -c 'print(1)'" in r.stdout
+    assert "nights: 22:00 for 8h on mon-fri (Europe/Berlin)" in r.stdout
+    data = json.loads(run("show", "agent", "--json").stdout)
+    assert data["restart"] == {"retries": 3, "backoff_seconds": [10.0, 30.0, 90.0]}
+    assert data["status"]["in_window"] is True  # s1: 04:00-08:00 New York = 09-13 UTC
+    assert data["status"]["active_schedules"] == 1
+
+
+def test_edit_commands_keep_comments(ready: Path) -> None:
+    text = ready.read_text().replace("[jobs.agent]", "# my agent\n[jobs.agent]  # inline note")
+    ready.write_text(text)
+    assert run("schedule", "disable", "agent", "nights").exit_code == 0
+    assert run("job", "set", "agent", "--env", "MODEL=opus", "--retries", "5").exit_code == 0
+    assert run("schedule", "set", "agent", "s1", "--arg", "--yolo", "--env", "A=b").exit_code == 0
+    after = ready.read_text()
+    assert "# my agent\n[jobs.agent]  # inline note" in after
+    data = json.loads(run("list", "--json").stdout)["jobs"][0]
+    assert data["env"] == {"MODEL": "opus"}
+    assert data["restart"]["retries"] == 5
+    assert data["schedules"][0]["enabled"] is False
+    assert data["schedules"][1]["args"] == ["--yolo"]
+    assert data["schedules"][1]["env"] == {"A": "b"}
+    assert run("schedule", "enable", "agent", "nights").exit_code == 0
+    assert json.loads(run("list", "--json").stdout)["jobs"][0]["schedules"][0]["enabled"]
+    assert run("schedule", "remove", "agent", "s1").exit_code == 0
+    assert run("job", "set", "agent", "--", "sleep", "5").exit_code == 0
+    data = json.loads(run("list", "--json").stdout)["jobs"][0]
+    assert data["command"] == ["sleep", "5"]
+    assert [s["id"] for s in data["schedules"]] == ["nights"]
+    assert run("job", "remove", "agent").exit_code == 0
+    assert json.loads(run("list", "--json").stdout)["jobs"] == []
+    assert "# osched configuration" in ready.read_text()
+
+
+def test_schedule_added_inside_its_window_says_so(ready: Path) -> None:
+    r = run("schedule", "add", "agent", "--start", "11:00", "--duration", "2h", "--days",
+            "tue", "--timezone", "UTC", "--id", "now")
+    assert r.exit_code == 0
+    assert "Its window is open now, until Tue 2026-11-24 13:00 UTC." in r.stdout
+
+
+# -- bad input: exit 2, one line on stderr, file unchanged ------------------------------------
+BAD_EDITS = [
+    (["schedule", "add", "agent", "--start", "25:00", "--duration", "1h", "--days", "mon"],
+     "--start: invalid time '25:00'"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "1h", "--days", "mon",
+      "--timezone", "Mars/Base"], "--timezone: unknown time zone 'Mars/Base'"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "1h", "--days", "someday"],
+     "--days: invalid day 'someday'"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "8d", "--days", "mon"],
+     "--duration: duration '8d' is out of range"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "2d", "--days", "daily"],
+     "windows would overlap"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "1h", "--days", "mon",
+      "--id", "bad id"], "--id: invalid schedule id 'bad id'"),
+    (["schedule", "add", "agent", "--start", "10:00", "--duration", "1h", "--days", "mon",
+      "--id", "nights"], "already has a schedule with id 'nights'"),
+    (["schedule", "add", "ghost", "--start", "10:00", "--duration", "1h", "--days", "mon"],
+     "no job named 'ghost'"),
+    (["schedule", "set", "agent", "nope", "--start", "10:00"], "has no schedule with id 'nope'"),
+    (["schedule", "set", "agent", "nights"], "nothing to change"),
+    (["job", "add", "bad/name", "--", "x"], "NAME: invalid job name 'bad/name'"),
+    (["job", "add", "agent", "--", "x"], "job 'agent' already exists"),
+    (["job", "set", "agent", "--stop-signal", "SIGNOPE"], "--stop-signal: invalid stop_signal"),
+    (["job", "set", "agent", "--env", "novalue"], "--env: expected NAME=VALUE"),
+    (["job", "remove", "ghost"], "no job named 'ghost'"),
+    (["schedule", "add", "agent", "--duration", "1h", "--days", "mon"],
+     "Missing option '--start'"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+]
+
+
+@pytest.mark.parametrize(("args", "words"), BAD_EDITS)
+def test_bad_edits_exit_2_and_change_nothing(ready: Path, args: list[str], words: str) -> None:
+    before = ready.read_bytes()
+    r = run(*args)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("Error: "), r.stderr
+    assert words in r.stderr
+    assert r.stdout == ""
+    assert ready.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        (lambda t: t.replace('start = "22:00"', 'start = "22:60"'),
+         "jobs.agent.schedules[0].start: invalid time '22:60'"),
+        (lambda t: t.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Nowhere"'),
+         "timezone: unknown time zone 'Europe/Nowhere'"),
+        (lambda t: t.replace('days = ["mon-fri"]', 'days = ["mon-fry"]'),
+         "jobs.agent.schedules[0].days: invalid day 'mon-fry'"),
+        (lambda t: t.replace('duration = "8h"', 'duration = "8 h 3"'),
+         "jobs.agent.schedules[0].duration: invalid duration"),
+        (lambda t: t.replace('id = "nights"', 'id = "-nights"'),
+         "jobs.agent.schedules[0].id: invalid schedule id '-nights'"),
+        (lambda t: t + "\nsurprise = 1\n", "surprise: unknown key"),
+        (lambda t: t.replace('duration = "8h"', 'duration = "8h'), ":29:15: TOML syntax error"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [["list"], ["status"], ["next"], ["calendar"], ["show", "agent"],
+     ["schedule", "disable", "agent", "nights"], ["job", "add", "x", "--", "y"]],
+)
+def test_bad_config_every_command(
+    ready: Path, mutate: object, words: str, command: list[str]
+) -> None:
+    ready.write_text(mutate(ready.read_text()))  # type: ignore[operator]
+    before = ready.read_bytes()
+    r = run(*command)
+    assert r.exit_code == 2, r.output
+    assert r.stderr.startswith(f"Error: {ready}")
+    assert words in r.stderr
+    assert r.stderr.count("\n") == 1
+    assert ready.read_bytes() == before
+
+
+def test_missing_config(cfg_path: Path) -> None:
+    for command in (["list"], ["status"], ["next"], ["calendar"], ["job", "add", "a", "--", "b"]):
+        r = run(*command)
+        assert r.exit_code == 2
+        assert r.stderr == (
+            f"Error: {cfg_path}: config file not found (run 'osched init' or pass --config PATH)\n"
+        )
+    assert not cfg_path.exists()
+
+
+def test_config_flag_beats_env(tmp_path: Path, cfg_path: Path) -> None:
+    other = tmp_path / "other.toml"
+    assert run("--config", str(other), "init", "--timezone", "UTC").exit_code == 0
+    assert other.exists() and not cfg_path.exists()
+
+
+def test_debug_shows_traceback(cfg_path: Path) -> None:
+    r = run("--debug", "list")
+    assert r.exit_code == 2
+    assert "Traceback" in r.stderr
+
+
+def test_every_command_has_help() -> None:
+    from osched.cli import cli as group
+
+    def walk(cmd: object, path: list[str]) -> None:
+        import click
+
+        assert isinstance(cmd, click.Command)
+        assert cmd.help or cmd.short_help, f"{' '.join(path)} has no help text"
+        r = run(*path, "--help")
+        assert r.exit_code == 0
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+
+    walk(group, [])
