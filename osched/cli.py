@@ -602,6 +602,51 @@ def calendar(c: Ctx, job_name: str | None, as_json: bool) -> None:
         click.echo(report.calendar_text(week_start, grid, tz))
 
 
+# -- render -----------------------------------------------------------------------------------
+TARGET_CHOICES = ("cron", "systemd", "taskscheduler", "launchd", "all")
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=click.Choice(TARGET_CHOICES),
+    default="all",
+    show_default=True,
+    help="Which scheduler's artifacts.",
+)
+@click.option("--output", metavar="DIR", help="Write files into DIR/<target>/ instead of printing.")
+@click.option("--system", is_flag=True, help="System-wide artifacts (cron.d, system units, ...).")
+@click.option(
+    "--host-timezone",
+    metavar="TZ",
+    help="Render host-local times (cron, Task Scheduler, launchd) for this zone.",
+)
+@pass_ctx
+def render(
+    c: Ctx, target: str, output: str | None, system: bool, host_timezone: str | None
+) -> None:
+    """Print (or write) what install would put into the OS scheduler."""
+    from . import targets
+    from .tzhost import host_zone_name
+
+    cfg = c.load()
+    host = host_timezone or host_zone_name()
+    _check(zone, host, "--host-timezone")
+    ctx = targets.RenderContext(
+        config_path=cfg.path, state_dir=c.state_dir, now=c.now, host_zone=host, system=system
+    )
+    names = targets.TARGETS if target == "all" else (target,)
+    for name in names:
+        files = targets.render(name, cfg, ctx)
+        if output:
+            for path in targets.write_files(files, paths.absolute(output) / name):
+                click.echo(str(path))
+            continue
+        for f in files:
+            click.echo(f"==> {name}/{f.name} <==")
+            click.echo(f.content, nl=not f.content.endswith("\n"))
+
+
 def main() -> None:
     cli.main(prog_name="osched")
 
