@@ -51,8 +51,19 @@ def systemd_arg(value: str) -> str:
     return f'"{escaped}"'
 
 
+def systemd_executable(path: str) -> str:
+    """The program word of ``ExecStart=``: systemd expands ``%`` specifiers there but not
+    ``$`` variables, and refuses quotes and backslashes in it outright."""
+    if any(c in path for c in "\"'\\\n\x00"):
+        raise UsageError(
+            f"systemd cannot run a program whose path contains a quote or backslash: {path!r}; "
+            "install osched under a plainer path"
+        )
+    return '"' + path.replace("%", "%%") + '"'
+
+
 def systemd_exec(argv: list[str]) -> str:
-    return " ".join(systemd_arg(a) for a in argv)
+    return " ".join([systemd_executable(argv[0]), *(systemd_arg(a) for a in argv[1:])])
 
 
 def systemd_text(value: str) -> str:
@@ -81,6 +92,7 @@ FILTERS = {
     "cron_command": cron_command,
     "systemd_exec": systemd_exec,
     "systemd_arg": systemd_arg,
+    "systemd_executable": systemd_executable,
     "systemd_text": systemd_text,
     "xml": xml_text,
     "windows_cmdline": windows_cmdline,

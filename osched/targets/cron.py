@@ -71,7 +71,7 @@ def render(cfg: Config, ctx: RenderContext) -> list[File]:
     rows = lines(cfg, ctx)
     if ctx.system:
         text = render_template(
-            "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(cfg.path), cid=ctx.config_id
+            "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(ctx.config_path), cid=ctx.config_id
         )
         return [File(f"osched-{ctx.config_id}", text)]
     return [File("crontab", render_template("cron/crontab.j2", lines=rows))]
