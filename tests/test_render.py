@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES, ROOT
 from crontab import CronTab
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, ROOT
 from osched import targets
 from osched.config import load
 from osched.errors import UsageError
