@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from conftest import ROOT
 from osched.cli import cli
+
+from conftest import ROOT
 
 CLI_DOC = ROOT / "docs" / "cli.md"
 

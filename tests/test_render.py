@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT
 from crontab import CronTab
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +31,8 @@ from osched.templating import (
     xml_text,
 )
 from osched.windows import windows_between
+
+from conftest import EXAMPLES, ROOT
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = ROOT.parent / "shared" / "oracles" / "TaskSchedulerV2Schema.xsd"
