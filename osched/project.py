@@ -151,7 +151,9 @@ def host_firings(s: Schedule, host: ZoneInfo, now: datetime) -> tuple[list[Firin
                 for lo, hi in folds:
                     if lo <= ts < hi:
                         _add(bucket, *_host_wall(datetime.fromtimestamp(hi, UTC), host))
-                if not same_zone:
+                # same zone: cron itself runs a start skipped by a gap right after the jump,
+                # but the end of such a window moves with the start and needs its own firing
+                if not same_zone or bucket is ends:
                     _add(bucket, *_host_wall(point, host))
     return _firings(starts), _firings(ends)
 

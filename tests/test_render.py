@@ -368,3 +368,16 @@ def _constant_difference(zone: str, host: str) -> bool:
 
     same, _ = _pair(zone, host, int(NOW.timestamp()) // 86400)
     return len(same) == 1
+
+
+def test_cron_gap_day_end_in_same_zone() -> None:
+    # Santiago springs forward at midnight: 00:15 opens at 01:00 and ends at 01:30 that day
+    from zoneinfo import ZoneInfo
+
+    from osched.project import host_firings
+
+    s = Schedule(id="s", job="j", hour=0, minute=15, duration=30, days=frozenset(range(7)),
+                 timezone="America/Santiago")
+    starts, ends = host_firings(s, ZoneInfo("America/Santiago"), NOW)
+    assert [(f.hour, f.minute) for f in starts] == [(0, 15)]
+    assert (1, 30) in {(f.hour, f.minute) for f in ends}
