@@ -381,3 +381,13 @@ def test_cron_gap_day_end_in_same_zone() -> None:
     starts, ends = host_firings(s, ZoneInfo("America/Santiago"), NOW)
     assert [(f.hour, f.minute) for f in starts] == [(0, 15)]
     assert (1, 30) in {(f.hour, f.minute) for f in ends}
+
+
+def test_systemd_system_units_run_as_the_rendering_user() -> None:
+    files = targets.render("systemd", example(), golden_ctx(system=True))
+    services = [f for f in files if f.name.endswith(".service")]
+    assert services and all("\nUser=ada\n" in f.content for f in services)
+    resume = next(f for f in files if f.name.startswith("osched-resume-"))
+    assert "WantedBy=multi-user.target" in resume.content
+    user_files = targets.render("systemd", example(), golden_ctx())
+    assert not any("User=" in f.content for f in user_files)

@@ -93,6 +93,8 @@ def _common(ctx: RenderContext) -> dict[str, object]:
         "accuracy": ACCURACY,
         "wanted_by": "multi-user.target" if ctx.system else "default.target",
         "config": str(ctx.config_path),
+        # system units would run as root: run them as the user who rendered them
+        "run_as": ctx.user if ctx.system else None,
     }
 
 
