@@ -97,25 +97,23 @@ def list_text(cfg: Config) -> str:
 
 
 def show_text(job: Job, now: datetime, tz: ZoneInfo) -> str:
-    st = status_dict(job, now, tz)
     lines = [
         f"job:          {job.name}",
         f"command:      {shlex.join(job.command)}",
         f"workdir:      {job.workdir or '-'}",
         f"env:          {' '.join(f'{k}={v}' for k, v in job.env.items()) or '-'}",
         f"stop:         {job.stop_signal}, SIGKILL after {format_seconds(job.stop_timeout)}",
-        f"restart:      {job.retries} retries, backoff "
-        + ", ".join(format_seconds(b) for b in job.backoff),
+        f"restart:      {job.retries} retries, backoff " + ", ".join(format_seconds(b) for b in job.backoff),
         "schedules:",
     ]
     lines.extend(f"  {describe_schedule(s)}" for s in job.schedules)
     if not job.schedules:
         lines.append("  (none)")
-    lines.append(status_line(job, now, tz, st))
+    lines.append(status_line(job, now, tz))
     return "\n".join(lines)
 
 
-def status_line(job: Job, now: datetime, tz: ZoneInfo, st: dict[str, Any] | None = None) -> str:
+def status_line(job: Job, now: datetime, tz: ZoneInfo) -> str:
     times = job_times(job, now)
     if times.in_window:
         n = times.active_count
@@ -141,17 +139,13 @@ def next_text(windows: list[Window], tz: ZoneInfo) -> str:
     for w in windows:
         line = f"{human(w.start, tz)}  ->  {human(w.end, tz)}  {w.schedule.job}/{w.schedule.id}"
         if w.schedule.tz.key != tz.key:
-            line += (
-                f"  ({w.start.astimezone(w.schedule.tz).strftime('%H:%M')} {w.schedule.timezone})"
-            )
+            line += f"  ({w.start.astimezone(w.schedule.tz).strftime('%H:%M')} {w.schedule.timezone})"
         rows.append(line)
     return "\n".join(rows)
 
 
 # -- calendar ---------------------------------------------------------------------------------
-def week_grid(
-    schedules: list[Schedule], now: datetime, tz: ZoneInfo
-) -> tuple[datetime, list[list[int]]]:
+def week_grid(schedules: list[Schedule], now: datetime, tz: ZoneInfo) -> tuple[datetime, list[list[int]]]:
     """Counts of windows touching each host-local hour of the current week (Mon..Sun x 0..23)."""
     local = now.astimezone(tz)
     monday = (local - timedelta(days=local.weekday())).date()

@@ -23,7 +23,7 @@ from ..model import Config, Job, Schedule
 from ..parse import DAY_NAMES
 from ..project import transitions
 from ..templating import render as render_template
-from ..windows import window_on
+from ..windows import Window, window_on
 from .base import File, RenderContext
 
 ACCURACY = "1s"
@@ -38,10 +38,7 @@ def _days(days: set[int] | frozenset[int]) -> str:
 
 
 def _specs(table: dict[int, set[int]], zone: str) -> list[str]:
-    return [
-        f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}"
-        for m, days in sorted(table.items())
-    ]
+    return [f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}" for m, days in sorted(table.items())]
 
 
 def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
@@ -49,26 +46,36 @@ def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
     table.setdefault(total % 1440, set()).add(total // 1440)
 
 
+def _gap_day_windows(s: Schedule, now: datetime) -> list[Window]:
+    """Windows of the coming year that start on a spring-forward day of the schedule's zone."""
+    found = []
+    for t in transitions(s.timezone, int(now.timestamp()) // 86400)[1]:
+        if t.after > t.before:
+            day: date = datetime.fromtimestamp(t.at, UTC).astimezone(s.tz).date()
+            w = window_on(s, day)
+            if w is not None:
+                found.append(w)
+    return found
+
+
+def _moved(w: Window) -> bool:
+    """Did the window's start fall into the gap (and so open after it)?"""
+    local = w.start.astimezone(w.schedule.tz)
+    return (local.hour, local.minute) != (w.schedule.hour, w.schedule.minute)
+
+
+def _dated(t: datetime, s: Schedule) -> str:
+    return f"{t.astimezone(s.tz):%Y-%m-%d %H:%M:%S} {s.timezone}"
+
+
 def start_specs(s: Schedule, now: datetime) -> list[str]:
-    table: dict[int, set[int]] = {s.hour * 60 + s.minute: set(s.days)}
-    specs = _specs(table, s.timezone)
-    start_day = int(now.timestamp()) // 86400
-    for t in transitions(s.timezone, start_day)[1]:
-        if t.after <= t.before:
-            continue
-        day: date = datetime.fromtimestamp(t.at, UTC).astimezone(s.tz).date()
-        w = window_on(s, day)
-        if w is None:
-            continue
-        local = w.start.astimezone(s.tz)
-        if (local.hour, local.minute) != (s.hour, s.minute):  # start fell into the gap
-            specs.append(f"{local:%Y-%m-%d %H:%M:%S} {s.timezone}")
+    specs = _specs({s.hour * 60 + s.minute: set(s.days)}, s.timezone)
+    specs.extend(_dated(w.start, s) for w in _gap_day_windows(s, now) if _moved(w))
     return specs
 
 
 def stop_specs(s: Schedule, now: datetime) -> list[str]:
-    start_day = int(now.timestamp()) // 86400
-    _, ts = transitions(s.timezone, start_day)
+    _, ts = transitions(s.timezone, int(now.timestamp()) // 86400)
     shifts = {0} | {t.after - t.before for t in ts} | {t.before - t.after for t in ts}
     table: dict[int, set[int]] = {}
     wall = s.hour * 60 + s.minute
@@ -76,15 +83,10 @@ def stop_specs(s: Schedule, now: datetime) -> list[str]:
         for shift in shifts:
             _add(table, d, wall + s.duration + shift)
     specs = _specs(table, s.timezone)
-    for t in ts:  # gap-day starts end at start-after-gap + duration
-        if t.after <= t.before:
-            continue
-        w = window_on(s, datetime.fromtimestamp(t.at, UTC).astimezone(s.tz).date())
-        if w is not None:
-            end = w.end.astimezone(s.tz)
-            spec = f"{end:%Y-%m-%d %H:%M:%S} {s.timezone}"
-            if spec not in specs:
-                specs.append(spec)
+    for w in _gap_day_windows(s, now):  # a start moved by a gap moves its end too
+        spec = _dated(w.end, s)
+        if spec not in specs:
+            specs.append(spec)
     return specs
 
 
@@ -100,50 +102,27 @@ def _common(ctx: RenderContext) -> dict[str, object]:
 
 def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
     base = unit_base(job.name, s.id)
-    what = (
-        f"{job.name}/{s.id} ({s.start_text} for {s.duration_text} on {s.days_text}, {s.timezone})"
-    )
-    common = _common(ctx)
+    what = f"{job.name}/{s.id} ({s.start_text} for {s.duration_text} on {s.days_text}, {s.timezone})"
+    common = {**_common(ctx), "what": what}
+
+    def unit(name: str, template: str, **kw: object) -> File:
+        return File(name, render_template(f"systemd/{template}", **common, **kw))
+
     return [
-        File(
-            f"{base}.timer",
-            render_template(
-                "systemd/start.timer.j2",
-                what=what,
-                specs=start_specs(s, ctx.now),
-                unit=f"{base}.service",
-                **common,
-            ),
-        ),
-        File(
+        unit(f"{base}.timer", "start.timer.j2", specs=start_specs(s, ctx.now), unit=f"{base}.service"),
+        unit(
             f"{base}.service",
-            render_template(
-                "systemd/start.service.j2",
-                what=what,
-                argv=ctx.start_argv(job.name, s.id),
-                stop_timeout=int(job.stop_timeout) + 15,
-                **common,
-            ),
+            "start.service.j2",
+            argv=ctx.start_argv(job.name, s.id),
+            stop_timeout=int(job.stop_timeout) + 15,
         ),
-        File(
+        unit(
             f"{base}.stop.timer",
-            render_template(
-                "systemd/stop.timer.j2",
-                what=what,
-                specs=stop_specs(s, ctx.now),
-                unit=f"{base}.stop.service",
-                **common,
-            ),
+            "stop.timer.j2",
+            specs=stop_specs(s, ctx.now),
+            unit=f"{base}.stop.service",
         ),
-        File(
-            f"{base}.stop.service",
-            render_template(
-                "systemd/stop.service.j2",
-                what=what,
-                argv=ctx.stop_argv(job.name, s.id),
-                **common,
-            ),
-        ),
+        unit(f"{base}.stop.service", "stop.service.j2", argv=ctx.stop_argv(job.name, s.id)),
     ]
 
 
@@ -156,9 +135,7 @@ def render(cfg: Config, ctx: RenderContext) -> list[File]:
         files.append(
             File(
                 f"osched-resume-{ctx.config_id}.service",
-                render_template(
-                    "systemd/resume.service.j2", argv=ctx.resume_argv(), **_common(ctx)
-                ),
+                render_template("systemd/resume.service.j2", argv=ctx.resume_argv(), **_common(ctx)),
             )
         )
     return files
