@@ -107,8 +107,22 @@ def _host_wall(ts: datetime, host: ZoneInfo) -> tuple[int, int]:
 
 
 def host_firings(s: Schedule, host: ZoneInfo, now: datetime) -> tuple[list[Firing], list[Firing]]:
-    """Host-local start and stop firings of ``s`` covering the year after ``now``."""
-    start_day = int(now.timestamp()) // 86400
+    """Host-local start and stop firings of ``s`` covering the year after ``now``.
+
+    Cached on the schedule's timing alone: cron, Task Scheduler and launchd all ask for the
+    same schedule when rendering ``--target all``."""
+    starts, ends = _host_firings(
+        s.hour, s.minute, s.duration, s.days, s.timezone, host.key, int(now.timestamp()) // 86400
+    )
+    return list(starts), list(ends)
+
+
+@lru_cache(maxsize=65536)
+def _host_firings(
+    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, host_key: str, start_day: int
+) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
+    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
+    host = ZoneInfo(host_key)
     wall = s.hour * 60 + s.minute
     starts: dict[int, set[int]] = {}
     ends: dict[int, set[int]] = {}
@@ -158,5 +172,5 @@ def host_firings(s: Schedule, host: ZoneInfo, now: datetime) -> tuple[list[Firin
     return _firings(starts), _firings(ends)
 
 
-def _firings(table: dict[int, set[int]]) -> list[Firing]:
-    return [Firing(m // 60, m % 60, frozenset(days)) for m, days in sorted(table.items())]
+def _firings(table: dict[int, set[int]]) -> tuple[Firing, ...]:
+    return tuple(Firing(m // 60, m % 60, frozenset(days)) for m, days in sorted(table.items()))
