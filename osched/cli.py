@@ -54,6 +54,12 @@ class Ctx:
     def state_dir(self) -> Path:
         return paths.state_dir(self.state_flag)
 
+    @property
+    def state(self) -> Any:
+        from .state import StateDir
+
+        return StateDir(self.state_dir)
+
     def load(self) -> Config:
         return config_mod.load(self.config_path)
 
@@ -387,9 +393,15 @@ def _schedule_options(required: bool) -> Any:
 @_schedule_options(required=True)
 @click.option("--id", "sid", metavar="ID", help="Schedule id (default: s1, s2, ...).")
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_ctx
-def schedule_add(c: Ctx, job_name: str, sid: str | None, disabled: bool, **opts: Any) -> None:
-    """Add a window to JOB: --start HH:MM --duration D --days DAYS."""
+def schedule_add(
+    c: Ctx, job_name: str, sid: str | None, disabled: bool, no_start: bool, **opts: Any
+) -> None:
+    """Add a window to JOB: --start HH:MM --duration D --days DAYS.
+
+    If the new window is open now, the job starts at once (unless a stop override is active
+    or --no-start is given)."""
     from .edit import edit
 
     fields = _schedule_fields(**opts)
@@ -399,6 +411,7 @@ def schedule_add(c: Ctx, job_name: str, sid: str | None, disabled: bool, **opts:
         fields["enabled"] = False
     cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields))
     _echo_schedule(c, cfg, job_name, new_id, "Added")
+    _live_start(c, cfg, job_name, new_id, no_start)
 
 
 def _echo_schedule(c: Ctx, cfg: Config, job_name: str, sid: str, verb: str) -> None:
@@ -423,6 +436,7 @@ def _echo_schedule(c: Ctx, cfg: Config, job_name: str, sid: str, verb: str) -> N
 @click.option("--new-id", metavar="ID", help="Rename the schedule.")
 @click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
 @click.option("--clear-args", is_flag=True, help="Remove the schedule's extra arguments.")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_ctx
 def schedule_set(
     c: Ctx,
@@ -431,9 +445,11 @@ def schedule_set(
     new_id: str | None,
     unset_env: tuple[str, ...],
     clear_args: bool,
+    no_start: bool,
     **opts: Any,
 ) -> None:
-    """Change schedule ID of JOB (only the options given)."""
+    """Change schedule ID of JOB (only the options given); starts the job if the changed
+    window is open now (unless --no-start)."""
     from .edit import edit
 
     fields = _schedule_fields(**opts)
@@ -449,6 +465,7 @@ def schedule_set(
         raise UsageError("nothing to change: give at least one option")
     cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields))
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
+    _live_start(c, cfg, job_name, fields.get("id", sid), no_start)
 
 
 @schedule.command("remove")
@@ -463,20 +480,22 @@ def schedule_remove(c: Ctx, job_name: str, sid: str) -> None:
     click.echo(f"Removed schedule {job_name}/{sid}.")
 
 
-def _toggle(c: Ctx, job_name: str, sid: str, enabled: bool) -> None:
+def _toggle(c: Ctx, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
     from .edit import edit
 
     cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}))
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
+    _live_start(c, cfg, job_name, sid, no_start)
 
 
 @schedule.command("enable")
 @click.argument("job_name", metavar="JOB")
 @click.argument("sid", metavar="ID")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_ctx
-def schedule_enable(c: Ctx, job_name: str, sid: str) -> None:
-    """Enable schedule ID of JOB."""
-    _toggle(c, job_name, sid, True)
+def schedule_enable(c: Ctx, job_name: str, sid: str, no_start: bool) -> None:
+    """Enable schedule ID of JOB; starts the job if its window is open now (unless --no-start)."""
+    _toggle(c, job_name, sid, True, no_start)
 
 
 @schedule.command("disable")
@@ -516,10 +535,12 @@ def show(c: Ctx, job_name: str, as_json: bool) -> None:
     cfg = c.load()
     job_ = c.job(cfg, job_name)
     tz = c.host_tz
+    rt = report.runtime_dict(c.state, job_.name, c.now, tz)
     if as_json:
-        _emit({**report.job_dict(job_), "status": report.status_dict(job_, c.now, tz)})
+        _emit({**report.job_dict(job_), "status": {**report.status_dict(job_, c.now, tz), **rt}})
     else:
         click.echo(report.show_text(job_, c.now, tz))
+        click.echo(f"process:      {report.runtime_text(rt, tz)}")
 
 
 @cli.command()
@@ -527,23 +548,29 @@ def show(c: Ctx, job_name: str, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def status(c: Ctx, job_name: str | None, as_json: bool) -> None:
-    """Per job: in a window or not, active schedules, window end, next start."""
+    """Per job: in a window or not, active schedules, window end, next start, process (pid,
+    since), overrides and crash restarts."""
     cfg = c.load()
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     tz = c.host_tz
+    state = c.state
     if as_json:
         _emit(
             {
                 "now": report.iso(c.now, tz),
                 "timezone": tz.key,
-                "jobs": [report.status_dict(j, c.now, tz) for j in jobs],
+                "jobs": [
+                    {**report.status_dict(j, c.now, tz), **report.runtime_dict(state, j.name, c.now, tz)}
+                    for j in jobs
+                ],
             }
         )
         return
     if not jobs:
         click.echo(f"No jobs in {cfg.path}.")
     for j in jobs:
-        click.echo(report.status_line(j, c.now, tz))
+        rt = report.runtime_dict(state, j.name, c.now, tz)
+        click.echo(f"{report.status_line(j, c.now, tz)}\n  {report.runtime_text(rt, tz)}")
 
 
 @cli.command("next")
@@ -600,6 +627,222 @@ def calendar(c: Ctx, job_name: str | None, as_json: bool) -> None:
         )
     else:
         click.echo(report.calendar_text(week_start, grid, tz))
+
+
+# -- runtime: manual control, overrides, events, logs ---------------------------------------------
+def _run_entry(c: Ctx, kind: str, *args: str) -> str:
+    """Run ``python -m osched.entry KIND ARGS`` (the same code the OS timers run) and return
+    its message; a failure becomes an error with the entrypoint's own words."""
+    import subprocess
+
+    argv = [sys.executable, "-m", "osched.entry", kind, *args]
+    argv += ["--config", str(c.config_path), "--state-dir", str(c.state_dir), "-v"]
+    r = subprocess.run(argv, capture_output=True, text=True, check=False)
+    out = (r.stdout + r.stderr).strip()
+    if r.returncode != 0:
+        lines = [ln for ln in out.splitlines() if ln.strip()]
+        msg = lines[-1] if lines else f"{kind} failed (exit {r.returncode})"
+        err = OschedError(msg.removeprefix("Error: "))
+        err.exit_code = r.returncode
+        raise err
+    return out
+
+
+def _live_start(c: Ctx, cfg: Config, job_name: str, sid: str, no_start: bool) -> None:
+    """A schedule that becomes live inside its window starts the job at once."""
+    from .windows import current_window
+
+    s = c.job(cfg, job_name).schedule(sid)
+    if no_start or s is None or not s.enabled or current_window(s, c.now) is None:
+        return
+    click.echo(_run_entry(c, "start", job_name, "--schedule", sid))
+
+
+def _parse_when(c: Ctx, text: str) -> datetime:
+    """--until: a delay ('2h', '90m'), a wall time in the host zone ('23:30', the next one),
+    or an ISO 8601 instant ('2026-11-27T06:00', host zone unless it has an offset)."""
+    from datetime import timedelta
+
+    from .parse import _split_duration
+
+    tz = c.host_tz
+    seconds = _split_duration(text)
+    if seconds is not None and not text.strip().isdigit():
+        t = c.now + timedelta(seconds=seconds)
+    else:
+        try:
+            h, m = parse_time(text)
+        except ValueError:
+            try:
+                t = datetime.fromisoformat(text)
+            except ValueError:
+                raise UsageError(
+                    f"--until: {text!r} is not a delay (2h, 90m), a time (23:30) or an ISO 8601 instant"
+                ) from None
+            t = t if t.tzinfo else t.replace(tzinfo=tz)
+        else:
+            local = c.now.astimezone(tz)
+            t = local.replace(hour=h, minute=m, second=0, microsecond=0)
+            if t <= local:
+                t = (local + timedelta(days=1)).replace(hour=h, minute=m, second=0, microsecond=0)
+                t = t.replace(tzinfo=None).replace(tzinfo=tz)
+    if t <= c.now:
+        raise UsageError(f"--until: {text!r} is not in the future")
+    return t.astimezone(UTC)
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@click.option("--until", "until", metavar="WHEN", help="Keep it running until WHEN: 2h, 23:30, or ISO 8601.")
+@pass_ctx
+def start(c: Ctx, job_name: str, until: str | None) -> None:
+    """Start JOB now, whatever its windows say.
+
+    Writes a start override until the end of the open window(s) (or --until; with no window
+    open, until the next window starts), so no scheduled stop ends it before.  Clears a stop
+    override.  Runs again a job that finished or gave up in this window."""
+    from .windows import job_times
+
+    cfg = c.load()
+    job_ = c.job(cfg, job_name)
+    if until is not None:
+        t = _parse_when(c, until)
+    else:
+        times = job_times(job_, c.now)
+        t_opt = times.next_end or times.next_start
+        if t_opt is None:
+            raise UsageError(f"job {job_name!r} has no enabled schedule: give --until WHEN")
+        t = t_opt
+    click.echo(_run_entry(c, "start", job_name, "--manual", "--until", t.isoformat()))
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@click.option("--until", "until", metavar="WHEN", help="Keep it stopped until WHEN: 2h, 23:30, or ISO 8601.")
+@pass_ctx
+def stop(c: Ctx, job_name: str, until: str | None) -> None:
+    """Stop JOB now (stop_signal to its process group, SIGKILL after stop_timeout).
+
+    Writes a stop override until the end of the open window(s) (or --until), so no timer,
+    catch-up or crash restart starts it again before.  Clears a start override."""
+    from .runtime import Runtime
+    from .windows import job_times
+
+    cfg = c.load()
+    job_ = c.job(cfg, job_name)
+    t = _parse_when(c, until) if until is not None else job_times(job_, c.now).next_end
+    out = Runtime(cfg, c.state).manual_stop(job_name, t)
+    click.echo(out.message)
+
+
+@cli.group()
+def override() -> None:
+    """List or clear the start/stop overrides that manual start and stop write."""
+
+
+@override.command("list")
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_ctx
+def override_list(c: Ctx, job_name: str | None, as_json: bool) -> None:
+    """Overrides in force (expired ones are not shown)."""
+    state = c.state
+    names = [job_name] if job_name else sorted(set(state.jobs_with_state()))
+    tz = c.host_tz
+    rows = []
+    for name in names:
+        for kind in ("start", "stop"):
+            ov = state.read_override(name, kind)
+            if ov is not None and ov.expires is not None and ov.expires > c.now:
+                rows.append({"job": name, **{k: v for k, v in ov.as_dict().items()}})
+    if as_json:
+        _emit({"overrides": [
+            {**r, "created": report.iso(datetime.fromisoformat(r["created"]), tz) if r["created"] else None,
+             "expires": report.iso(datetime.fromisoformat(r["expires"]), tz)} for r in rows
+        ]})
+        return
+    if not rows:
+        click.echo("No overrides in force.")
+    for r in rows:
+        click.echo(
+            f"{r['job']}: {r['kind']} override until "
+            f"{report.human(datetime.fromisoformat(r['expires']), tz)} ({r['reason']})"
+        )
+
+
+@override.command("clear")
+@click.argument("job_name", metavar="JOB")
+@click.option("--kind", type=click.Choice(["start", "stop"]), help="Only this kind (default: both).")
+@pass_ctx
+def override_clear(c: Ctx, job_name: str, kind: str | None) -> None:
+    """Remove JOB's overrides; the schedule decides again from the next firing."""
+    from .state import OVERRIDE_KINDS
+
+    state = c.state
+    cleared = []
+    for k in [kind] if kind else list(OVERRIDE_KINDS):
+        if state.remove_override(job_name, k):
+            state.event(c.now, job_name, "override_cleared", kind=k, reason="osched override clear")
+            cleared.append(k)
+    click.echo(f"Cleared {' and '.join(cleared)} override of {job_name}." if cleared else f"{job_name} has no override.")
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@click.option("--limit", "-n", type=int, default=50, show_default=True, help="Show the last N events.")
+@json_option
+@pass_ctx
+def events(c: Ctx, job_name: str | None, limit: int, as_json: bool) -> None:
+    """osched's decisions (started, skipped and why, crashed, stopped, overrides), oldest first."""
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    recs = c.state.events(job_name, limit)
+    if as_json:
+        _emit({"events": recs})
+        return
+    tz = c.host_tz
+    if not recs:
+        click.echo("No events yet.")
+    for rec in recs:
+        click.echo(report.event_text(rec, tz))
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new output (Ctrl-C to end).")
+@click.option("--lines", "-n", type=int, default=200, show_default=True, help="Start with the last N lines.")
+@pass_ctx
+def logs(c: Ctx, job_name: str, follow: bool, lines: int) -> None:
+    """The job's stdout and stderr (appended per run, rotated by size)."""
+    import time
+
+    path = c.state.output_log(job_name)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if not follow:
+            raise UsageError(f"no output yet for {job_name!r} ({path})") from None
+        data = b""
+    tail = b"\n".join(data.splitlines()[-lines:]) if lines > 0 else b""
+    if tail:
+        click.echo(tail.decode("utf-8", "replace"))
+    if not follow:
+        return
+    pos = len(data)
+    while True:
+        time.sleep(0.5)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            continue
+        if size < pos:  # rotated or truncated
+            pos = 0
+        if size > pos:
+            with open(path, "rb") as fh:
+                fh.seek(pos)
+                chunk = fh.read()
+            pos += len(chunk)
+            click.echo(chunk.decode("utf-8", "replace"), nl=False)
 
 
 # -- render -----------------------------------------------------------------------------------

@@ -1,27 +1,178 @@
 """Entry points called by the OS scheduler: ``osched-start`` and ``osched-stop``.
 
-Not built yet: the runtime (window check, overrides, supervision) is issue 5.  Until then
-these commands refuse clearly instead of pretending to act.  They import nothing heavy.
+    osched-start JOB --schedule ID [--config PATH] [--state-dir PATH] [--foreground] [-v]
+    osched-start --resume [--systemd user|system] [--config PATH] [--state-dir PATH] [-v]
+    osched-stop  JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]
+
+They are quiet when all is well (cron mails any output): every decision goes to the events
+log (``osched events``); ``-v`` also prints it.  Errors go to stderr, one line.  Exit codes:
+0 acted or skipped on purpose, 1 refused or failed, 2 usage or config error.
+
+This is the path every timer firing takes, so it imports no click, jinja2 or python-crontab,
+and parses its few options by hand.
 """
 
 from __future__ import annotations
 
 import sys
 
-NOT_BUILT = (
-    "Error: {name}: the runtime (window check, overrides, supervision) is not built in this "
-    "version of osched; render and inspect schedules with 'osched render'\n"
-)
+USAGE = {
+    "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
+    " [--config PATH] [--state-dir PATH] [--foreground] [-v]",
+    "osched-stop": "usage: osched-stop JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]",
+}
+_VALUED = {"--schedule", "--config", "--state-dir", "--systemd", "--until"}
+_FLAGS = {"--resume", "--foreground", "--manual", "-v", "--verbose"}
 
 
-def _refuse(name: str) -> int:
-    sys.stderr.write(NOT_BUILT.format(name=name))
-    return 1
+class _Usage(Exception):
+    pass
+
+
+def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
+    pos: list[str] = []
+    opts: dict[str, str | bool] = {}
+    it = iter(argv)
+    for a in it:
+        name, eq, value = a.partition("=")
+        if name in _VALUED:
+            if not eq:
+                value = next(it, "")
+                if not value:
+                    raise _Usage(f"{name} needs a value")
+            opts[name] = value
+        elif a in _FLAGS:
+            opts["--verbose" if a == "-v" else a] = True
+        elif a in ("-h", "--help"):
+            opts["--help"] = True
+        elif a.startswith("-"):
+            raise _Usage(f"unknown option {a}")
+        else:
+            pos.append(a)
+    return pos, opts
+
+
+def _say(text: str, stream: object = None) -> None:
+    if text:
+        (stream or sys.stdout).write(text.rstrip("\n") + "\n")  # type: ignore[attr-defined]
+
+
+def run(prog: str, argv: list[str]) -> int:
+    try:
+        pos, opts = parse_args(argv)
+        if opts.get("--help"):
+            _say(USAGE.get(prog, prog) + "\n(see docs/runtime.md)")
+            return 0
+        resume = bool(opts.get("--resume"))
+        manual = bool(opts.get("--manual"))
+        if prog == "supervise":
+            if len(pos) != 1:
+                raise _Usage("supervise needs JOB")
+        elif resume:
+            if pos or prog != "osched-start":
+                raise _Usage("--resume takes no JOB")
+            if opts.get("--systemd") not in (None, "user", "system"):
+                raise _Usage("--systemd must be 'user' or 'system'")
+        else:
+            if len(pos) != 1:
+                raise _Usage("give exactly one JOB")
+            if prog == "osched-start" and not manual and not opts.get("--schedule"):
+                raise _Usage("--schedule ID is required")
+    except _Usage as e:
+        sys.stderr.write(f"{prog}: error: {e}\n{USAGE.get(prog, '')}\n")
+        return 2
+
+    from . import paths
+    from .errors import OschedError
+    from .state import InsecureError, StateDir, check_private
+
+    config_path = paths.config_path(opts.get("--config") or None)  # type: ignore[arg-type]
+    state = StateDir(paths.state_dir(opts.get("--state-dir") or None))  # type: ignore[arg-type]
+    job_name = pos[0] if pos else None
+    verbose = bool(opts.get("--verbose"))
+    try:
+        from .runtime import Clock, Runtime
+
+        clock = Clock()
+    except ValueError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return 2
+    try:
+        from . import config as config_mod
+
+        cfg = config_mod.load(config_path)
+        state.ensure()
+        check_private(config_path, "config file")
+        check_private(state.root, "state dir")
+    except InsecureError as e:
+        state.event(clock.now(), job_name, "refused", reason=str(e))
+        sys.stderr.write(f"Error: {e}\n")
+        return 1
+    except OschedError as e:
+        state.event(clock.now(), job_name, "config_error", reason=str(e))
+        sys.stderr.write(f"Error: {e}\n")
+        return e.exit_code
+    except OSError as e:
+        sys.stderr.write(f"Error: {e.filename or ''}: {e.strerror}\n")
+        return 1
+
+    rt = Runtime(cfg, state, clock=clock, foreground=bool(opts.get("--foreground")))
+    try:
+        if prog == "supervise":
+            return _supervise(rt, pos[0])
+        if resume:
+            out = rt.resume(systemd=opts.get("--systemd") or None)  # type: ignore[arg-type]
+        elif prog == "osched-start" and manual:
+            from .state import parse_iso
+
+            until = parse_iso(opts.get("--until"))
+            if until is None:
+                sys.stderr.write(f"{prog}: error: --manual needs --until ISO-INSTANT\n")
+                return 2
+            out = rt.manual_start(pos[0], until)
+        elif prog == "osched-start":
+            out = rt.start_firing(pos[0], str(opts["--schedule"]))
+        else:
+            out = rt.stop_firing(pos[0], opts.get("--schedule") or None)  # type: ignore[arg-type]
+    except OschedError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return e.exit_code
+    if out.code != 0:
+        _say(f"Error: {out.message}", sys.stderr)
+    elif verbose:
+        _say(out.message)
+    return out.code
+
+
+def _supervise(rt: object, job: str) -> int:  # pragma: no cover - the Windows supervisor
+    from .runtime import Runtime, Supervisor
+
+    assert isinstance(rt, Runtime)
+    st = rt.state.read_state(job, rt.clock.now())
+    if not rt.running(st):
+        return 0
+    return Supervisor(rt, job, None, adopted_pid=st.pid).run()
 
 
 def start_main() -> None:
-    sys.exit(_refuse("osched-start"))
+    sys.exit(run("osched-start", sys.argv[1:]))
 
 
 def stop_main() -> None:
-    sys.exit(_refuse("osched-stop"))
+    sys.exit(run("osched-stop", sys.argv[1:]))
+
+
+def _module_main(argv: list[str]) -> int:
+    """``python -m osched.entry start|stop|supervise ARGS`` (used by the CLI and on Windows)."""
+    progs = {"start": "osched-start", "stop": "osched-stop", "supervise": "supervise"}
+    if not argv or argv[0] not in progs:
+        sys.stderr.write("usage: python -m osched.entry start|stop|supervise ARGS\n")
+        return 2
+    return run(progs[argv[0]], argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(_module_main(sys.argv[1:]))
+
+
+__all__ = ["run", "start_main", "stop_main"]

@@ -183,3 +183,84 @@ def _cell(n: int) -> str:
     if n == 1:
         return "#"
     return str(min(n, 9))
+
+
+# -- runtime state (pid, overrides, crashes) ----------------------------------------------------
+def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """What the state dir says about ``job``: process, supervisor, overrides, crash count.
+    Reads only (an expired override is shown as absent, not deleted)."""
+    from .proc import current
+    from .state import parse_iso
+
+    st = state.read_state(job, now)
+    procs = current()
+    running = procs.alive(st.pid, st.pid_start)
+    overrides = []
+    for kind in ("start", "stop"):
+        ov = state.read_override(job, kind)
+        if ov is not None and ov.expires is not None and ov.expires > now:
+            overrides.append(
+                {"kind": kind, "created": iso(ov.created, tz), "expires": iso(ov.expires, tz), "reason": ov.reason}
+            )
+    return {
+        "process": (
+            {
+                "pid": st.pid,
+                "since": iso(parse_iso(st.started_at), tz),
+                "supervisor_pid": st.supervisor_pid if procs.alive(st.supervisor_pid, st.supervisor_start) else None,
+            }
+            if running
+            else None
+        ),
+        "outcome": st.outcome if not running else "running",
+        "run_schedule": st.schedule,
+        "crash_count": st.crashes,
+        "last_exit": st.last_exit,
+        "finished_at": iso(parse_iso(st.finished_at), tz),
+        "overrides": overrides,
+    }
+
+
+def runtime_text(rt: dict[str, Any], tz: ZoneInfo) -> str:
+    def short(text: str | None) -> str:
+        from datetime import datetime as _dt
+
+        return human(_dt.fromisoformat(text), tz) if text else "-"
+
+    parts = []
+    p = rt["process"]
+    if p:
+        parts.append(f"running (pid {p['pid']} since {short(p['since'])})")
+        if p["supervisor_pid"] is None:
+            parts.append("no supervisor")
+    else:
+        outcome = {
+            "finished": "finished (exit 0)",
+            "gave_up": f"gave up after {rt['crash_count']} crash restarts",
+            "backoff": "waiting to restart after a crash",
+        }.get(rt["outcome"] or "", "not running")
+        parts.append(outcome)
+    if rt["crash_count"] and p:
+        parts.append(f"{rt['crash_count']} crash restart{'s' if rt['crash_count'] != 1 else ''}")
+    for ov in rt["overrides"]:
+        parts.append(f"{ov['kind']} override until {short(ov['expires'])}")
+    return "; ".join(parts)
+
+
+def event_text(rec: dict[str, Any], tz: ZoneInfo) -> str:
+    t = rec.get("time")
+    when = datetime.fromisoformat(t).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if t else "-"
+    what = rec.get("event", "?")
+    sched = f"/{rec['schedule']}" if rec.get("schedule") else ""
+    extra = []
+    if rec.get("pid") and what in ("started", "restarted", "adopted"):
+        extra.append(f"pid {rec['pid']}")
+    if rec.get("reason"):
+        extra.append(str(rec["reason"]))
+    if rec.get("kind"):
+        extra.append(f"kind {rec['kind']}")
+    if rec.get("expires"):
+        extra.append(f"expires {rec['expires']}")
+    if rec.get("how"):
+        extra.append(f"by {rec['how']}")
+    return f"{when}  {rec.get('job') or '-'}{sched}  {what}" + (f"  {'; '.join(extra)}" if extra else "")

@@ -22,10 +22,10 @@ def ready(cfg_path: Path) -> Path:
     assert run("init", "--timezone", "Europe/Berlin").exit_code == 0
     assert run("job", "add", "agent", "--", "python3", "-c", "print(1)").exit_code == 0
     r = run("schedule", "add", "agent", "--start", "22:00", "--duration", "8h",
-            "--days", "mon-fri", "--id", "nights")
+            "--days", "mon-fri", "--id", "nights", "--no-start")
     assert r.exit_code == 0, r.output
     r = run("schedule", "add", "agent", "--start", "04:00", "--duration", "4h",
-            "--days", "daily", "--timezone", "America/New_York")
+            "--days", "daily", "--timezone", "America/New_York", "--no-start")
     assert r.exit_code == 0, r.output
     return cfg_path
 
@@ -73,7 +73,7 @@ def test_two_overlapping_schedules_next_status_calendar(ready: Path) -> None:
     assert job["next_start"] is None
 
     r = run("status", env={"OSCHED_NOW": "2026-11-24T15:00:00+00:00"})
-    assert r.stdout == "agent: outside its windows; next start Tue 2026-11-24 21:00 UTC\n"
+    assert r.stdout == "agent: outside its windows; next start Tue 2026-11-24 21:00 UTC\n  not running\n"
 
     r = run("calendar", env={"TZ": "Europe/Berlin"})
     assert r.exit_code == 0

@@ -219,7 +219,7 @@ def test_systemd_analyze_verify(tmp_path: Path, hostile: bool) -> None:
     # undo systemd quoting the way systemd does: the words are exactly the argv
     words = shlex.split(line[len("ExecStart="):])
     words = [words[0].replace("%%", "%")] + [w.replace("%%", "%").replace("$$", "$") for w in words[1:]]
-    assert words == ctx.start_argv("demo-agent", "weeknights")
+    assert words == ctx.start_argv("demo-agent", "weeknights", foreground=True)
 
 
 @pytest.mark.oracle

@@ -65,14 +65,16 @@ class RenderContext:
     def tail(self) -> list[str]:
         return ["--config", str(self.config_path), "--state-dir", str(self.state_dir)]
 
-    def start_argv(self, job: str, schedule: str) -> list[str]:
-        return [self.start_exe, job, "--schedule", schedule, *self.tail()]
+    def start_argv(self, job: str, schedule: str, foreground: bool = False) -> list[str]:
+        """``--foreground``: supervise in this process (the systemd service's main process)."""
+        return [self.start_exe, job, "--schedule", schedule, *self.tail(), *(["--foreground"] if foreground else [])]
 
     def stop_argv(self, job: str, schedule: str) -> list[str]:
         return [self.stop_exe, job, "--schedule", schedule, *self.tail()]
 
-    def resume_argv(self) -> list[str]:
-        return [self.start_exe, "--resume", *self.tail()]
+    def resume_argv(self, systemd: str | None = None) -> list[str]:
+        """``--systemd user|system``: resume by starting the schedules' service units."""
+        return [self.start_exe, "--resume", *self.tail(), *(["--systemd", systemd] if systemd else [])]
 
 
 def write_files(files: list[File], directory: Path) -> list[Path]:

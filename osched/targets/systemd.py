@@ -113,7 +113,7 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
         unit(
             f"{base}.service",
             "start.service.j2",
-            argv=ctx.start_argv(job.name, s.id),
+            argv=ctx.start_argv(job.name, s.id, foreground=True),
             stop_timeout=int(job.stop_timeout) + 15,
         ),
         unit(
@@ -135,7 +135,11 @@ def render(cfg: Config, ctx: RenderContext) -> list[File]:
         files.append(
             File(
                 f"osched-resume-{ctx.config_id}.service",
-                render_template("systemd/resume.service.j2", argv=ctx.resume_argv(), **_common(ctx)),
+                render_template(
+                    "systemd/resume.service.j2",
+                    argv=ctx.resume_argv("system" if ctx.system else "user"),
+                    **_common(ctx),
+                ),
             )
         )
     return files

@@ -1,0 +1,214 @@
+"""The process layer: start a job in its own process group, identify a pid safely, stop a
+whole group.  One class per platform; ``current()`` picks it.
+
+A pid alone is never trusted: ``start_time(pid)`` is recorded with it, and a pid whose start
+time differs (the process ended and the number was reused) is treated as gone and is never
+signalled.  ``subprocess`` is imported only when something is started or stopped, so the
+entrypoints' skip path stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+
+class PosixProcs:
+    """Linux (``/proc``) and other POSIX systems (``ps``)."""
+
+    name = "posix"
+
+    def start_time(self, pid: int) -> str | None:
+        """An opaque token that changes when ``pid`` is reused; None if there is no such live
+        process (a zombie counts as gone)."""
+        if pid <= 0:
+            return None
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                raw = fh.read()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return self._ps_start(pid)
+        # the command name (field 2) may contain spaces and parentheses: split after the last ')'
+        rest = raw[raw.rfind(b")") + 2 :].split()
+        if rest[0] in (b"Z", b"X"):
+            return None
+        return rest[19].decode()  # field 22: start time in clock ticks since boot
+
+    def _ps_start(self, pid: int) -> str | None:  # pragma: no cover - non-Linux POSIX
+        import subprocess
+
+        r = subprocess.run(
+            ["ps", "-o", "stat=,lstart=", "-p", str(pid)], capture_output=True, text=True, check=False
+        )
+        out = r.stdout.strip()
+        if r.returncode != 0 or not out or out.startswith("Z"):
+            return None
+        return out.split(None, 1)[1]
+
+    def alive(self, pid: int | None, start: str | None) -> bool:
+        return bool(pid) and start is not None and self.start_time(pid or 0) == start
+
+    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
+        """Start ``argv`` (no shell) as the leader of a new session and process group."""
+        import subprocess
+
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_fd,
+            stderr=out_fd,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+    def signal_group(self, pgid: int, signame: str) -> bool:
+        import signal
+
+        try:
+            os.killpg(pgid, getattr(signal, signame))
+        except ProcessLookupError:
+            return False
+        return True
+
+    def group_alive(self, pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def terminate(
+        self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.05
+    ) -> str:
+        """Send ``signame`` to the job's process group (the group id is the job's pid), wait up
+        to ``timeout`` seconds for every member to go, then SIGKILL the group.  ``reap`` is
+        called while waiting when the caller is the job's parent.  Returns how it ended:
+        ``"signal"``, ``"killed"`` or ``"gone"`` (nothing was left to signal)."""
+        if not self.signal_group(pid, signame):
+            return "gone"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if reap is not None:
+                reap()
+            if not self.group_alive(pid):
+                return "signal"
+            time.sleep(poll)
+        self.signal_group(pid, "SIGKILL")
+        for _ in range(100):
+            if reap is not None:
+                reap()
+            if not self.group_alive(pid):
+                break
+            time.sleep(poll)
+        return "killed"
+
+
+class WindowsProcs:
+    """Windows: a detached process in a new process group; ``taskkill /T`` ends the tree.
+    Exercised on Linux with ``run``/``popen`` replaced (tests/test_runtime_windows.py)."""
+
+    name = "windows"
+    DETACHED_PROCESS = 0x00000008
+    CREATE_NEW_PROCESS_GROUP = 0x00000200
+
+    def __init__(self, run: Any = None, popen: Any = None) -> None:
+        self._run = run
+        self._popen = popen
+
+    @property
+    def run(self) -> Any:
+        if self._run is None:
+            import subprocess
+
+            return subprocess.run
+        return self._run
+
+    @property
+    def popen(self) -> Any:
+        if self._popen is None:
+            import subprocess
+
+            return subprocess.Popen
+        return self._popen
+
+    def start_time(self, pid: int) -> str | None:  # pragma: no cover - Windows only
+        import ctypes
+        from ctypes import wintypes
+
+        k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        h = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not h:
+            return None
+        try:
+            code = wintypes.DWORD()
+            if not k32.GetExitCodeProcess(h, ctypes.byref(code)) or code.value != 259:  # STILL_ACTIVE
+                return None
+            c, e, k, u = (wintypes.FILETIME() for _ in range(4))
+            if not k32.GetProcessTimes(h, *(ctypes.byref(x) for x in (c, e, k, u))):
+                return None
+            return str((c.dwHighDateTime << 32) | c.dwLowDateTime)
+        finally:
+            k32.CloseHandle(h)
+
+    def alive(self, pid: int | None, start: str | None) -> bool:
+        return bool(pid) and start is not None and self.start_time(pid or 0) == start
+
+    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
+        import subprocess
+
+        return self.popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_fd,
+            stderr=out_fd,
+            creationflags=self.DETACHED_PROCESS | self.CREATE_NEW_PROCESS_GROUP,
+            close_fds=True,
+        )
+
+    def taskkill(self, pid: int, force: bool) -> int:
+        argv = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if force else [])
+        r = self.run(argv, capture_output=True, text=True, check=False)
+        return int(r.returncode)
+
+    def terminate(
+        self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.2
+    ) -> str:
+        start = self.start_time(pid)
+        if start is None:
+            return "gone"
+        self.taskkill(pid, force=False)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if reap is not None:
+                reap()
+            if self.start_time(pid) != start:
+                return "signal"
+            time.sleep(poll)
+        self.taskkill(pid, force=True)
+        return "killed"
+
+
+_current: PosixProcs | WindowsProcs | None = None
+
+
+def current() -> PosixProcs | WindowsProcs:
+    global _current
+    if _current is None:
+        _current = WindowsProcs() if sys.platform == "win32" else PosixProcs()
+    return _current
+
+
+def set_current(p: PosixProcs | WindowsProcs | None) -> None:
+    """Replace the process layer (tests)."""
+    global _current
+    _current = p

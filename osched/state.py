@@ -1,0 +1,288 @@
+"""The state dir: per-job lock, state file, overrides, output log; the events log.
+
+Layout (``$OSCHED_STATE_DIR``, made private, 0700)::
+
+    events.jsonl                 every decision, one JSON object per line (rotated by size)
+    jobs/<job>/lock              flock'ed around every decision about the job
+    jobs/<job>/state.json        pid + process start time, supervisor, window, crash count
+    jobs/<job>/override-start.json, override-stop.json
+    jobs/<job>/output.log        the job's stdout and stderr (rotated by size)
+
+Standard library only: the entrypoints import this on their fast path.  Every write is
+atomic (``fsutil.atomic_write``); a state file that cannot be parsed is moved aside
+(``state.json.corrupt-<time>``), reported as an event, and treated as empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import OschedError
+from .fsutil import atomic_write
+
+EVENTS = "events.jsonl"
+EVENTS_MAX_BYTES = 5 * 1024 * 1024
+LOG_MAX_ENV = "OSCHED_LOG_MAX_BYTES"
+LOG_MAX_BYTES = 10 * 1024 * 1024
+OVERRIDE_KINDS = ("start", "stop")
+
+
+class InsecureError(OschedError):
+    """The config or the state dir could be changed by another user."""
+
+
+def iso(t: datetime | None) -> str | None:
+    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_iso(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def log_max_bytes() -> int:
+    raw = os.environ.get(LOG_MAX_ENV, "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else LOG_MAX_BYTES
+
+
+# -- security -----------------------------------------------------------------------------------
+def check_private(path: Path, what: str) -> None:
+    """Refuse ``path`` when another user could change it: owned by someone else, or writable
+    by group or others.  (Not checked on Windows, where the mode bits do not mean this.)"""
+    if os.name == "nt":  # pragma: no cover - Windows ACLs are not mode bits
+        return
+    st = path.stat()
+    if st.st_uid != os.geteuid():
+        raise InsecureError(
+            f"refusing to run: {what} {path} is owned by uid {st.st_uid}, not by uid {os.geteuid()} "
+            f"(chown it, or run osched as its owner)"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise InsecureError(
+            f"refusing to run: {what} {path} is writable by other users (chmod go-w {path})"
+        )
+
+
+# -- the state dir --------------------------------------------------------------------------------
+class StateDir:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def ensure(self) -> None:
+        if not self.root.is_dir():
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def job_dir(self, job: str) -> Path:
+        d = self.root / "jobs" / job
+        if not d.is_dir():
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return d
+
+    def output_log(self, job: str) -> Path:
+        return self.root / "jobs" / job / "output.log"
+
+    # -- lock ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, job: str) -> Iterator[int]:
+        """An exclusive lock on the job, held for the ``with`` block.  Yields the lock's fd
+        (a forked supervisor that inherits it releases it by closing its copy)."""
+        path = self.job_dir(job) / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            _lock_fd(fd)
+            yield fd
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # -- job state --------------------------------------------------------------------------------
+    def read_state(self, job: str, now: datetime) -> JobState:
+        path = self.job_dir(job) / "state.json"
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return JobState()
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return JobState.from_dict(data)
+        except (ValueError, TypeError) as e:
+            aside = path.with_name(f"state.json.corrupt-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+            os.replace(path, aside)
+            self.event(
+                now, job, "state_corrupt", reason=f"{path} could not be read ({e}); moved to {aside.name}"
+            )
+            return JobState()
+
+    def write_state(self, job: str, st: JobState) -> None:
+        data = json.dumps(asdict(st), indent=1, sort_keys=True).encode("utf-8")
+        atomic_write(self.job_dir(job) / "state.json", data + b"\n", mode=0o600)
+
+    # -- overrides --------------------------------------------------------------------------------
+    def _override_path(self, job: str, kind: str) -> Path:
+        return self.root / "jobs" / job / f"override-{kind}.json"
+
+    def read_override(self, job: str, kind: str) -> Override | None:
+        path = self._override_path(job, kind)
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
+        if not isinstance(data, dict):
+            return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
+        return Override(
+            kind,
+            parse_iso(data.get("created")),
+            parse_iso(data.get("expires")),
+            str(data.get("reason", "")),
+        )
+
+    def write_override(self, job: str, ov: Override) -> None:
+        body = {"kind": ov.kind, "created": iso(ov.created), "expires": iso(ov.expires), "reason": ov.reason}
+        atomic_write(
+            self.job_dir(job) / f"override-{ov.kind}.json",
+            (json.dumps(body, indent=1) + "\n").encode("utf-8"),
+            mode=0o600,
+        )
+
+    def remove_override(self, job: str, kind: str) -> bool:
+        try:
+            self._override_path(job, kind).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def active_override(self, job: str, kind: str, now: datetime) -> Override | None:
+        """The override of ``kind`` if it is in force at ``now``; an expired one is removed
+        (with an ``override_expired`` event), a corrupt one is removed and reported."""
+        ov = self.read_override(job, kind)
+        if ov is None:
+            return None
+        if ov.corrupt or ov.expires is None:
+            self.remove_override(job, kind)
+            self.event(now, job, "override_corrupt", kind=kind, reason=ov.reason)
+            return None
+        if ov.expires <= now:
+            self.remove_override(job, kind)
+            self.event(now, job, "override_expired", kind=kind, expires=iso(ov.expires))
+            return None
+        return ov
+
+    def jobs_with_state(self) -> list[str]:
+        d = self.root / "jobs"
+        return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+
+    # -- events -----------------------------------------------------------------------------------
+    def event(self, now: datetime, job: str | None, event: str, **fields_: Any) -> dict[str, Any]:
+        """Append one decision to the events log (one ``write`` of one line: atomic in append
+        mode).  Never raises: a full disk must not turn a decision into a crash."""
+        rec: dict[str, Any] = {"time": iso(now), "job": job, "event": event}
+        rec.update({k: v for k, v in fields_.items() if v is not None})
+        line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            self.ensure()
+            path = self.root / EVENTS
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_size > EVENTS_MAX_BYTES:
+                    os.replace(path, path.with_name(EVENTS + ".1"))
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+        return rec
+
+    def events(self, job: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for name in (EVENTS + ".1", EVENTS):
+            path = self.root / name
+            try:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            except FileNotFoundError:
+                continue
+            for line in lines:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and (job is None or rec.get("job") == job):
+                    out.append(rec)
+        return out[-limit:] if limit else out
+
+
+def _lock_fd(fd: int) -> None:
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:
+                time.sleep(0.05)
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+@dataclass
+class JobState:
+    """What osched knows about a job between decisions."""
+
+    pid: int | None = None  # the job's process (leader of its own process group)
+    pid_start: str | None = None  # that process's start time, as the OS reports it
+    supervisor_pid: int | None = None
+    supervisor_start: str | None = None
+    started_at: str | None = None
+    schedule: str | None = None  # the schedule whose window the run belongs to ("manual": none)
+    window_start: str | None = None
+    window_end: str | None = None
+    crashes: int = 0  # crash restarts used in this window
+    outcome: str | None = None  # running | finished | gave_up | stopped | failed
+    finished_at: str | None = None  # last exit 0
+    last_exit: int | None = None
+    stop_requested: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobState:
+        known = {f.name for f in fields(cls)}
+        st = cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(st.crashes, int):
+            raise TypeError("crashes is not an integer")
+        if st.pid is not None and not isinstance(st.pid, int):
+            raise TypeError("pid is not an integer")
+        return st
+
+    def window_key(self) -> tuple[str | None, str | None]:
+        return (self.schedule, self.window_start)
+
+
+@dataclass(frozen=True)
+class Override:
+    kind: str
+    created: datetime | None
+    expires: datetime | None
+    reason: str
+    corrupt: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "created": iso(self.created), "expires": iso(self.expires), "reason": self.reason}
