@@ -233,9 +233,7 @@ def _job_options(f: Any) -> Any:
     f = click.option("--stop-signal", metavar="SIG", help="Signal at window end (SIGTERM).")(f)
     f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
-    return click.option(
-        "--backoff", metavar="D,D,...", help="Delays between restarts (10s,30s,90s)."
-    )(f)
+    return click.option("--backoff", metavar="D,D,...", help="Delays between restarts (10s,30s,90s).")(f)
 
 
 def _job_fields(
@@ -288,9 +286,7 @@ def job_add(c: Ctx, name: str, command: tuple[str, ...], **opts: Any) -> None:
 @_job_options
 @click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
 @pass_ctx
-def job_set(
-    c: Ctx, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any
-) -> None:
+def job_set(c: Ctx, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any) -> None:
     """Change job NAME; a COMMAND after -- replaces its command."""
     from .edit import edit
 
@@ -355,9 +351,7 @@ def _schedule_fields(
 def _schedule_options(required: bool) -> Any:
     def deco(f: Any) -> Any:
         opts = [
-            click.option(
-                "--env", multiple=True, metavar="NAME=VALUE", help="Variable for this window."
-            ),
+            click.option("--env", multiple=True, metavar="NAME=VALUE", help="Variable for this window."),
             click.option(
                 "--arg",
                 multiple=True,
@@ -377,9 +371,7 @@ def _schedule_options(required: bool) -> Any:
                 metavar="D",
                 help="e.g. 8h, 90m, 1h30m, 2d (1 minute to 7 days).",
             ),
-            click.option(
-                "--start", required=required, metavar="HH:MM", help="Wall-clock start in the zone."
-            ),
+            click.option("--start", required=required, metavar="HH:MM", help="Wall-clock start in the zone."),
         ]
         for o in opts:
             f = o(f)
@@ -395,9 +387,7 @@ def _schedule_options(required: bool) -> Any:
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_ctx
-def schedule_add(
-    c: Ctx, job_name: str, sid: str | None, disabled: bool, no_start: bool, **opts: Any
-) -> None:
+def schedule_add(c: Ctx, job_name: str, sid: str | None, disabled: bool, no_start: bool, **opts: Any) -> None:
     """Add a window to JOB: --start HH:MM --duration D --days DAYS.
 
     If the new window is open now, the job starts at once (unless a stop override is active
@@ -754,12 +744,22 @@ def override_list(c: Ctx, job_name: str | None, as_json: bool) -> None:
         for kind in ("start", "stop"):
             ov = state.read_override(name, kind)
             if ov is not None and ov.expires is not None and ov.expires > c.now:
-                rows.append({"job": name, **{k: v for k, v in ov.as_dict().items()}})
+                rows.append({"job": name, **ov.as_dict()})
     if as_json:
-        _emit({"overrides": [
-            {**r, "created": report.iso(datetime.fromisoformat(r["created"]), tz) if r["created"] else None,
-             "expires": report.iso(datetime.fromisoformat(r["expires"]), tz)} for r in rows
-        ]})
+        _emit(
+            {
+                "overrides": [
+                    {
+                        **r,
+                        "created": report.iso(datetime.fromisoformat(r["created"]), tz)
+                        if r["created"]
+                        else None,
+                        "expires": report.iso(datetime.fromisoformat(r["expires"]), tz),
+                    }
+                    for r in rows
+                ]
+            }
+        )
         return
     if not rows:
         click.echo("No overrides in force.")
@@ -784,7 +784,11 @@ def override_clear(c: Ctx, job_name: str, kind: str | None) -> None:
         if state.remove_override(job_name, k):
             state.event(c.now, job_name, "override_cleared", kind=k, reason="osched override clear")
             cleared.append(k)
-    click.echo(f"Cleared {' and '.join(cleared)} override of {job_name}." if cleared else f"{job_name} has no override.")
+    click.echo(
+        f"Cleared {' and '.join(cleared)} override of {job_name}."
+        if cleared
+        else f"{job_name} has no override."
+    )
 
 
 @cli.command()
@@ -865,9 +869,7 @@ TARGET_CHOICES = ("cron", "systemd", "taskscheduler", "launchd", "all")
     help="Render host-local times (cron, Task Scheduler, launchd) for this zone.",
 )
 @pass_ctx
-def render(
-    c: Ctx, target: str, output: str | None, system: bool, host_timezone: str | None
-) -> None:
+def render(c: Ctx, target: str, output: str | None, system: bool, host_timezone: str | None) -> None:
     """Print (or write) what install would put into the OS scheduler."""
     from . import targets
     from .tzhost import host_zone_name

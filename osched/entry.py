@@ -15,6 +15,7 @@ and parses its few options by hand.
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 USAGE = {
     "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
@@ -52,9 +53,9 @@ def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
     return pos, opts
 
 
-def _say(text: str, stream: object = None) -> None:
+def _say(text: str, stream: TextIO | None = None) -> None:
     if text:
-        (stream or sys.stdout).write(text.rstrip("\n") + "\n")  # type: ignore[attr-defined]
+        (stream or sys.stdout).write(text.rstrip("\n") + "\n")
 
 
 def run(prog: str, argv: list[str]) -> int:

@@ -85,9 +85,7 @@ class PosixProcs:
             return True
         return True
 
-    def terminate(
-        self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.05
-    ) -> str:
+    def terminate(self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.05) -> str:
         """Send ``signame`` to the job's process group (the group id is the job's pid), wait up
         to ``timeout`` seconds for every member to go, then SIGKILL the group.  ``reap`` is
         called while waiting when the caller is the job's parent.  Returns how it ended:
@@ -180,9 +178,7 @@ class WindowsProcs:
         r = self.run(argv, capture_output=True, text=True, check=False)
         return int(r.returncode)
 
-    def terminate(
-        self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.2
-    ) -> str:
+    def terminate(self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.2) -> str:
         start = self.start_time(pid)
         if start is None:
             return "gone"

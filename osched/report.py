@@ -200,14 +200,21 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
         ov = state.read_override(job, kind)
         if ov is not None and ov.expires is not None and ov.expires > now:
             overrides.append(
-                {"kind": kind, "created": iso(ov.created, tz), "expires": iso(ov.expires, tz), "reason": ov.reason}
+                {
+                    "kind": kind,
+                    "created": iso(ov.created, tz),
+                    "expires": iso(ov.expires, tz),
+                    "reason": ov.reason,
+                }
             )
     return {
         "process": (
             {
                 "pid": st.pid,
                 "since": iso(parse_iso(st.started_at), tz),
-                "supervisor_pid": st.supervisor_pid if procs.alive(st.supervisor_pid, st.supervisor_start) else None,
+                "supervisor_pid": st.supervisor_pid
+                if procs.alive(st.supervisor_pid, st.supervisor_start)
+                else None,
             }
             if running
             else None

@@ -148,9 +148,7 @@ class Runtime:
                 )
             ov = self.state.active_override(job.name, "stop", now)
             if ov is not None:
-                return self.skip(
-                    job.name, sid, "start_skipped", f"stop override until {iso(ov.expires)}"
-                )
+                return self.skip(job.name, sid, "start_skipped", f"stop override until {iso(ov.expires)}")
             st = self.state.read_state(job.name, now)
             if self.running(st):
                 if not self.supervised(st) and not self.foreground:
@@ -160,18 +158,25 @@ class Runtime:
             if st.window_key() == key:
                 if st.outcome == "finished":
                     return self.skip(
-                        job.name, sid, "start_skipped",
+                        job.name,
+                        sid,
+                        "start_skipped",
                         f"finished (exit 0) at {st.finished_at} in this window",
                     )
                 if st.outcome == "gave_up":
                     return self.skip(
-                        job.name, sid, "start_skipped", f"gave up after {st.crashes} crash restarts in this window"
+                        job.name,
+                        sid,
+                        "start_skipped",
+                        f"gave up after {st.crashes} crash restarts in this window",
                     )
             else:
                 finished = parse_iso(st.finished_at)
                 if finished is not None and finished >= w.start:
                     return self.skip(
-                        job.name, sid, "start_skipped",
+                        job.name,
+                        sid,
+                        "start_skipped",
                         f"finished (exit 0) at {st.finished_at} in this window",
                     )
                 st.crashes = 0
@@ -191,7 +196,9 @@ class Runtime:
             st = self.state.read_state(job.name, now)
             if self.running(st):
                 self.event(job.name, "start_skipped", reason=f"already running (pid {st.pid})")
-                return Outcome(0, f"{job.name}: already running (pid {st.pid}); kept running until {iso(until)}")
+                return Outcome(
+                    0, f"{job.name}: already running (pid {st.pid}); kept running until {iso(until)}"
+                )
             st.crashes = 0
             st.schedule, st.window_start, st.window_end = "manual", iso(now), iso(until)
             return self.launch(job, None, until, st, lock_fd, reason=f"manual start until {iso(until)}")
@@ -217,7 +224,9 @@ class Runtime:
                 self.event(job.name, "override_cleared", kind="start", reason="manual stop")
             if until is not None:
                 self.state.write_override(job.name, Override("stop", now, until, "manual stop"))
-                self.event(job.name, "override_created", kind="stop", expires=iso(until), reason="manual stop")
+                self.event(
+                    job.name, "override_created", kind="stop", expires=iso(until), reason="manual stop"
+                )
             out = self.stop_job(job, None, "manual stop")
             if until is not None:
                 out.message += f"; no scheduled start before {iso(until)}"
@@ -248,7 +257,11 @@ class Runtime:
         st = self.state.read_state(job.name, self.clock.now())
         st.outcome, st.pid, st.pid_start, st.stop_requested = "stopped", None, None, True
         self.state.write_state(job.name, st)
-        detail = {"signal": f"{job.stop_signal}", "killed": f"SIGKILL after {job.stop_timeout:g}s", "gone": "exited"}
+        detail = {
+            "signal": f"{job.stop_signal}",
+            "killed": f"SIGKILL after {job.stop_timeout:g}s",
+            "gone": "exited",
+        }
         self.event(job.name, "stopped", schedule=sid, reason=reason, how=detail[how])
         return Outcome(0, f"{job.name}: stopped ({reason})")
 
@@ -278,7 +291,12 @@ class Runtime:
         r = subprocess.run(argv, capture_output=True, text=True, check=False)
         if r.returncode != 0:
             msg = (r.stderr or r.stdout).strip().splitlines()
-            self.event(job.name, "start_failed", schedule=s.id, reason=f"{' '.join(argv)}: {msg[-1] if msg else r.returncode}")
+            self.event(
+                job.name,
+                "start_failed",
+                schedule=s.id,
+                reason=f"{' '.join(argv)}: {msg[-1] if msg else r.returncode}",
+            )
             return Outcome(1, f"{job.name}: could not start {unit}")
         self.event(job.name, "resume", schedule=s.id, reason=f"started {unit}")
         return Outcome(0, f"{job.name}: started {unit}")
@@ -292,7 +310,9 @@ class Runtime:
             raise UsageError(f"no job named {name!r} in {self.cfg.path}")
         return job
 
-    def _prepare(self, job: Job, s: Schedule | None, until: datetime | None) -> tuple[list[str], str, dict[str, str]]:
+    def _prepare(
+        self, job: Job, s: Schedule | None, until: datetime | None
+    ) -> tuple[list[str], str, dict[str, str]]:
         argv = [*job.command, *(s.args if s else ())]
         cwd = workdir(job, self.cfg.path)
         if not cwd.is_dir():
@@ -376,7 +396,7 @@ class Runtime:
                 os.close(w)
                 os.close(lock_fd)
                 code = Supervisor(self, job.name, p).run()
-            except BaseException:  # noqa: BLE001 - nothing may escape a forked child
+            except BaseException:
                 with contextlib.suppress(BaseException):
                     import traceback
 
@@ -404,13 +424,15 @@ class Runtime:
         """Windows: the job starts detached in its own process group; a detached supervisor
         process adopts it (no fork on Windows)."""
         sid = s.id if s else None
+        win = self.procs
+        assert isinstance(win, proc_mod.WindowsProcs)
         try:
             p = self._spawn(job, s, until, st, reason)
         except (OSError, RuntimeError) as e:
             return self._failed(job, sid, st, e)
-        sup = self.procs.popen(
+        sup = win.popen(
             [sys.executable, "-m", "osched.entry", "supervise", job.name, *self._tail()],
-            creationflags=self.procs.DETACHED_PROCESS | self.procs.CREATE_NEW_PROCESS_GROUP,
+            creationflags=win.DETACHED_PROCESS | win.CREATE_NEW_PROCESS_GROUP,
             close_fds=True,
         )
         st.supervisor_pid, st.supervisor_start = sup.pid, self.procs.start_time(sup.pid)
@@ -442,7 +464,7 @@ class Runtime:
                 os.close(w)
                 os.close(lock_fd)
                 code = Supervisor(self, job.name, None, adopted_pid=st.pid).run()
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 pass
             finally:
                 os._exit(code)
@@ -512,7 +534,7 @@ class Supervisor:
         deadline = time.monotonic() + max(0.0, timeout)
         pidfd = -1
         with contextlib.suppress(OSError, AttributeError):
-            pidfd = os.pidfd_open(pid)  # type: ignore[attr-defined]
+            pidfd = os.pidfd_open(pid)  # type: ignore[attr-defined,unused-ignore]
         try:
             while True:
                 ended, code = self._poll()
@@ -613,7 +635,9 @@ class Supervisor:
                 return False
             how = self._terminate_job(job)
             self._finish_state("stopped")
-            rt.event(self.job_name, "stopped", reason="its last window ended and no stop firing came", how=how)
+            rt.event(
+                self.job_name, "stopped", reason="its last window ended and no stop firing came", how=how
+            )
         return True
 
     def _terminate_job(self, job: Job | None) -> str:
@@ -658,8 +682,14 @@ class Supervisor:
                 rt.state.write_state(name, st)
                 rt.event(name, "finished", exit=0, reason="exit 0: done for this window")
                 return None
-            what = f"exit {code}" if code is not None and code >= 0 else (
-                f"killed by signal {-code}" if code is not None else "ended (exit status unknown: adopted)"
+            what = (
+                f"exit {code}"
+                if code is not None and code >= 0
+                else (
+                    f"killed by signal {-code}"
+                    if code is not None
+                    else "ended (exit status unknown: adopted)"
+                )
             )
             job = self._reload()
             why_not = ""
@@ -673,7 +703,12 @@ class Supervisor:
                 st.outcome = "gave_up"
                 st.supervisor_pid = st.supervisor_start = None
                 rt.state.write_state(name, st)
-                rt.event(name, "gave_up", exit=code, reason=f"{what}; {st.crashes} crash restarts used (retries = {job.retries})")
+                rt.event(
+                    name,
+                    "gave_up",
+                    exit=code,
+                    reason=f"{what}; {st.crashes} crash restarts used (retries = {job.retries})",
+                )
                 return None
             if why_not:
                 st.outcome = "failed"
@@ -686,8 +721,14 @@ class Supervisor:
             delay = job.backoff[min(st.crashes - 1, len(job.backoff) - 1)]
             st.outcome = "backoff"
             rt.state.write_state(name, st)
-            rt.event(name, "crashed", exit=code, crash=st.crashes, delay=delay,
-                     reason=f"{what}; restart {st.crashes} of {job.retries} in {delay:g}s")
+            rt.event(
+                name,
+                "crashed",
+                exit=code,
+                crash=st.crashes,
+                delay=delay,
+                reason=f"{what}; restart {st.crashes} of {job.retries} in {delay:g}s",
+            )
             return delay
 
     def _restart(self) -> bool:

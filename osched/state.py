@@ -72,9 +72,7 @@ def check_private(path: Path, what: str) -> None:
             f"(chown it, or run osched as its owner)"
         )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise InsecureError(
-            f"refusing to run: {what} {path} is writable by other users (chmod go-w {path})"
-        )
+        raise InsecureError(f"refusing to run: {what} {path} is writable by other users (chmod go-w {path})")
 
 
 # -- the state dir --------------------------------------------------------------------------------
@@ -235,7 +233,7 @@ def _lock_fd(fd: int) -> None:
 
         while True:
             try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
                 return
             except OSError:
                 time.sleep(0.05)
@@ -285,4 +283,9 @@ class Override:
     corrupt: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "created": iso(self.created), "expires": iso(self.expires), "reason": self.reason}
+        return {
+            "kind": self.kind,
+            "created": iso(self.created),
+            "expires": iso(self.expires),
+            "reason": self.reason,
+        }

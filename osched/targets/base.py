@@ -67,7 +67,14 @@ class RenderContext:
 
     def start_argv(self, job: str, schedule: str, foreground: bool = False) -> list[str]:
         """``--foreground``: supervise in this process (the systemd service's main process)."""
-        return [self.start_exe, job, "--schedule", schedule, *self.tail(), *(["--foreground"] if foreground else [])]
+        return [
+            self.start_exe,
+            job,
+            "--schedule",
+            schedule,
+            *self.tail(),
+            *(["--foreground"] if foreground else []),
+        ]
 
     def stop_argv(self, job: str, schedule: str) -> list[str]:
         return [self.stop_exe, job, "--schedule", schedule, *self.tail()]
