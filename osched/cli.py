@@ -276,6 +276,7 @@ def job_add(c: Ctx, name: str, command: tuple[str, ...], **opts: Any) -> None:
     _check(lambda v: parse_id(v, "job name"), name, "NAME")
     fields = _job_fields(**opts)
     edit(c.config_path, lambda e: e.add_job(name, list(command), **fields))
+    _resync(c)
     click.echo(f"Added job {name!r}: {shlex.join(command)}")
     click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
 
@@ -298,6 +299,7 @@ def job_set(c: Ctx, name: str, command: tuple[str, ...], unset_env: tuple[str, .
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
     edit(c.config_path, lambda e: e.set_job(name, **fields))
+    _resync(c)
     click.echo(f"Updated job {name!r}.")
 
 
@@ -309,6 +311,7 @@ def job_remove(c: Ctx, name: str) -> None:
     from .edit import edit
 
     edit(c.config_path, lambda e: e.remove_job(name))
+    _resync(c)
     click.echo(f"Removed job {name!r}.")
 
 
@@ -400,6 +403,7 @@ def schedule_add(c: Ctx, job_name: str, sid: str | None, disabled: bool, no_star
     if disabled:
         fields["enabled"] = False
     cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields))
+    _resync(c)
     _echo_schedule(c, cfg, job_name, new_id, "Added")
     _live_start(c, cfg, job_name, new_id, no_start)
 
@@ -454,6 +458,7 @@ def schedule_set(
     if not fields:
         raise UsageError("nothing to change: give at least one option")
     cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields))
+    _resync(c)
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
     _live_start(c, cfg, job_name, fields.get("id", sid), no_start)
 
@@ -467,6 +472,7 @@ def schedule_remove(c: Ctx, job_name: str, sid: str) -> None:
     from .edit import edit
 
     edit(c.config_path, lambda e: e.remove_schedule(job_name, sid))
+    _resync(c)
     click.echo(f"Removed schedule {job_name}/{sid}.")
 
 
@@ -474,6 +480,7 @@ def _toggle(c: Ctx, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
     from .edit import edit
 
     cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}))
+    _resync(c)
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
     _live_start(c, cfg, job_name, sid, no_start)
 
@@ -544,11 +551,13 @@ def status(c: Ctx, job_name: str | None, as_json: bool) -> None:
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     tz = c.host_tz
     state = c.state
+    installed = _installed(c, cfg.path)
     if as_json:
         _emit(
             {
                 "now": report.iso(c.now, tz),
                 "timezone": tz.key,
+                "installed": installed,
                 "jobs": [
                     {**report.status_dict(j, c.now, tz), **report.runtime_dict(state, j.name, c.now, tz)}
                     for j in jobs
@@ -561,6 +570,32 @@ def status(c: Ctx, job_name: str | None, as_json: bool) -> None:
     for j in jobs:
         rt = report.runtime_dict(state, j.name, c.now, tz)
         click.echo(f"{report.status_line(j, c.now, tz)}\n  {report.runtime_text(rt, tz)}")
+    if not installed:
+        click.echo("Not installed in any scheduler (osched install).")
+    for inst_ in installed:
+        drift = "; ".join(inst_["drift"]) or "matches what was installed"
+        click.echo(f"Installed: {inst_['target']} in {inst_['location']}: {drift}")
+
+
+def _installed(c: Ctx, cfg_path: Path) -> list[dict[str, Any]]:
+    """Where this config is installed, and any drift since."""
+    from . import install as inst
+
+    ctx = _render_ctx(c, cfg_path, False)
+    out = []
+    for name, entry in inst.installed_targets(c.state_dir, ctx.config_id).items():
+        system = bool(entry.get("system"))
+        out.append(
+            {
+                "target": name,
+                "system": system,
+                "location": entry.get("location"),
+                "installed_at": entry.get("installed_at"),
+                "artifacts": len(entry.get("artifacts", [])),
+                "drift": inst.drift(name, entry, _render_ctx(c, cfg_path, system), cfg_path),
+            }
+        )
+    return out
 
 
 @cli.command("next")
@@ -640,10 +675,18 @@ def _run_entry(c: Ctx, kind: str, *args: str) -> str:
 
 def _live_start(c: Ctx, cfg: Config, job_name: str, sid: str, no_start: bool) -> None:
     """A schedule that becomes live inside its window starts the job at once."""
+    from . import install as inst
     from .windows import current_window
 
     s = c.job(cfg, job_name).schedule(sid)
     if no_start or s is None or not s.enabled or current_window(s, c.now) is None:
+        return
+    systemd = inst.installed_targets(c.state_dir, _render_ctx(c, cfg.path, False).config_id).get("systemd")
+    if systemd is not None:  # the job belongs inside its service unit
+        sc = inst.systemctl(bool(systemd.get("system")))
+        unit = f"osched-{job_name}.{sid}.service"
+        inst.must([*sc, "start", "--no-block", unit])
+        click.echo(f"{job_name}: started {unit}")
         return
     click.echo(_run_entry(c, "start", job_name, "--schedule", sid))
 
@@ -890,6 +933,144 @@ def render(c: Ctx, target: str, output: str | None, system: bool, host_timezone:
         for f in files:
             click.echo(f"==> {name}/{f.name} <==")
             click.echo(f.content, nl=not f.content.endswith("\n"))
+
+
+# -- install / uninstall / doctor -------------------------------------------------------------------
+INSTALL_TARGETS = ("auto", "cron", "systemd", "taskscheduler", "launchd")
+
+
+def _render_ctx(c: Ctx, cfg_path: Path, system: bool) -> Any:
+    from .targets import RenderContext
+    from .tzhost import host_zone_name
+
+    return RenderContext(
+        config_path=cfg_path, state_dir=c.state_dir, now=c.now, host_zone=host_zone_name(), system=system
+    )
+
+
+def _show_plan(out: Any, dry_run: bool) -> None:
+    plan = out.plan
+    if plan.empty:
+        click.echo(f"{out.target}: nothing to change ({plan.location}).")
+        return
+    if dry_run:
+        click.echo(plan.diff, nl=not plan.diff.endswith("\n"))
+        for cmd in plan.commands:
+            click.echo(f"would run: {shlex.join(cmd)}")
+        click.echo(f"{out.target}: dry run, nothing changed.")
+        return
+    for line in plan.summary:
+        click.echo(f"{out.target}: {line}")
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=click.Choice(INSTALL_TARGETS),
+    default="auto",
+    show_default=True,
+    help="auto: systemd if a manager answers, else cron (launchd on macOS, taskscheduler on Windows).",
+)
+@click.option(
+    "--system", is_flag=True, help="System-wide (/etc/cron.d, system units, LaunchDaemons); needs root."
+)
+@click.option("--dry-run", is_flag=True, help="Print the change as a diff and the commands; change nothing.")
+@click.option("--no-start", is_flag=True, help="Do not start jobs whose window is open now.")
+@pass_ctx
+def install(c: Ctx, target: str, system: bool, dry_run: bool, no_start: bool) -> None:
+    """Put the schedules into the OS scheduler (idempotent; records an install manifest).
+
+    Replaces only what osched wrote for this config; other crontab lines and units are never
+    touched.  A failed step rolls back what this run wrote.  Jobs whose window is open now
+    start at once (unless --no-start or a stop override)."""
+    from . import install as inst
+
+    cfg = c.load()
+    name = inst.auto_target(system) if target == "auto" else target
+    out = inst.install(cfg, _render_ctx(c, cfg.path, system), name, dry_run)
+    _show_plan(out, dry_run)
+    if not dry_run and not no_start:
+        _start_open_windows(c, cfg, name, system)
+
+
+def _start_open_windows(c: Ctx, cfg: Config, target: str, system: bool) -> None:
+    from .windows import open_windows
+
+    if not any(open_windows(s, c.now) for j in cfg.jobs.values() for s in j.enabled_schedules):
+        return
+    extra = ["--systemd", "system" if system else "user"] if target == "systemd" else []
+    click.echo(_run_entry(c, "start", "--resume", *extra))
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=click.Choice(INSTALL_TARGETS),
+    default="auto",
+    show_default=True,
+    help="auto: every target this config is installed in.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@pass_ctx
+def uninstall(c: Ctx, target: str, dry_run: bool) -> None:
+    """Remove exactly what install recorded for this config, even if the TOML changed since.
+
+    Running jobs are not stopped (osched stop JOB does that)."""
+    from . import install as inst
+
+    cfg_path = c.config_path
+    ctx = _render_ctx(c, cfg_path, False)
+    recorded = inst.installed_targets(c.state_dir, ctx.config_id)
+    names = list(recorded) if target == "auto" else [target]
+    if not names:
+        click.echo(f"Nothing is installed for {cfg_path}.")
+        return
+    for name in names:
+        _show_plan(inst.uninstall(ctx, name, dry_run), dry_run)
+
+
+@cli.command()
+@json_option
+@pass_ctx
+def doctor(c: Ctx, as_json: bool) -> None:
+    """Check the scheduler (cron daemon, systemd manager and linger, schtasks, launchctl), the
+    entrypoints, config and state permissions, and the installed artifacts against the config.
+
+    One line per finding with a fix; exit 1 when anything is wrong."""
+    from .doctor import run_checks
+
+    cfg_path = c.config_path
+    findings = run_checks(cfg_path, c.state_dir, lambda system: _render_ctx(c, cfg_path, system))
+    failed = any(f.level == "FAIL" for f in findings)
+    if as_json:
+        _emit({"ok": not failed, "findings": [f.as_dict() for f in findings]})
+    else:
+        for f in findings:
+            click.echo(f.line())
+    if failed:
+        sys.exit(EXIT_FAILURE)
+
+
+def _resync(c: Ctx) -> None:
+    """After an edit of an installed config: install it again where it is installed."""
+    from . import install as inst
+
+    cfg_path = c.config_path
+    ctx = _render_ctx(c, cfg_path, False)
+    recorded = inst.installed_targets(c.state_dir, ctx.config_id)
+    if not recorded:
+        return
+    cfg = c.load()
+    for name, entry in recorded.items():
+        system = bool(entry.get("system"))
+        try:
+            out = inst.install(cfg, _render_ctx(c, cfg_path, system), name)
+        except OschedError as e:
+            raise OschedError(
+                f"the config was saved, but re-syncing {name} failed: {e} (run osched install)"
+            ) from None
+        for line in out.plan.summary:
+            click.echo(f"Re-synced {name}: {line}")
 
 
 def main() -> None:
