@@ -49,15 +49,32 @@ if SYSTEMD_ANALYZE is None:  # pragma: no cover - .ci/run installs systemd
     pytest.skip("systemd-analyze is not installed (apt-get install systemd)", allow_module_level=True)
 
 
+class SystemdCannot(Exception):
+    """systemd-analyze found no next elapse (systemd 252 fails so for times in Chatham's gap)."""
+
+
 def systemd_starts(spec: str, base: int, n: int) -> list[datetime]:
-    out = subprocess.run(
+    r = subprocess.run(
         [SYSTEMD_ANALYZE, "calendar", f"--iterations={n}", f"--base-time=@{base}", spec],
         env={"TZ": "UTC", "PATH": "/usr/bin:/bin", "LANG": "C"},
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    return [datetime.fromisoformat(m + "+00:00") for m in _LINE.findall(out)]
+        check=False,
+    )
+    if r.returncode != 0:
+        raise SystemdCannot(r.stderr.strip())
+    return [datetime.fromisoformat(m + "+00:00") for m in _LINE.findall(r.stdout)]
+
+
+def chatham_transition_day(t: datetime, s: Schedule) -> bool:
+    """systemd 252 skips a Pacific/Chatham start on its spring-forward day (02:45 -> 03:45)
+    even when the time exists; osched's timers list those days as dated OnCalendar= lines."""
+    if s.timezone != "Pacific/Chatham":
+        return False
+    day = t.astimezone(s.tz)
+    before = day.replace(hour=0, minute=0).utcoffset()
+    after = (day.replace(hour=23, minute=59)).utcoffset()
+    return before != after
 
 
 def spec_for(s: Schedule) -> str:
@@ -87,7 +104,13 @@ BASES = st.integers(
 
 def compare(s: Schedule, base: int, n: int = 40) -> list[datetime]:
     """Assert agreement; return osched's starts that systemd skipped (all inside a gap)."""
-    theirs = systemd_starts(spec_for(s), base, n)
+    try:
+        theirs = systemd_starts(spec_for(s), base, n)
+    except SystemdCannot as e:
+        # systemd 252's own failure, only for a wall time inside Chatham's 02:45-03:45 gap
+        assert s.timezone == "Pacific/Chatham" and (s.hour, s.minute) >= (2, 45) and s.hour < 4, e
+        assert "Resource deadlock avoided" in str(e)
+        return []
     assert len(theirs) == n
     base_dt = datetime.fromtimestamp(base, UTC)
     ours = list(islice(windows_after(s, base_dt), n + 10))
@@ -95,11 +118,14 @@ def compare(s: Schedule, base: int, n: int = 40) -> list[datetime]:
     skipped = [t for t in ours if t not in set(theirs)]
     assert [t for t in ours if t not in skipped] == theirs, spec_for(s)
     for t in skipped:
-        assert in_gap(t, s), f"{spec_for(s)}: systemd has no start at {t}, which is no DST gap"
+        assert in_gap(t, s) or chatham_transition_day(t, s), (
+            f"{spec_for(s)}: systemd has no start at {t}, which is no DST gap"
+        )
     return skipped
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same 300 examples on every run, so CI is reproducible
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(schedules, BASES)
 def test_window_starts_match_systemd(s: Schedule, base: int) -> None:
     compare(s, base)
@@ -134,3 +160,22 @@ def test_fall_back_fires_once_like_systemd() -> None:
         days=frozenset(range(7)), timezone="Europe/Berlin",
     )
     assert compare(s, int(datetime(2026, 10, 23, tzinfo=UTC).timestamp()), n=5) == []
+
+
+def test_systemd_252_chatham_limitations_are_covered_by_dated_specs() -> None:
+    """systemd skips 03:45 on Chatham's spring-forward day (2026-09-27) and cannot compute a
+    02:45 spec across it, nor the dated wall time; osched's start timer lists that day's
+    window as a dated UTC instant, which systemd does compute."""
+    from osched.targets.systemd import start_specs
+
+    base = int(datetime(2026, 9, 20, tzinfo=UTC).timestamp())
+    s = Schedule(id="s", job="j", hour=3, minute=45, duration=60, days=frozenset({6}),
+                 timezone="Pacific/Chatham")
+    theirs = systemd_starts(spec_for(s), base, 2)
+    assert datetime(2026, 9, 26, 14, 0, tzinfo=UTC) not in theirs  # systemd's skip
+    specs = start_specs(s, datetime.fromtimestamp(base, UTC))
+    assert "2026-09-26 14:00:00 UTC" in specs  # dated lines are UTC instants
+    assert systemd_starts("2026-09-27 03:45:00 Pacific/Chatham", base, 1) == []  # 'never'
+    assert systemd_starts("2026-09-26 14:00:00 UTC", base, 1) == [datetime(2026, 9, 26, 14, 0, tzinfo=UTC)]
+    with pytest.raises(SystemdCannot, match="Resource deadlock avoided"):
+        systemd_starts("Sun *-*-* 02:45:00 Pacific/Chatham", base, 2)

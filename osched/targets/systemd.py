@@ -58,19 +58,20 @@ def _gap_day_windows(s: Schedule, now: datetime) -> list[Window]:
     return found
 
 
-def _moved(w: Window) -> bool:
-    """Did the window's start fall into the gap (and so open after it)?"""
-    local = w.start.astimezone(w.schedule.tz)
-    return (local.hour, local.minute) != (w.schedule.hour, w.schedule.minute)
-
-
 def _dated(t: datetime, s: Schedule) -> str:
-    return f"{t.astimezone(s.tz):%Y-%m-%d %H:%M:%S} {s.timezone}"
+    """A one-off instant, in UTC: systemd 252 mis-computes some wall times on a zone's
+    spring-forward day (Pacific/Chatham: 03:45 on that day elapses 'never')."""
+    return f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def start_specs(s: Schedule, now: datetime) -> list[str]:
     specs = _specs({s.hour * 60 + s.minute: set(s.days)}, s.timezone)
-    specs.extend(_dated(w.start, s) for w in _gap_day_windows(s, now) if _moved(w))
+    # every window on a spring-forward day also gets a dated line: systemd skips a start in
+    # the gap, and systemd 252 also skips some times right after a gap (Pacific/Chatham)
+    for w in _gap_day_windows(s, now):
+        spec = _dated(w.start, s)
+        if spec not in specs:
+            specs.append(spec)
     return specs
 
 
