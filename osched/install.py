@@ -370,7 +370,7 @@ def plan_systemd(
     if gone_timers:
         cmd = [*sc, "disable", "--now", *gone_timers]
         plan.commands.append(cmd)
-        plan.steps.append(lambda: _systemctl_quiet(cmd))
+        plan.steps.append(_quiet(cmd))
         plan.undo.append(_noop)
     for name in gone:
         path = directory / name
@@ -385,7 +385,7 @@ def plan_systemd(
     reload_cmd = [*sc, "daemon-reload"]
     plan.commands.append(reload_cmd)
     plan.steps.append(_step(reload_cmd))
-    plan.undo.append(lambda: _systemctl_quiet(reload_cmd))
+    plan.undo.append(_quiet(reload_cmd))
     timers = sorted(n for n in desired if n.endswith(".timer"))
     resume = sorted(n for n in desired if n.startswith("osched-resume-"))
     if timers:
@@ -394,7 +394,7 @@ def plan_systemd(
         plan.commands.append(cmd)
         plan.steps.append(_step(cmd))
         plan.undo.append(
-            lambda: _systemctl_quiet([*sc, "disable", "--now", *[t for t in timers if t not in before]])
+            _quiet([*sc, "disable", "--now", *[t for t in timers if t not in before]])
         )
         restart = [t for t in timers if t in changed and t in before]
         if restart:
@@ -406,7 +406,7 @@ def plan_systemd(
         cmd = [*sc, "enable", *resume]
         plan.commands.append(cmd)
         plan.steps.append(_step(cmd))
-        plan.undo.append(lambda: _systemctl_quiet([*sc, "disable", *resume]))
+        plan.undo.append(_quiet([*sc, "disable", *resume]))
     n_new = len([n for n in changed if n not in before])
     plan.summary.append(
         f"{directory}: {n_new} units added, {len(changed) - n_new} changed, {len(gone)} removed"
@@ -414,8 +414,13 @@ def plan_systemd(
     return plan
 
 
-def _systemctl_quiet(argv: list[str]) -> None:
-    run(argv)
+def _quiet(argv: list[str]) -> Callable[[], None]:
+    """A step that runs ``argv`` and ignores its failure (undo actions, disabling)."""
+
+    def step() -> None:
+        run(argv)
+
+    return step
 
 
 # -- taskscheduler ----------------------------------------------------------------------------------------
