@@ -617,11 +617,12 @@ class Supervisor:
         return self.rt.cfg.job(self.job_name)
 
     def _window_over(self) -> bool:
-        """At the end of the last window (no stop firing came): stop, with the stop's checks."""
+        """``GRACE`` seconds after the end of the last window (no stop firing came): stop,
+        with the stop's checks.  The OS's stop firing, at the end minute, normally comes first."""
         rt = self.rt
         job = self._reload()
-        now = rt.clock.now()
-        if job is not None and rt.keep_running(job, now, strict=True)[0] is not None:
+        grace = timedelta(seconds=GRACE)
+        if job is not None and rt.keep_running(job, rt.clock.now() - grace, strict=True)[0] is not None:
             return False
         with rt.state.lock(self.job_name):
             job = rt.cfg.job(self.job_name)
@@ -630,7 +631,7 @@ class Supervisor:
                 rt.event(self.job_name, "stopped", reason="the job was removed from the config")
                 self._finish_state("stopped")
                 return True
-            until, _ = rt.keep_running(job, rt.clock.now(), strict=True)
+            until, _ = rt.keep_running(job, rt.clock.now() - grace, strict=True)
             if until is not None:
                 return False
             how = self._terminate_job(job)
