@@ -372,6 +372,12 @@ def plan_systemd(
         plan.commands.append(cmd)
         plan.steps.append(_quiet(cmd))
         plan.undo.append(_noop)
+    gone_enabled = [n for n in gone if n.startswith("osched-resume-")]  # enabled, not started
+    if gone_enabled:
+        cmd = [*sc, "disable", *gone_enabled]
+        plan.commands.append(cmd)
+        plan.steps.append(_quiet(cmd))
+        plan.undo.append(_noop)
     for name in gone:
         path = directory / name
         old = _read_text(path)

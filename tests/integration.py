@@ -64,18 +64,33 @@ class UserEnv:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
-            "HOME": str(self.home), "USER": self.name, "LOGNAME": self.name,
-            "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin", "TZ": "UTC", "LANG": "C.UTF-8",
-            "OSCHED_CONFIG": str(self.config), "OSCHED_STATE_DIR": str(self.state),
+            "HOME": str(self.home),
+            "USER": self.name,
+            "LOGNAME": self.name,
+            "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin",
+            "TZ": "UTC",
+            "LANG": "C.UTF-8",
+            "OSCHED_CONFIG": str(self.config),
+            "OSCHED_STATE_DIR": str(self.state),
         }
         if self.runtime_dir:
             env["XDG_RUNTIME_DIR"] = str(self.runtime_dir)
         env.update(extra)
         return env
 
-    def run(self, *argv: str, input: str | None = None, check: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
-        cmd = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "env", "-i",
-               *(f"{k}={v}" for k, v in self.env(**extra).items()), *argv]
+    def run(
+        self, *argv: str, input: str | None = None, check: bool = True, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [
+            "setpriv",
+            f"--reuid={self.uid}",
+            f"--regid={self.gid}",
+            "--init-groups",
+            "env",
+            "-i",
+            *(f"{k}={v}" for k, v in self.env(**extra).items()),
+            *argv,
+        ]
         r = subprocess.run(cmd, input=input, capture_output=True, text=True, cwd="/", timeout=300)
         if check:
             assert r.returncode == 0, f"{argv}: exit {r.returncode}\n{r.stdout}\n{r.stderr}"
@@ -174,12 +189,26 @@ def user_env() -> Iterator[UserEnv]:
     work = Path(pw.pw_dir) / f"osched-it-{base.name}"
     try:
         dist = base / "dist"
-        subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist),
-                        str(ROOT)], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(ROOT)],
+            check=True,
+            capture_output=True,
+        )
         (wheel,) = dist.glob("osched-*.whl")
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", str(base / "venv")], check=True, capture_output=True)
-        r = subprocess.run([str(base / "venv/bin/python"), "-m", "pip", "install", "-q",
-                            "--disable-pip-version-check", str(wheel)], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                str(base / "venv/bin/python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                str(wheel),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
         shutil.copy(EXAMPLES / "fake_agent.py", base / "fake_agent.py")
         subprocess.run(["chmod", "-R", "a+rX", str(base)], check=True)

@@ -23,7 +23,7 @@ FOREIGN = (
     b'MAILTO="me@example.com"\n'
     b"\n"
     b"*/5  *  * * *   /usr/bin/backup   --fast >/dev/null 2>&1 # keep\n"
-    b"@daily\techo \"tab  separated %s\"\n"
+    b'@daily\techo "tab  separated %s"\n'
     b"  # indented comment\n"
     b"0 3 * * 1-5 cmd with trailing spaces   \n"
     b"15 4 * * * other # osched:deadbeef:agent.x:start\n"  # another config's line
@@ -75,7 +75,9 @@ def manifest(state: Path) -> dict[str, Any]:
 
 
 # -- cron ------------------------------------------------------------------------------------------
-def test_cron_install_keeps_foreign_lines_byte_for_byte_and_uninstall_restores(setup: dict[str, Path]) -> None:
+def test_cron_install_keeps_foreign_lines_byte_for_byte_and_uninstall_restores(
+    setup: dict[str, Path],
+) -> None:
     tab = setup["tab"]
     r = run("install", "--target", "cron", "--no-start")
     assert r.exit_code == 0, r.output
@@ -106,8 +108,20 @@ def test_cron_reinstall_replaces_only_its_block_in_place(setup: dict[str, Path])
     tab = setup["tab"]
     run("install", "--target", "cron", "--no-start")
     tab.write_bytes(tab.read_bytes() + b"# a line the user added later\n")
-    r = run("schedule", "add", "agent", "--start", "06:00", "--duration", "1h", "--days", "sat",
-            "--id", "sat", "--no-start")
+    r = run(
+        "schedule",
+        "add",
+        "agent",
+        "--start",
+        "06:00",
+        "--duration",
+        "1h",
+        "--days",
+        "sat",
+        "--id",
+        "sat",
+        "--no-start",
+    )
     assert r.exit_code == 0 and "Re-synced cron" in r.output
     text = tab.read_text()
     assert text.endswith("# a line the user added later\n")
@@ -142,7 +156,9 @@ def test_uninstall_after_the_toml_changed_removes_what_was_installed(setup: dict
     assert setup["tab"].read_bytes() == FOREIGN + b"\n"
 
 
-def test_crontab_refusal_rolls_back_and_quotes_the_tool(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crontab_refusal_rolls_back_and_quotes_the_tool(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     bindir = setup["root"] / "bin"
     bindir.mkdir()
     store = setup["root"] / "real-crontab"
@@ -214,20 +230,45 @@ def test_systemd_install_enables_timers_and_removes_unwanted_units(
     resume = [n for n in names if n.startswith("osched-resume-")]
     assert rec.calls == [
         ["systemctl", "--user", "daemon-reload"],
-        ["systemctl", "--user", "enable", "--now", "osched-agent.nights.stop.timer", "osched-agent.nights.timer"],
+        [
+            "systemctl",
+            "--user",
+            "enable",
+            "--now",
+            "osched-agent.nights.stop.timer",
+            "osched-agent.nights.timer",
+        ],
         ["systemctl", "--user", "enable", *resume],
     ]
     rec.calls.clear()
     assert "nothing to change" in run("install", "--target", "systemd", "--no-start").output
     assert rec.calls == []
     # a new schedule, the old one removed: old timers disabled and their files deleted
-    run("schedule", "add", "agent", "--start", "06:00", "--duration", "1h", "--days", "sat", "--id", "sat",
-        "--no-start")
+    run(
+        "schedule",
+        "add",
+        "agent",
+        "--start",
+        "06:00",
+        "--duration",
+        "1h",
+        "--days",
+        "sat",
+        "--id",
+        "sat",
+        "--no-start",
+    )
     rec.calls.clear()
     r = run("schedule", "remove", "agent", "nights")
     assert r.exit_code == 0, r.output
-    assert rec.calls[0] == ["systemctl", "--user", "disable", "--now",
-                            "osched-agent.nights.stop.timer", "osched-agent.nights.timer"]
+    assert rec.calls[0] == [
+        "systemctl",
+        "--user",
+        "disable",
+        "--now",
+        "osched-agent.nights.stop.timer",
+        "osched-agent.nights.timer",
+    ]
     assert not any("nights" in p.name for p in units.iterdir())
     rec.calls.clear()
     run("uninstall")
@@ -235,7 +276,9 @@ def test_systemd_install_enables_timers_and_removes_unwanted_units(
     assert rec.calls[0][:4] == ["systemctl", "--user", "disable", "--now"]
 
 
-def test_systemd_failure_rolls_back_written_units(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_systemd_failure_rolls_back_written_units(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder(fail_on="enable")
     monkeypatch.setattr(inst, "RUN", rec)
     r = run("install", "--target", "systemd", "--no-start")
@@ -248,7 +291,9 @@ def test_systemd_failure_rolls_back_written_units(setup: dict[str, Path], monkey
     assert rec.calls[-1] == ["systemctl", "--user", "daemon-reload"]  # the rollback reloaded
 
 
-def test_systemd_drift_edited_and_missing_units(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_systemd_drift_edited_and_missing_units(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(inst, "RUN", Recorder())
     run("install", "--target", "systemd", "--no-start")
     units = setup["root"] / "units"
@@ -260,7 +305,9 @@ def test_systemd_drift_edited_and_missing_units(setup: dict[str, Path], monkeypa
 
 
 # -- Task Scheduler and launchd (cannot run on Linux: the runner is replaced) -------------------------------
-def test_taskscheduler_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_taskscheduler_install_and_uninstall_argv(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = Recorder()
     monkeypatch.setattr(inst, "RUN", rec)
     r = run("install", "--target", "taskscheduler", "--no-start")
@@ -283,7 +330,9 @@ def test_taskscheduler_install_and_uninstall_argv(setup: dict[str, Path], monkey
     assert list(xml_dir.iterdir()) == []
 
 
-def test_taskscheduler_failure_deletes_the_tasks_it_created(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_taskscheduler_failure_deletes_the_tasks_it_created(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[list[str]] = []
 
     def runner(argv: list[str], input: str | None = None) -> inst.Result:
@@ -318,14 +367,18 @@ def test_launchd_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch:
 
 
 # -- doctor ------------------------------------------------------------------------------------------------
-def test_doctor_reports_permissions_and_missing_scheduler(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_doctor_reports_permissions_and_missing_scheduler(
+    setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(inst, "RUN", Recorder())
     setup["cfg"].chmod(0o666)
     r = run("doctor", "--json")
     assert r.exit_code == 1
     findings = json.loads(r.output)["findings"]
     bad = [f for f in findings if f["level"] == "fail"]
-    assert any("writable by other users" in f["message"] and f["fix"] == f"chmod go-w {setup['cfg']}" for f in bad)
+    assert any(
+        "writable by other users" in f["message"] and f["fix"] == f"chmod go-w {setup['cfg']}" for f in bad
+    )
     setup["cfg"].chmod(0o600)
     r = run("doctor")
     lines = r.output.splitlines()

@@ -30,7 +30,7 @@ CRON = "/usr/sbin/cron"
 PIDFILE = Path("/run/crond.pid")
 FOREIGN = (
     "# the test user's own crontab\n"
-    "MAILTO=\"\"\n"
+    'MAILTO=""\n'
     "SHELL=/bin/sh\n"
     "\n"
     "17  3 * * *   /bin/true   --nightly # keep me\n"
@@ -61,8 +61,13 @@ def cron_daemon() -> Iterator[int]:
         yield pid
         return
     PIDFILE.unlink(missing_ok=True)
-    proc = subprocess.Popen([CRON, "-f", "-L", "15"], env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CRON, "-f", "-L", "15"],
+        env={"TZ": "UTC", "PATH": "/usr/bin:/bin"},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: running_cron() == proc.pid, 10, "cron to start")
         yield proc.pid
@@ -95,7 +100,7 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
         assert "cron: crontab of oschedit: 4 osched lines" in r.stdout
         tab = crontab_l(env)
         assert tab.startswith(FOREIGN)
-        ours = tab[len(FOREIGN):].splitlines()
+        ours = tab[len(FOREIGN) :].splitlines()
         assert len(ours) == 4 and all(" # osched:" in ln for ln in ours)
         assert ours[1].startswith(f"{start.minute} {start.hour} * * ")
         assert f"{env.bin}/osched-start agent --schedule soon --config {env.config}" in ours[1]
@@ -106,8 +111,9 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
 
         # the start firing: cron runs osched-start at the minute, the job appears
         wait_until(start)
-        st = wait_for(lambda: (s := env.job_state()).get("pid") and alive(s["pid"]) and s, 40,
-                      "cron to start the job")
+        st = wait_for(
+            lambda: (s := env.job_state()).get("pid") and alive(s["pid"]) and s, 40, "cron to start the job"
+        )
         assert proc_owner(st["pid"]) == env.uid
         assert st["schedule"] == "soon" and st["window_start"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
         assert [e["event"] for e in env.events()][:1] == ["started"]

@@ -1,0 +1,170 @@
+"""A real systemd user manager (systemd 252), as a dedicated test user.
+
+PID 1 here is not systemd, so the fixture does what ../shared/ORACLES.md describes: it makes
+``/run/systemd/system`` exist (sd_booted), gives the user a cgroup it owns in every
+hierarchy, and starts ``systemd --user`` in it; on a machine with a real user manager the
+same tests run against that.  Everything it starts is stopped by pid, and what it created is
+removed.  Checks: the units load, ``NextElapseUSecRealtime`` equals osched's next window
+start, a near-future timer starts the job inside its service, the stop timer ends it, and
+uninstall leaves no unit behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from integration import (
+    UserEnv,
+    alive,
+    kill_user_processes,
+    next_start,
+    ppid,
+    require_root,
+    user_env,
+    wait_for,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+__all__ = ["user_env"]
+
+SYSTEMD = "/lib/systemd/systemd"
+
+
+def _hierarchies() -> list[Path]:
+    out = []
+    for h in ("/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        r = subprocess.run(["stat", "-f", "-c", "%T", h], capture_output=True, text=True)
+        if r.stdout.strip() in ("cgroup2fs", "cgroupfs"):
+            out.append(Path(h))
+    return out
+
+
+@pytest.fixture(scope="module")
+def manager(user_env: UserEnv) -> Iterator[UserEnv]:
+    require_root()
+    if not Path(SYSTEMD).exists():
+        raise RuntimeError(f"{SYSTEMD} is missing: .ci/run installs systemd")
+    env = user_env
+    runtime = Path(f"/tmp/osched-it-run-{env.name}")
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.chown(runtime, env.uid, env.gid)
+    env.runtime_dir = runtime
+    made_run_dir = not Path("/run/systemd/system").exists()
+    Path("/run/systemd/system").mkdir(parents=True, exist_ok=True)
+    cgroups = [h / f"osched-it-{env.name}" for h in _hierarchies()]
+    for cg in cgroups:
+        cg.mkdir(exist_ok=True)
+        subprocess.run(["chown", "-R", f"{env.uid}:{env.gid}", str(cg)], check=True)
+    procs = " ".join(str(cg / "cgroup.procs") for cg in cgroups)
+    user_env_args = " ".join(
+        f"{k}={v}" for k, v in env.env().items() if k in ("HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR")
+    )
+    script = (
+        f"for f in {procs}; do echo $$ > $f; done; "
+        f"exec setpriv --reuid={env.uid} --regid={env.gid} --init-groups env -i {user_env_args} "
+        f"PATH=/usr/local/bin:/usr/bin:/bin {SYSTEMD} --user"
+    )
+    log = open(runtime.with_suffix(".log"), "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        ["bash", "-c", script], start_new_session=True, stdout=log, stderr=log, stdin=subprocess.DEVNULL
+    )
+    try:
+        wait_for(
+            lambda: (
+                env.run("systemctl", "--user", "is-system-running", check=False).stdout.strip()
+                in ("running", "degraded")
+            ),
+            15,
+            "the user manager",
+        )
+        yield env
+    finally:
+        kill_user_processes(env)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        for cg in cgroups:  # remove the cgroup tree bottom-up
+            for d in sorted((p for p in cg.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+            with contextlib.suppress(OSError):
+                cg.rmdir()
+        if made_run_dir:
+            with contextlib.suppress(OSError):
+                Path("/run/systemd/system").rmdir()
+        subprocess.run(["rm", "-rf", str(runtime), str(runtime.with_suffix(".log"))], check=False)
+        env.runtime_dir = None
+
+
+def sc(env: UserEnv, *args: str) -> str:
+    return env.run("systemctl", "--user", "--no-pager", *args).stdout
+
+
+def prop(env: UserEnv, unit: str, name: str) -> str:
+    return sc(env, "show", "-p", name, "--value", unit).strip()
+
+
+def test_units_load_fire_inside_the_service_and_uninstall_leaves_nothing(manager: UserEnv) -> None:
+    env = manager
+    start = next_start(25)
+    env.write_config(start, minutes=1)
+    unit_dir = env.home / ".config/systemd/user"
+    try:
+        # auto picks systemd because the user manager answers
+        r = env.osched("install", "--no-start")
+        assert "systemd: " in r.stdout and "5 units added" in r.stdout, r.stdout
+        for unit in ("osched-agent.soon.timer", "osched-agent.soon.stop.timer"):
+            assert prop(env, unit, "LoadState") == "loaded"
+            assert prop(env, unit, "ActiveState") == "active"
+        assert "osched-agent.soon.timer" in sc(env, "list-timers", "--all")
+        # systemd's next elapse equals osched's next window start
+        nxt = json.loads(env.osched("next", "--json", "-n", "1").stdout)["windows"][0]
+        ours = datetime.fromisoformat(nxt["start"])
+        theirs = prop(env, "osched-agent.soon.timer", "NextElapseUSecRealtime")
+        assert datetime.strptime(theirs, "%a %Y-%m-%d %H:%M:%S %Z").replace(tzinfo=UTC) == ours == start
+        end_elapse = prop(env, "osched-agent.soon.stop.timer", "NextElapseUSecRealtime")
+        assert datetime.strptime(end_elapse, "%a %Y-%m-%d %H:%M:%S %Z").replace(
+            tzinfo=UTC
+        ) == start + timedelta(minutes=1)
+        r = env.osched("doctor", check=False)
+        assert "ok    systemd user manager is" in r.stdout, r.stdout
+
+        # the timer fires: the job runs inside osched-agent.soon.service
+        wait_until(start)
+        service = "osched-agent.soon.service"
+        wait_for(lambda: prop(env, service, "ActiveState") == "active", 20, "the service to start")
+        main = int(prop(env, service, "MainPID"))
+        st = wait_for(lambda: (s := env.job_state()).get("pid") and s, 20, "the job")
+        assert st["supervisor_pid"] == main and ppid(st["pid"]) == main
+        cgroup = Path(f"/proc/{st['pid']}/cgroup").read_text()
+        assert service in cgroup
+        # the stop timer ends it, and the service with it
+        wait_until(start + timedelta(minutes=1))
+        wait_for(lambda: not alive(st["pid"]), 20, "the stop timer to end the job")
+        wait_for(lambda: prop(env, service, "ActiveState") == "inactive", 20, "the service to end")
+        assert prop(env, service, "Result") == "success"
+        assert [e["event"] for e in env.events()][-1] in ("stopped", "stop_skipped")
+        assert any(e["event"] == "stopped" and e.get("reason") == "window soon ended" for e in env.events())
+
+        r = env.osched("uninstall")
+        assert "5 removed" in r.stdout, r.stdout
+        assert not unit_dir.exists() or not [p for p in unit_dir.rglob("osched-*")]
+        r = env.run("systemctl", "--user", "--no-pager", "list-unit-files", "osched-*", check=False)
+        assert "0 unit files listed" in r.stdout  # (exit 1: nothing matched)
+    finally:
+        kill_user_processes(env)
+        subprocess.run(["rm", "-rf", str(unit_dir)], check=False)
