@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,7 +161,7 @@ def test_units_load_fire_inside_the_service_and_uninstall_leaves_nothing(manager
 
         r = env.osched("uninstall")
         assert "5 removed" in r.stdout, r.stdout
-        assert not unit_dir.exists() or not [p for p in unit_dir.rglob("osched-*")]
+        assert not unit_dir.exists() or not list(unit_dir.rglob("osched-*"))
         r = env.run("systemctl", "--user", "--no-pager", "list-unit-files", "osched-*", check=False)
         assert "0 unit files listed" in r.stdout  # (exit 1: nothing matched)
     finally:
