@@ -924,15 +924,22 @@ def render(c: Ctx, target: str, output: str | None, system: bool, host_timezone:
         config_path=cfg.path, state_dir=c.state_dir, now=c.now, host_zone=host, system=system
     )
     names = targets.TARGETS if target == "all" else (target,)
-    for name in names:
-        files = targets.render(name, cfg, ctx)
+
+    def emit(name: str, files: list[targets.File]) -> bytes:
+        """What ``render`` prints for one target (after writing its files with --output)."""
         if output:
-            for path in targets.write_files(files, paths.absolute(output) / name):
-                click.echo(str(path))
-            continue
+            written = targets.write_files(files, paths.absolute(output) / name)
+            return "".join(f"{p}\n" for p in written).encode()
+        out = []  # one write per target: 10,000 schedules are 80,000 files
         for f in files:
-            click.echo(f"==> {name}/{f.name} <==")
-            click.echo(f.content, nl=not f.content.endswith("\n"))
+            out.append(f"==> {name}/{f.name} <==\n")
+            out.append(f.content if f.content.endswith("\n") else f.content + "\n")
+        return "".join(out).encode()
+
+    stream = click.get_binary_stream("stdout")
+    for chunk in targets.render_each(names, cfg, ctx, emit):
+        stream.write(chunk)
+    stream.flush()
 
 
 # -- install / uninstall / doctor -------------------------------------------------------------------

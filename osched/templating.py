@@ -6,15 +6,15 @@ wheel as ``osched/templates``.
 
 from __future__ import annotations
 
-import plistlib
+import re
 import shlex
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as _xml_escape
 
 import jinja2
+from jinja2.utils import concat
 
 from .errors import UsageError
 
@@ -32,9 +32,15 @@ def cron_command(argv: list[str]) -> str:
     """A crontab command: each argument quoted for /bin/sh, then ``%`` escaped as ``\\%``
     (cron turns a bare ``%`` into a newline).  python-crontab parses ``\\%`` back to ``%``
     and escapes it again when it writes the crontab, so the net escaping happens once."""
-    return " ".join(shlex.quote(_no_newline(a, "a crontab line")) for a in argv).replace("%", "\\%")
+    return " ".join([_cron_word(a) for a in argv])
 
 
+@lru_cache(maxsize=4096)  # the config and state paths repeat on every line
+def _cron_word(arg: str) -> str:
+    return shlex.quote(_no_newline(arg, "a crontab line")).replace("%", "\\%")
+
+
+@lru_cache(maxsize=4096)
 def systemd_arg(value: str) -> str:
     """One ``ExecStart=`` argument: double-quoted, with ``\\`` and ``"`` escaped, ``%``
     specifiers doubled and ``$`` variable expansion disabled (``$$``)."""
@@ -71,21 +77,36 @@ def systemd_text(value: str) -> str:
     return _no_newline(value, "a unit file line").replace("%", "%%")
 
 
+_XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def xml_text(value: str) -> str:
     """Text or attribute content in XML."""
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+    if _XML_BAD.search(value):
         raise UsageError(f"{value!r} contains a control character that XML cannot hold")
-    return _xml_escape(value, {'"': "&quot;", "'": "&apos;"})
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace('"', "&quot;").replace("'", "&apos;")
+    )
 
 
 def windows_cmdline(argv: list[str]) -> str:
     """Arguments joined by the MS C runtime rules (what CreateProcess's callee parses)."""
-    return subprocess.list2cmdline(argv)
+    return " ".join(_cmdline_arg(a) for a in argv)
 
 
-def plist(value: dict[str, Any]) -> str:
-    """A whole property list through plistlib (it does the XML escaping)."""
-    return plistlib.dumps(value, sort_keys=True).decode("utf-8")
+@lru_cache(maxsize=4096)
+def _cmdline_arg(arg: str) -> str:
+    return subprocess.list2cmdline([arg])
+
+
+def plist_string(value: str) -> str:
+    """A ``<string>`` of an XML property list, escaped exactly as plistlib escapes it
+    (line ends normalised to \\n; ``&``, ``<``, ``>``); control characters are refused."""
+    if _XML_BAD.search(value):
+        raise UsageError(f"{value!r} contains a control character that a property list cannot hold")
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 FILTERS = {
@@ -96,7 +117,7 @@ FILTERS = {
     "systemd_text": systemd_text,
     "xml": xml_text,
     "windows_cmdline": windows_cmdline,
-    "plist": plist,
+    "plist_string": plist_string,
 }
 
 
@@ -109,10 +130,20 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        auto_reload=False,  # templates do not change while osched runs: no stat per render
     )
     env.filters.update(FILTERS)
     return env
 
 
+@lru_cache(maxsize=64)
+def template(name: str) -> jinja2.Template:
+    return environment().get_template(name)
+
+
 def render(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+    """Render template ``name`` with exactly ``context``.  ``shared=True`` skips merging in
+    Jinja's globals, which the templates do not use: half the per-call cost, and one call is
+    made per file (80,000 files for 10,000 schedules)."""
+    t = template(name)
+    return concat(t.root_render_func(t.new_context(context, shared=True)))

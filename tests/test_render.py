@@ -259,6 +259,8 @@ def test_launchd_plists(tmp_path: Path, hostile: bool) -> None:
     labels = set()
     for f in files:
         data = plistlib.loads(f.data())
+        # the Jinja template writes exactly what plistlib writes for the same values
+        assert f.content == plistlib.dumps(data, sort_keys=True).decode("utf-8")
         assert f.name == data["Label"] + ".plist"
         labels.add(data["Label"])
         assert all(isinstance(a, str) for a in data["ProgramArguments"])
@@ -394,3 +396,32 @@ def test_systemd_system_units_run_as_the_rendering_user() -> None:
     assert "WantedBy=multi-user.target" in resume.content
     user_files = targets.render("systemd", example(), golden_ctx())
     assert not any("User=" in f.content for f in user_files)
+
+
+def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big configs render half of the targets in a forked child: same bytes as one by one."""
+    from click.testing import CliRunner
+
+    from osched.cli import cli
+
+    cfg = tmp_path / "big.toml"
+    lines = ['timezone = "Europe/Berlin"']
+    for j in range(3):
+        lines += [f"[jobs.j{j}]", 'command = ["true"]']
+        for k, zone in enumerate(["America/New_York", "Asia/Kolkata", "Europe/Berlin"]):
+            lines += [f"[[jobs.j{j}.schedules]]", f'id = "s{k}"', f'start = "{(j * 5 + k) % 24:02d}:30"',
+                      'duration = "90m"', 'days = ["mon-fri"]', f'timezone = "{zone}"']
+    cfg.write_text("\n".join(lines) + "\n")
+    env = {"OSCHED_NOW": "2026-11-24T12:00:00+00:00", "TZ": "Europe/Berlin"}
+    args = ["--config", str(cfg), "--state-dir", str(tmp_path / "st"), "render", "--target", "all"]
+    monkeypatch.setattr(targets, "PARALLEL_MIN", 10**9)
+    serial = CliRunner().invoke(cli, args, env=env)
+    monkeypatch.setattr(targets, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    parallel = CliRunner().invoke(cli, args, env=env)
+    assert serial.exit_code == parallel.exit_code == 0
+    assert parallel.stdout_bytes == serial.stdout_bytes and b"==> launchd/" in serial.stdout_bytes
+    out = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "out")], env=env)
+    assert out.exit_code == 0
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert len(written) == len(out.stdout.splitlines()) and {w.split("/")[0] for w in written} == set(targets.TARGETS)

@@ -7,6 +7,7 @@ import hashlib
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,7 +58,7 @@ class RenderContext:
     def host_tz(self) -> ZoneInfo:
         return zone(self.host_zone)
 
-    @property
+    @cached_property
     def config_id(self) -> str:
         """A short, stable identity of the config file: the marker of osched's artifacts."""
         return hashlib.sha256(str(self.config_path).encode("utf-8")).hexdigest()[:8]

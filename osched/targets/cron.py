@@ -9,6 +9,7 @@ Cron runs in the host's zone (Debian's cron has no CRON_TZ), so the firings come
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..model import Config
 from ..project import Firing, host_firings
@@ -23,6 +24,7 @@ class Line:
     marker: str
 
 
+@lru_cache(maxsize=256)
 def dow_field(days: frozenset[int]) -> str:
     """Monday=0 weekdays -> cron's day-of-week field (Sunday=0), with ranges."""
     if len(days) == 7:

@@ -3,12 +3,11 @@
 Labels ``org.osched.<config id>.J.S.start`` / ``.stop`` and ``org.osched.<config id>.resume``
 (``RunAtLoad``: the login/boot catch-up).  launchd's ``StartCalendarInterval`` runs in the
 host's local time, so the firings come from ``project.host_firings``; a firing missed while
-asleep runs on wake.  The plist itself is written by plistlib, which does the escaping.
+asleep runs on wake.  The template writes exactly what plistlib would (the tests compare),
+with plistlib's escaping (``plist_string``).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from ..model import Config
 from ..project import Firing, host_firings
@@ -16,23 +15,22 @@ from ..templating import render as render_template
 from .base import File, RenderContext
 
 
-def intervals(firings: list[Firing]) -> list[dict[str, int]]:
-    """launchd weekdays: 0 (or 7) is Sunday, 1 Monday .. 6 Saturday."""
-    return [
-        {"Weekday": (d + 1) % 7, "Hour": f.hour, "Minute": f.minute}
-        for f in firings
-        for d in sorted(f.days)
-    ]
+def intervals(firings: list[Firing]) -> list[tuple[int, int, int]]:
+    """(Weekday, Hour, Minute) integers; launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday."""
+    return [((d + 1) % 7, f.hour, f.minute) for f in firings for d in sorted(f.days)]
 
 
-def _plist(label: str, argv: list[str], ctx: RenderContext, **extra: Any) -> File:
-    body: dict[str, Any] = {
-        "Label": label,
-        "ProgramArguments": argv,
-        "ProcessType": "Background",
-        **extra,
-    }
-    return File(f"{label}.plist", render_template("launchd/agent.plist.j2", agent=body))
+def _plist(
+    label: str,
+    argv: list[str],
+    ctx: RenderContext,
+    intervals: list[tuple[int, int, int]] | None = None,
+    run_at_load: bool = False,
+) -> File:
+    text = render_template(
+        "launchd/agent.plist.j2", label=label, argv=argv, intervals=intervals or [], run_at_load=run_at_load
+    )
+    return File(f"{label}.plist", text)
 
 
 def label(ctx: RenderContext, rest: str) -> str:
@@ -49,7 +47,7 @@ def render(cfg: Config, ctx: RenderContext) -> list[File]:
                     label(ctx, f"{job.name}.{s.id}.start"),
                     ctx.start_argv(job.name, s.id),
                     ctx,
-                    StartCalendarInterval=intervals(starts),
+                    intervals=intervals(starts),
                 )
             )
             files.append(
@@ -57,9 +55,9 @@ def render(cfg: Config, ctx: RenderContext) -> list[File]:
                     label(ctx, f"{job.name}.{s.id}.stop"),
                     ctx.stop_argv(job.name, s.id),
                     ctx,
-                    StartCalendarInterval=intervals(stops),
+                    intervals=intervals(stops),
                 )
             )
     if files:
-        files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, RunAtLoad=True))
+        files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
     return files

@@ -18,15 +18,10 @@ from .base import File, RenderContext
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _triggers(firings: list[Firing], ctx: RenderContext) -> list[dict[str, object]]:
-    day = ctx.now.astimezone(ctx.host_tz).date()
-    return [
-        {
-            "boundary": f"{day.isoformat()}T{f.hour:02d}:{f.minute:02d}:00",
-            "days": [WEEKDAYS[d] for d in sorted(f.days)],
-        }
-        for f in firings
-    ]
+def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, list[str]]]:
+    """(StartBoundary, day names) per firing."""
+    day = ctx.now.astimezone(ctx.host_tz).date().isoformat()
+    return [(f"{day}T{f.hour:02d}:{f.minute:02d}:00", [WEEKDAYS[d] for d in sorted(f.days)]) for f in firings]
 
 
 def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw: object) -> File:

@@ -1,0 +1,250 @@
+"""osched's benchmarks against the budgets of DESIGN §6, and against whenever (ruby-whenever).
+
+    python3 benchmarks/run.py            # the full table (installs ruby-whenever if missing, as root)
+    python3 benchmarks/run.py --quick    # small sizes, few runs: proves the benchmark works (CI)
+
+Every figure is the wall time of a whole command, as a user or a timer runs it (interpreter
+start included), medians over interleaved runs; ratios are taken within this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Sydney", "Europe/London"]
+DAYS = ['"mon-fri"', '"daily"', '"weekends"', '"tue"', '"sat"', '"mon", "wed", "fri"']
+
+
+def exe(name: str) -> str:
+    path = BIN / name
+    return str(path) if path.exists() else shutil.which(name) or name
+
+
+def config_text(n: int, seed: int = 1) -> str:
+    """``n`` schedules, 10 per job, random times, days and zones (fixed seed)."""
+    rng = random.Random(seed)
+    lines = ['timezone = "Europe/Berlin"', ""]
+    for j in range((n + 9) // 10):
+        lines += [f"[jobs.job{j}]", 'command = ["true"]', ""]
+        for k in range(min(10, n - j * 10)):
+            lines += [
+                f"[[jobs.job{j}.schedules]]",
+                f'id = "s{k}"',
+                f'start = "{rng.randrange(24):02d}:{rng.choice([0, 15, 30, 45]):02d}"',
+                f'duration = "{rng.choice([30, 60, 90, 120])}m"',
+                f"days = [{DAYS[(j + k) % len(DAYS)]}]",
+                f'timezone = "{ZONES[(j * 7 + k) % len(ZONES)]}"',
+                "",
+            ]
+    return "\n".join(lines)
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {r.stderr.decode()[-500:]}")
+    return dt
+
+
+def median_of(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
+    return statistics.median(timed(argv, env) for _ in range(runs))
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, figure: str, budget: str = "", verdict: str = "") -> None:
+        self.rows.append((what, figure, budget, verdict))
+        print(f"  {what}: {figure} {budget} {verdict}", file=sys.stderr, flush=True)
+
+    def print(self) -> None:
+        head = ("benchmark", "figure", "budget", "")
+        widths = [max(len(r[i]) for r in [head, *self.rows]) for i in range(4)]
+        line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
+        print(line)
+        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+        for r in self.rows:
+            print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+def ok(flag: bool) -> str:
+    return "met" if flag else "NOT MET"
+
+
+def bench_entrypoints(t: Table, tmp: Path, runs: int) -> None:
+    cfg = tmp / "one.toml"
+    cfg.write_text(
+        'timezone = "UTC"\n[jobs.agent]\ncommand = ["true"]\n[[jobs.agent.schedules]]\n'
+        'id = "s"\nstart = "03:00"\nduration = "1m"\ndays = ["mon"]\n'
+    )
+    cfg.chmod(0o600)
+    state = tmp / "one-state"
+    # outside the window (a fixed instant): both take their skip path
+    env = {**os.environ, "OSCHED_NOW": "2026-11-24T12:00:00+00:00"}
+    tail = ["--config", str(cfg), "--state-dir", str(state)]
+    cmds = {
+        "python3 -c pass": [sys.executable, "-c", "pass"],
+        "osched-start (skip)": [exe("osched-start"), "agent", "--schedule", "s", *tail],
+        "osched-stop (skip)": [exe("osched-stop"), "agent", "--schedule", "s", *tail],
+    }
+    for argv in cmds.values():  # warm the page cache
+        timed(argv, env)
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(runs):  # interleaved
+        for k, argv in cmds.items():
+            times[k].append(timed(argv, env))
+    base = statistics.median(times["python3 -c pass"])
+    t.add("python3 -c pass", f"{base * 1000:.1f} ms (median of {runs})")
+    for k in ("osched-start (skip)", "osched-stop (skip)"):
+        m = statistics.median(times[k])
+        t.add(k, f"{m * 1000:.1f} ms = {m / base:.2f}x bare python", "<= 2x", ok(m / base <= 2))
+
+
+def bench_render(t: Table, tmp: Path, sizes: list[int], runs: int) -> dict[int, float]:
+    out: dict[int, float] = {}
+    for n in sizes:
+        cfg = tmp / f"render-{n}.toml"
+        cfg.write_text(config_text(n))
+        env = {**os.environ, "TZ": "Europe/Berlin"}
+        out[n] = median_of([exe("osched"), "--config", str(cfg), "render", "--target", "all"], runs, env)
+    prev = None
+    for n in sizes:
+        growth = f", x{out[n] / out[prev]:.1f} for x{n // prev}" if prev else ""
+        budget, verdict = ("< 2 s", ok(out[n] < 2)) if n == 10_000 else ("", "")
+        t.add(f"render --target all, {n} schedules", f"{out[n]:.2f} s{growth}", budget, verdict)
+        prev = n
+    return out
+
+
+def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
+    cfg = tmp / f"install-{n}.toml"
+    cfg.write_text(config_text(n))
+    cfg.chmod(0o600)
+    firsts, agains = [], []
+    for i in range(runs):
+        tab = tmp / f"crontab-{n}-{i}"
+        tab.write_text("# a user's own line\n17 3 * * * /bin/true\n")
+        env = {
+            **os.environ,
+            "TZ": "Europe/Berlin",
+            "OSCHED_CRONTAB_FILE": str(tab),
+            "OSCHED_STATE_DIR": str(tmp / f"install-state-{i}"),
+        }
+        argv = [exe("osched"), "--config", str(cfg), "install", "--target", "cron", "--no-start"]
+        firsts.append(timed(argv, env))
+        before = tab.stat().st_mtime_ns
+        agains.append(timed(argv, env))
+        if tab.stat().st_mtime_ns != before:
+            raise SystemExit("re-install wrote the crontab although nothing changed")
+    lines = sum(1 for ln in tab.read_text().splitlines() if "# osched:" in ln)
+    first, again = statistics.median(firsts), statistics.median(agains)
+    t.add(f"install --target cron, {n} schedules ({lines} lines)", f"{first:.2f} s", "< 2 s", ok(first < 2))
+    t.add("re-install, nothing changed", f"{again:.2f} s, crontab not written", "writes nothing", "met")
+
+
+def bench_read(t: Table, tmp: Path, n: int, runs: int) -> None:
+    cfg = tmp / f"read-{n}.toml"
+    cfg.write_text(config_text(n))
+    env = {
+        **os.environ,
+        "TZ": "Europe/Berlin",
+        "OSCHED_STATE_DIR": str(tmp / "read-state"),
+        "OSCHED_CRONTAB_FILE": str(tmp / "read-crontab"),
+    }
+    for cmd in (["status"], ["next"]):
+        m = median_of([exe("osched"), "--config", str(cfg), *cmd], runs, env)
+        t.add(f"{cmd[0]}, {n} schedules", f"{m:.2f} s", "< 1 s", ok(m < 1))
+
+
+def ensure_whenever() -> str | None:
+    path = shutil.which("whenever")
+    if path:
+        return path
+    if os.geteuid() != 0:
+        return None
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "ruby-whenever"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    return shutil.which("whenever")
+
+
+def whenever_schedule(n: int, seed: int = 1) -> str:
+    rng = random.Random(seed)
+    days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    out = []
+    for i in range(n):
+        h, m = rng.randrange(24), rng.choice([0, 15, 30, 45])
+        out.append(
+            f"every :{days[i % 7]}, at: '{h:02d}:{m:02d}' do\n  command \"/usr/bin/true job{i}\"\nend\n"
+        )
+    return "".join(out)
+
+
+def bench_whenever(t: Table, tmp: Path, sizes: list[int], runs: int, render: dict[int, float]) -> None:
+    tool = ensure_whenever()
+    if tool is None:
+        t.add("whenever", "not installed (run as root to install ruby-whenever)")
+        return
+    for n in sizes:
+        sched = tmp / f"schedule-{n}.rb"
+        sched.write_text(whenever_schedule(n))
+        w = median_of([tool, "--load-file", str(sched)], runs)
+        cfg = tmp / f"weekly-{n}.toml"
+        cfg.write_text(config_text(n))
+        env = {**os.environ, "TZ": "Europe/Berlin"}
+        o = median_of([exe("osched"), "--config", str(cfg), "render", "--target", "cron"], runs, env)
+        t.add(f"whenever, {n} weekly jobs -> crontab", f"{w:.2f} s")
+        t.add(f"osched render --target cron, {n} schedules", f"{o:.2f} s = {o / w:.2f}x whenever")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes and few runs (CI)")
+    a = ap.parse_args()
+    runs = 3 if a.quick else 21
+    big_runs = 1 if a.quick else 3
+    sizes = [100, 1000] if a.quick else [100, 1000, 10_000]
+    print(
+        f"osched benchmarks on {platform.node()}: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        file=sys.stderr,
+    )
+    # pip byte-compiles a package it installs; an editable install (or PYTHONDONTWRITEBYTECODE)
+    # has no .pyc files, which would add compile time to every run: compile like pip does
+    import compileall
+
+    import osched
+
+    compileall.compile_dir(str(Path(osched.__file__).parent), quiet=1)
+    t = Table()
+    with tempfile.TemporaryDirectory(prefix="osched-bench-") as d:
+        tmp = Path(d)
+        tmp.chmod(0o700)
+        bench_entrypoints(t, tmp, runs)
+        render = bench_render(t, tmp, sizes, big_runs)
+        bench_install(t, tmp, 100 if a.quick else 1000, big_runs)
+        bench_read(t, tmp, 100 if a.quick else 1000, big_runs)
+        bench_whenever(t, tmp, [100] if a.quick else [1000, 10_000], big_runs, render)
+    t.print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
