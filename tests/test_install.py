@@ -102,6 +102,13 @@ def test_cron_install_keeps_foreign_lines_byte_for_byte_and_uninstall_restores(
     assert r.exit_code == 0, r.output
     assert tab.read_bytes() == FOREIGN + b"\n"  # only the missing final newline was added
     assert not list((setup["state"] / "install").glob("*.toml"))
+    # uninstall again: nothing to do, nothing written
+    mtime = tab.stat().st_mtime_ns
+    r = run("uninstall")
+    assert r.exit_code == 0 and r.output.startswith("Nothing is installed for ")
+    r = run("uninstall", "--target", "cron")
+    assert r.exit_code == 0 and "nothing to change" in r.output
+    assert tab.stat().st_mtime_ns == mtime
 
 
 def test_cron_reinstall_replaces_only_its_block_in_place(setup: dict[str, Path]) -> None:

@@ -585,6 +585,25 @@ def test_status_events_logs_show_the_runtime(env: Env) -> None:
     assert r.exit_code == 2 and "no output yet" in r.output
 
 
+def test_logs_follow_prints_new_output(env: Env) -> None:
+    env.write([DAY])
+    log = env.state / "jobs/agent/output.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("old line\n")
+    p = subprocess.Popen([sys.executable, "-m", "osched", "logs", "agent", "--follow"],
+                         stdout=subprocess.PIPE, text=True, env={**os.environ})
+    env.started.append(p.pid)
+    try:
+        assert p.stdout is not None
+        assert p.stdout.readline() == "old line\n"
+        with log.open("a") as fh:
+            fh.write("new line\n")
+        assert p.stdout.readline() == "new line\n"
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_output_log_rotates_by_size(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     env.write([DAY], agent_args=["--work", "0.01", "--exit-after", "1"])
     monkeypatch.setenv("OSCHED_LOG_MAX_BYTES", "50")
