@@ -22,6 +22,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -370,9 +371,27 @@ class Runtime:
     def _launch_detached(
         self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, lock_fd: int, reason: str
     ) -> Outcome:
-        """Double fork: the grandchild (own session, stdio on /dev/null) starts the job, writes
-        the state, tells us the pid through a pipe, lets go of the lock and supervises."""
+        """Start the job from a detached supervisor, which then watches it."""
         sid = s.id if s else None
+
+        def prepare() -> tuple[Outcome, Supervisor | None]:
+            try:
+                p = self._spawn(job, s, until, st, reason)
+            except (OSError, RuntimeError) as e:
+                return self._failed(job, sid, st, e), None
+            st.supervisor_pid, st.supervisor_start = os.getpid(), self.procs.start_time(os.getpid())
+            self.state.write_state(job.name, st)
+            self.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
+            return Outcome(0, f"{job.name}: started (pid {p.pid}; {reason})"), Supervisor(self, job.name, p)
+
+        return self._detached(job.name, lock_fd, prepare)
+
+    def _detached(
+        self, job_name: str, lock_fd: int, prepare: Callable[[], tuple[Outcome, Supervisor | None]]
+    ) -> Outcome:
+        """Double fork.  The grandchild (own session, stdio on /dev/null) runs ``prepare`` (start
+        or adopt the job, write the state), reports its outcome through a pipe, lets go of the
+        job's lock and becomes the supervisor; this process returns the reported outcome."""
         r, w = os.pipe()
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
@@ -383,38 +402,27 @@ class Runtime:
                 if os.fork():
                     os._exit(0)
                 _detach_stdio()
-                try:
-                    p = self._spawn(job, s, until, st, reason)
-                except (OSError, RuntimeError) as e:
-                    out = self._failed(job, sid, st, e)
-                    os.write(w, f"1 {out.message}".encode())
-                    os._exit(1)
-                st.supervisor_pid, st.supervisor_start = os.getpid(), self.procs.start_time(os.getpid())
-                self.state.write_state(job.name, st)
-                self.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
-                os.write(w, f"0 {job.name}: started (pid {p.pid}; {reason})".encode())
+                out, supervisor = prepare()
+                os.write(w, f"{out.code} {out.message}".encode())
                 os.close(w)
                 os.close(lock_fd)
-                code = Supervisor(self, job.name, p).run()
-            except BaseException:
+                code = supervisor.run() if supervisor is not None else out.code
+            except BaseException:  # nothing may escape a forked child
                 with contextlib.suppress(BaseException):
                     import traceback
 
-                    self.event(job.name, "supervisor_error", reason=traceback.format_exc(limit=3)[-500:])
+                    self.event(job_name, "supervisor_error", reason=traceback.format_exc(limit=3)[-500:])
             finally:
                 os._exit(code)
         os.close(w)
         chunks = []
-        while True:
-            b = os.read(r, 4096)
-            if not b:
-                break
-            chunks.append(b)
+        while chunk := os.read(r, 4096):
+            chunks.append(chunk)
         os.close(r)
         os.waitpid(child, 0)
         text = b"".join(chunks).decode("utf-8", "replace")
         if not text:
-            return Outcome(1, f"{job.name}: the supervisor died before starting the job")
+            return Outcome(1, f"{job_name}: the supervisor died before starting the job")
         code_s, _, msg = text.partition(" ")
         return Outcome(int(code_s), msg)
 
@@ -447,32 +455,15 @@ class Runtime:
         """The job runs but its supervisor is gone (killed): start a new supervisor for it."""
         if self.procs.name == "windows":
             return Outcome(0, f"{job.name}: already running (pid {st.pid})")
-        r, w = os.pipe()
-        child = os.fork()
-        if child == 0:  # pragma: no cover - forked child
-            code = 1
-            try:
-                os.close(r)
-                os.setsid()
-                if os.fork():
-                    os._exit(0)
-                _detach_stdio()
-                st.supervisor_pid, st.supervisor_start = os.getpid(), self.procs.start_time(os.getpid())
-                self.state.write_state(job.name, st)
-                self.event(job.name, "adopted", pid=st.pid, reason="its supervisor was gone")
-                os.write(w, f"0 {job.name}: already running (pid {st.pid}); supervising it again".encode())
-                os.close(w)
-                os.close(lock_fd)
-                code = Supervisor(self, job.name, None, adopted_pid=st.pid).run()
-            except BaseException:
-                pass
-            finally:
-                os._exit(code)
-        os.close(w)
-        text = os.read(r, 4096).decode("utf-8", "replace")
-        os.close(r)
-        os.waitpid(child, 0)
-        return Outcome(0, text.partition(" ")[2] or f"{job.name}: already running")
+
+        def prepare() -> tuple[Outcome, Supervisor | None]:
+            st.supervisor_pid, st.supervisor_start = os.getpid(), self.procs.start_time(os.getpid())
+            self.state.write_state(job.name, st)
+            self.event(job.name, "adopted", pid=st.pid, reason="its supervisor was gone")
+            message = f"{job.name}: already running (pid {st.pid}); supervising it again"
+            return Outcome(0, message), Supervisor(self, job.name, None, adopted_pid=st.pid)
+
+        return self._detached(job.name, lock_fd, prepare)
 
 
 def _window_for_start(s: Schedule, now: datetime) -> Window | None:

@@ -103,46 +103,26 @@ class Env:
             lines += [f"{k} = {toml_value(v)}" for k, v in s.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
-    def entry(
-        self, kind: str, *args: str, now: str | None = None, check: bool = False
-    ) -> subprocess.CompletedProcess[str]:
+    def _entry_call(self, kind: str, args: tuple[str, ...], now: str | None) -> tuple[list[str], dict[str, str]]:
+        """``python -m osched.entry KIND ARGS`` on this env's config and state, clock at ``now``."""
         env = dict(os.environ)
         env.pop("OSCHED_NOW", None)
         if now:
             env["OSCHED_NOW"] = now
-        argv = [
-            sys.executable,
-            "-m",
-            "osched.entry",
-            kind,
-            *args,
-            "--config",
-            str(self.config),
-            "--state-dir",
-            str(self.state),
-            "-v",
-        ]
+        argv = [sys.executable, "-m", "osched.entry", kind, *args]
+        return [*argv, "--config", str(self.config), "--state-dir", str(self.state), "-v"], env
+
+    def entry(
+        self, kind: str, *args: str, now: str | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        argv, env = self._entry_call(kind, args, now)
         r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
         if check:
             assert r.returncode == 0, r.stderr
         return r
 
     def popen_entry(self, kind: str, *args: str, now: str | None = None) -> subprocess.Popen[str]:
-        env = dict(os.environ)
-        if now:
-            env["OSCHED_NOW"] = now
-        argv = [
-            sys.executable,
-            "-m",
-            "osched.entry",
-            kind,
-            *args,
-            "--config",
-            str(self.config),
-            "--state-dir",
-            str(self.state),
-            "-v",
-        ]
+        argv, env = self._entry_call(kind, args, now)
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.started.append(p.pid)
         return p
