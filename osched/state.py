@@ -109,7 +109,7 @@ class StateDir:
 
     # -- job state --------------------------------------------------------------------------------
     def read_state(self, job: str, now: datetime) -> JobState:
-        path = self.job_dir(job) / "state.json"
+        path = self.root / "jobs" / job / "state.json"  # reading creates nothing (osched status)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:

@@ -258,3 +258,9 @@ def test_every_command_has_help() -> None:
                 walk(sub, [*path, name])
 
     walk(group, [])
+
+
+def test_read_commands_create_no_state(ready: Path, tmp_path: Path) -> None:
+    for args in (["status"], ["status", "--json"], ["show", "agent"], ["override", "list"], ["events"]):
+        assert run(*args).exit_code == 0
+    assert not (tmp_path / "state").exists()
