@@ -139,6 +139,14 @@ class Runtime:
             return self.skip(job_name, sid, "start_skipped", f"no schedule {sid!r} (removed from the config)")
         if not s.enabled:
             return self.skip(job_name, sid, "start_skipped", f"schedule {sid!r} is disabled")
+        now = self.clock.now()
+        if _window_for_start(s, now) is None:  # the common skip needs no lock
+            return self.skip(
+                job.name,
+                sid,
+                "start_skipped",
+                f"outside the window of {sid} (next start {iso(next_window(s, now).start)})",
+            )
         with self.state.lock(job.name) as lock_fd:
             now = self.clock.now()
             w = _window_for_start(s, now)

@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 from integration import (
     UserEnv,
-    alive,
     kill_user_processes,
     next_start,
     proc_owner,
     require_root,
     user_env,
-    wait_for,
     wait_until,
 )
+from runtime_helpers import alive, wait_for
 
 pytestmark = pytest.mark.slow
 __all__ = ["user_env"]
