@@ -15,7 +15,7 @@ and parses its few options by hand.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 USAGE = {
     "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
@@ -58,97 +58,104 @@ def _say(text: str, stream: TextIO | None = None) -> None:
         (stream or sys.stdout).write(text.rstrip("\n") + "\n")
 
 
+def _check_usage(prog: str, pos: list[str], opts: dict[str, str | bool]) -> None:
+    if prog == "supervise":
+        if len(pos) != 1:
+            raise _Usage("supervise needs JOB")
+    elif opts.get("--resume"):
+        if pos or prog != "osched-start":
+            raise _Usage("--resume takes no JOB")
+        if opts.get("--systemd") not in (None, "user", "system"):
+            raise _Usage("--systemd must be 'user' or 'system'")
+    else:
+        if len(pos) != 1:
+            raise _Usage("give exactly one JOB")
+        if prog == "osched-start" and not opts.get("--manual") and not opts.get("--schedule"):
+            raise _Usage("--schedule ID is required")
+
+
+def _open(opts: dict[str, str | bool], job_name: str | None) -> Any:
+    """(Runtime, 0), or (None, exit code) after a refusal or a config error."""
+    from . import paths
+    from .errors import OschedError
+    from .runtime import Clock, Runtime, load_checked
+    from .state import StateDir
+    from .trust import InsecureError
+
+    config_path = paths.config_path(str(opts.get("--config") or "") or None)
+    state = StateDir(paths.state_dir(str(opts.get("--state-dir") or "") or None))
+    try:
+        clock = Clock()
+    except ValueError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return None, 2
+    try:
+        cfg = load_checked(config_path, state)
+    except InsecureError as e:
+        state.event(clock.now(), job_name, "refused", reason=str(e))
+        sys.stderr.write(f"Error: {e}\n")
+        return None, 1
+    except OschedError as e:
+        state.event(clock.now(), job_name, "config_error", reason=str(e))
+        sys.stderr.write(f"Error: {e}\n")
+        return None, e.exit_code
+    except OSError as e:
+        sys.stderr.write(f"Error: {e.filename or ''}: {e.strerror}\n")
+        return None, 1
+    return Runtime(cfg, state, clock=clock, foreground=bool(opts.get("--foreground"))), 0
+
+
+def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any:
+    """The entrypoint's one action; a Reply, or an int exit code."""
+    if prog == "supervise":
+        return _supervise(rt, pos[0])
+    if opts.get("--resume"):
+        return rt.resume(systemd=str(opts.get("--systemd") or "") or None)
+    if prog == "osched-start" and opts.get("--manual"):
+        from .state import parse_iso
+
+        until = parse_iso(opts.get("--until"))
+        if until is None:
+            sys.stderr.write(f"{prog}: error: --manual needs --until ISO-INSTANT\n")
+            return 2
+        return rt.manual_start(pos[0], until)
+    if prog == "osched-start":
+        return rt.start_firing(pos[0], str(opts["--schedule"]))
+    return rt.stop_firing(pos[0], str(opts.get("--schedule") or "") or None)
+
+
 def run(prog: str, argv: list[str]) -> int:
     try:
         pos, opts = parse_args(argv)
         if opts.get("--help"):
             _say(USAGE.get(prog, prog) + "\n(see docs/runtime.md)")
             return 0
-        resume = bool(opts.get("--resume"))
-        manual = bool(opts.get("--manual"))
-        if prog == "supervise":
-            if len(pos) != 1:
-                raise _Usage("supervise needs JOB")
-        elif resume:
-            if pos or prog != "osched-start":
-                raise _Usage("--resume takes no JOB")
-            if opts.get("--systemd") not in (None, "user", "system"):
-                raise _Usage("--systemd must be 'user' or 'system'")
-        else:
-            if len(pos) != 1:
-                raise _Usage("give exactly one JOB")
-            if prog == "osched-start" and not manual and not opts.get("--schedule"):
-                raise _Usage("--schedule ID is required")
+        _check_usage(prog, pos, opts)
     except _Usage as e:
         sys.stderr.write(f"{prog}: error: {e}\n{USAGE.get(prog, '')}\n")
         return 2
-
-    from . import paths
+    rt, code = _open(opts, pos[0] if pos else None)
+    if rt is None:
+        return int(code)
     from .errors import OschedError
-    from .state import InsecureError, StateDir, check_private
 
-    config_path = paths.config_path(opts.get("--config") or None)  # type: ignore[arg-type]
-    state = StateDir(paths.state_dir(opts.get("--state-dir") or None))  # type: ignore[arg-type]
-    job_name = pos[0] if pos else None
-    verbose = bool(opts.get("--verbose"))
     try:
-        from .runtime import Clock, Runtime
-
-        clock = Clock()
-    except ValueError as e:
-        sys.stderr.write(f"Error: {e}\n")
-        return 2
-    try:
-        from . import config as config_mod
-
-        cfg = config_mod.load(config_path)
-        state.ensure()
-        check_private(config_path, "config file")
-        check_private(state.root, "state dir")
-    except InsecureError as e:
-        state.event(clock.now(), job_name, "refused", reason=str(e))
-        sys.stderr.write(f"Error: {e}\n")
-        return 1
-    except OschedError as e:
-        state.event(clock.now(), job_name, "config_error", reason=str(e))
-        sys.stderr.write(f"Error: {e}\n")
-        return e.exit_code
-    except OSError as e:
-        sys.stderr.write(f"Error: {e.filename or ''}: {e.strerror}\n")
-        return 1
-
-    rt = Runtime(cfg, state, clock=clock, foreground=bool(opts.get("--foreground")))
-    try:
-        if prog == "supervise":
-            return _supervise(rt, pos[0])
-        if resume:
-            out = rt.resume(systemd=opts.get("--systemd") or None)  # type: ignore[arg-type]
-        elif prog == "osched-start" and manual:
-            from .state import parse_iso
-
-            until = parse_iso(opts.get("--until"))
-            if until is None:
-                sys.stderr.write(f"{prog}: error: --manual needs --until ISO-INSTANT\n")
-                return 2
-            out = rt.manual_start(pos[0], until)
-        elif prog == "osched-start":
-            out = rt.start_firing(pos[0], str(opts["--schedule"]))
-        else:
-            out = rt.stop_firing(pos[0], opts.get("--schedule") or None)  # type: ignore[arg-type]
+        out = _act(prog, rt, pos, opts)
     except OschedError as e:
         sys.stderr.write(f"Error: {e}\n")
         return e.exit_code
+    if isinstance(out, int):
+        return out
     if out.code != 0:
         _say(f"Error: {out.message}", sys.stderr)
-    elif verbose:
+    elif opts.get("--verbose"):
         _say(out.message)
-    return out.code
+    return int(out.code)
 
 
-def _supervise(rt: object, job: str) -> int:  # pragma: no cover - the Windows supervisor
-    from .runtime import Runtime, Supervisor
+def _supervise(rt: Any, job: str) -> int:  # pragma: no cover - the Windows supervisor
+    from .runtime.supervisor import Supervisor
 
-    assert isinstance(rt, Runtime)
     st = rt.state.read_state(job, rt.clock.now())
     if not rt.running(st):
         return 0

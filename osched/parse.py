@@ -53,7 +53,7 @@ def parse_time(value: object) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _split_duration(value: object) -> int | None:
+def split_duration(value: object) -> int | None:
     """Seconds in ``"1d2h30m"``-style text, or None when it does not parse."""
     if isinstance(value, bool) or not isinstance(value, str):
         return None
@@ -71,7 +71,7 @@ def parse_duration(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         minutes = value
     else:
-        seconds = _split_duration(value)
+        seconds = split_duration(value)
         if seconds is None or seconds % 60:
             raise ValueError(
                 f"invalid duration {value!r}: expected minutes as an integer or text like "
@@ -91,7 +91,7 @@ def parse_seconds(value: object, *, allow_zero: bool = True) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        parsed = _split_duration(value)
+        parsed = split_duration(value)
         if parsed is None:
             raise ValueError(
                 f"invalid delay {value!r}: expected seconds as a number or text like '30s', '1m30s'"

@@ -189,7 +189,7 @@ def _cell(n: int) -> str:
 def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     """What the state dir says about ``job``: process, supervisor, overrides, crash count.
     Reads only (an expired override is shown as absent, not deleted)."""
-    from .proc import current
+    from .runtime.proc import default_procs as current
     from .state import parse_iso
 
     st = state.read_state(job, now)

@@ -18,26 +18,31 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .errors import OschedError
 from .fsutil import atomic_write
+from .paths import EVENTS_FILE, JOBS_DIR
 
-EVENTS = "events.jsonl"
+EVENTS = EVENTS_FILE
 EVENTS_MAX_BYTES = 5 * 1024 * 1024
-LOG_MAX_ENV = "OSCHED_LOG_MAX_BYTES"
-LOG_MAX_BYTES = 10 * 1024 * 1024
 OVERRIDE_KINDS = ("start", "stop")
 
 
-class InsecureError(OschedError):
-    """The config or the state dir could be changed by another user."""
+class JobOutcome(StrEnum):
+    """Where a job's last run stands (``state.json``'s ``outcome``; ``status`` shows it)."""
+
+    RUNNING = "running"
+    BACKOFF = "backoff"  # crashed; a restart is due after the backoff delay
+    FINISHED = "finished"  # exit 0: done for this window
+    GAVE_UP = "gave_up"  # crashed more than ``retries`` times in this window
+    STOPPED = "stopped"  # ended by a stop firing, a manual stop or the window end
+    FAILED = "failed"  # could not start, or crashed with no restart due
 
 
 def iso(t: datetime | None) -> str | None:
@@ -54,27 +59,6 @@ def parse_iso(text: object) -> datetime | None:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-def log_max_bytes() -> int:
-    raw = os.environ.get(LOG_MAX_ENV, "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else LOG_MAX_BYTES
-
-
-# -- security -----------------------------------------------------------------------------------
-def check_private(path: Path, what: str) -> None:
-    """Refuse ``path`` when another user could change it: owned by someone else, or writable
-    by group or others.  (Not checked on Windows, where the mode bits do not mean this.)"""
-    if os.name == "nt":  # pragma: no cover - Windows ACLs are not mode bits
-        return
-    st = path.stat()
-    if st.st_uid != os.geteuid():
-        raise InsecureError(
-            f"refusing to run: {what} {path} is owned by uid {st.st_uid}, not by uid {os.geteuid()} "
-            f"(chown it, or run osched as its owner)"
-        )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise InsecureError(f"refusing to run: {what} {path} is writable by other users (chmod go-w {path})")
-
-
 # -- the state dir --------------------------------------------------------------------------------
 class StateDir:
     def __init__(self, root: Path) -> None:
@@ -85,13 +69,13 @@ class StateDir:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def job_dir(self, job: str) -> Path:
-        d = self.root / "jobs" / job
+        d = self.root / JOBS_DIR / job
         if not d.is_dir():
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
         return d
 
     def output_log(self, job: str) -> Path:
-        return self.root / "jobs" / job / "output.log"
+        return self.root / JOBS_DIR / job / "output.log"
 
     # -- lock ------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -109,7 +93,7 @@ class StateDir:
 
     # -- job state --------------------------------------------------------------------------------
     def read_state(self, job: str, now: datetime) -> JobState:
-        path = self.root / "jobs" / job / "state.json"  # reading creates nothing (osched status)
+        path = self.root / JOBS_DIR / job / "state.json"  # reading creates nothing (osched status)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -133,7 +117,7 @@ class StateDir:
 
     # -- overrides --------------------------------------------------------------------------------
     def _override_path(self, job: str, kind: str) -> Path:
-        return self.root / "jobs" / job / f"override-{kind}.json"
+        return self.root / JOBS_DIR / job / f"override-{kind}.json"
 
     def read_override(self, job: str, kind: str) -> Override | None:
         path = self._override_path(job, kind)
@@ -184,7 +168,7 @@ class StateDir:
         return ov
 
     def jobs_with_state(self) -> list[str]:
-        d = self.root / "jobs"
+        d = self.root / JOBS_DIR
         return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
 
     # -- events -----------------------------------------------------------------------------------
@@ -255,7 +239,7 @@ class JobState:
     window_start: str | None = None
     window_end: str | None = None
     crashes: int = 0  # crash restarts used in this window
-    outcome: str | None = None  # running | finished | gave_up | stopped | failed
+    outcome: str | None = None  # a JobOutcome value
     finished_at: str | None = None  # last exit 0
     last_exit: int | None = None
     stop_requested: bool = False

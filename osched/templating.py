@@ -1,7 +1,8 @@
 """The one Jinja2 environment, and the named escaping filter of each output format.
 
-Templates live in the top-level ``templates/`` folder of the source tree and ship inside the
-wheel as ``osched/templates``.
+Templates live in the top-level ``templates/`` folder (DESIGN section 1) and ship inside the
+wheel as ``osched/templates``; ``TEMPLATE_DIR`` is the one place that finds them: the
+package's copy when installed from a wheel, the checkout's in an editable install.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import shlex
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
-from jinja2.utils import concat
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    import jinja2
 
 _HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = _HERE / "templates" if (_HERE / "templates").is_dir() else _HERE.parent / "templates"
@@ -123,6 +124,9 @@ FILTERS = {
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    """Imported on first use: the entrypoints import target modules for their names only."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         undefined=jinja2.StrictUndefined,
@@ -145,5 +149,7 @@ def render(name: str, **context: Any) -> str:
     """Render template ``name`` with exactly ``context``.  ``shared=True`` skips merging in
     Jinja's globals, which the templates do not use: half the per-call cost, and one call is
     made per file (80,000 files for 10,000 schedules)."""
+    from jinja2.utils import concat
+
     t = template(name)
     return concat(t.root_render_func(t.new_context(context, shared=True)))

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from osched import install as inst
+from osched.app import App
 from osched.cli import cli
+from osched.runner import Result as RunResult
+from osched.runner import Runner
 
 NOW = "2026-11-24T12:00:00+00:00"  # Tuesday
 FOREIGN = (
@@ -31,8 +33,23 @@ FOREIGN = (
 )
 
 
+_runner: list[Runner] = []  # the fake command runner of the running test (see use())
+
+
+@pytest.fixture(autouse=True)
+def _no_fake_runner() -> Any:
+    yield
+    _runner.clear()
+
+
+def use(runner: Runner) -> None:
+    """Hand ``runner`` to every later ``run`` of this test (through the CLI's App, no global)."""
+    _runner[:] = [runner]
+
+
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env={"OSCHED_NOW": NOW, **(env or {})})
+    obj = App(runner=_runner[0]) if _runner else None
+    return CliRunner().invoke(cli, list(args), env={"OSCHED_NOW": NOW, **(env or {})}, obj=obj)
 
 
 @pytest.fixture
@@ -58,13 +75,13 @@ class Recorder:
         self.fail_on = fail_on
         self.message = message
 
-    def __call__(self, argv: list[str], input: str | None = None) -> inst.Result:
+    def __call__(self, argv: list[str], input: str | None = None) -> RunResult:
         self.calls.append(list(argv))
         if self.fail_on and self.fail_on in argv:
-            return inst.Result(1, "", self.message)
+            return RunResult(1, "", self.message)
         if argv[-1] == "is-system-running":
-            return inst.Result(0, "running\n", "")
-        return inst.Result(0, "", "")
+            return RunResult(0, "running\n", "")
+        return RunResult(0, "", "")
 
 
 def manifest(state: Path) -> dict[str, Any]:
@@ -228,7 +245,7 @@ def test_systemd_install_enables_timers_and_removes_unwanted_units(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rec = Recorder()
-    monkeypatch.setattr(inst, "RUN", rec)
+    use(rec)
     units = setup["root"] / "units"
     r = run("install", "--target", "systemd", "--no-start")
     assert r.exit_code == 0, r.output
@@ -287,7 +304,7 @@ def test_systemd_failure_rolls_back_written_units(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rec = Recorder(fail_on="enable")
-    monkeypatch.setattr(inst, "RUN", rec)
+    use(rec)
     r = run("install", "--target", "systemd", "--no-start")
     assert r.exit_code == 1
     assert r.output.startswith("Error: systemctl --user enable --now osched-agent.nights.stop.timer")
@@ -301,7 +318,7 @@ def test_systemd_failure_rolls_back_written_units(
 def test_systemd_drift_edited_and_missing_units(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inst, "RUN", Recorder())
+    use(Recorder())
     run("install", "--target", "systemd", "--no-start")
     units = setup["root"] / "units"
     (units / "osched-agent.nights.timer").write_text("[Timer]\nOnCalendar=daily\n")
@@ -316,7 +333,7 @@ def test_taskscheduler_install_and_uninstall_argv(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rec = Recorder()
-    monkeypatch.setattr(inst, "RUN", rec)
+    use(rec)
     r = run("install", "--target", "taskscheduler", "--no-start")
     assert r.exit_code == 0, r.output
     xml_dir = setup["state"] / "taskscheduler"
@@ -342,13 +359,13 @@ def test_taskscheduler_failure_deletes_the_tasks_it_created(
 ) -> None:
     calls: list[list[str]] = []
 
-    def runner(argv: list[str], input: str | None = None) -> inst.Result:
+    def runner(argv: list[str], input: str | None = None) -> RunResult:
         calls.append(argv)
         if argv[:2] == ["schtasks", "/Create"] and argv[3].endswith(".stop"):
-            return inst.Result(1, "", "ERROR: Access is denied.")
-        return inst.Result(0, "SUCCESS", "")
+            return RunResult(1, "", "ERROR: Access is denied.")
+        return RunResult(0, "SUCCESS", "")
 
-    monkeypatch.setattr(inst, "RUN", runner)
+    use(runner)
     r = run("install", "--target", "taskscheduler", "--no-start")
     assert r.exit_code == 1 and r.output.rstrip().endswith("failed (exit 1): ERROR: Access is denied.")
     assert calls[-1] == ["schtasks", "/Delete", "/TN", "\\osched\\agent.nights.start", "/F"]
@@ -356,7 +373,7 @@ def test_taskscheduler_failure_deletes_the_tasks_it_created(
 
 def test_launchd_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     rec = Recorder()
-    monkeypatch.setattr(inst, "RUN", rec)
+    use(rec)
     r = run("install", "--target", "launchd", "--no-start")
     assert r.exit_code == 0, r.output
     agents = setup["root"] / "LaunchAgents"
@@ -377,7 +394,7 @@ def test_launchd_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch:
 def test_doctor_reports_permissions_and_missing_scheduler(
     setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inst, "RUN", Recorder())
+    use(Recorder())
     setup["cfg"].chmod(0o666)
     r = run("doctor", "--json")
     assert r.exit_code == 1

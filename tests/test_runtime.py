@@ -469,7 +469,7 @@ def test_refuses_group_or_world_writable_config_or_state(env: Env, what: str) ->
 
 
 def test_refuses_config_owned_by_another_user(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    from osched.state import InsecureError, check_private
+    from osched.trust import InsecureError, check_private
 
     env.write([DAY])
     monkeypatch.setattr(os, "geteuid", lambda: os.stat(env.config).st_uid + 1)

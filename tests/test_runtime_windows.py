@@ -10,8 +10,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from osched import config as config_mod
-from osched.proc import WindowsProcs
 from osched.runtime import Clock, Runtime
+from osched.runtime.proc import WindowsProcs
 from osched.state import StateDir
 
 TUE_NOON = "2026-11-24T12:00:00+00:00"

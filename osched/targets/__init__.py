@@ -1,31 +1,90 @@
-"""One renderer per OS scheduler.  Each ``render(cfg, ctx)`` is pure: it returns ``File``
-objects and does no I/O; ``write_files`` is the one place that writes them."""
+"""The registry of targets: every module in this package that defines ``TARGET`` is one.
+
+Adding a scheduler means adding ``osched/targets/<name>.py`` (a class with the ``Target``
+protocol's members and a module-level ``TARGET``) and its templates; the CLI's ``--target``
+choices, ``render --target all``, ``install``'s ``auto`` choice, ``doctor`` and ``status`` all
+read this registry.  ``register`` adds one from elsewhere (tests, plugins).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING
 
-from .base import File, RenderContext, write_files
+from ..errors import UsageError
+from .base import File, Finding, RenderContext, Target, write_files
 
 if TYPE_CHECKING:
     from ..model import Config
 
-TARGETS = ("cron", "systemd", "taskscheduler", "launchd")
+_extra: dict[str, Target] = {}
+
+
+@cache
+def _discovered() -> dict[str, Target]:
+    import pkgutil
+    from importlib import import_module
+
+    found: dict[str, Target] = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        target = getattr(import_module(f"{__name__}.{info.name}"), "TARGET", None)
+        if target is not None:
+            found[target.name] = target
+    return found
+
+
+def register(target: Target) -> None:
+    """Add a target that does not live in this package."""
+    _extra[target.name] = target
+
+
+def unregister(name: str) -> None:
+    _extra.pop(name, None)
+
+
+def all_targets() -> list[Target]:
+    return sorted({**_discovered(), **_extra}.values(), key=lambda t: (t.rank, t.name))
+
+
+def names() -> tuple[str, ...]:
+    return tuple(t.name for t in all_targets())
+
+
+def in_all() -> tuple[str, ...]:
+    """What ``render --target all`` renders."""
+    return tuple(t.name for t in all_targets() if t.in_all)
+
+
+def get(name: str) -> Target:
+    for t in all_targets():
+        if t.name == name:
+            return t
+    raise UsageError(f"unknown target {name!r} (known: {', '.join(names())})")
+
+
+def auto(ctx: RenderContext) -> str:
+    """The target ``--target auto`` means on this machine: the first that detects itself,
+    by priority (launchd on macOS, Task Scheduler on Windows, systemd when a manager
+    answers, else cron)."""
+    ranked = sorted(
+        (t for t in all_targets() if t.auto_priority is not None), key=lambda t: t.auto_priority or 0
+    )
+    for t in ranked:
+        if t.detect(ctx):
+            return t.name
+    raise UsageError("no scheduler found on this machine: give --target")
 
 
 def render(target: str, cfg: Config, ctx: RenderContext) -> list[File]:
-    from importlib import import_module
-
-    module = import_module(f".{target}", __name__)
-    files: list[File] = module.render(cfg, ctx)
-    return files
+    return get(target).render(cfg, ctx)
 
 
 PARALLEL_MIN = 2000  # schedules; below this a second process costs more than it saves
-COST = {"systemd": 4, "taskscheduler": 3, "cron": 2, "launchd": 2}  # relative, measured
 
 
 def render_each(
@@ -42,6 +101,12 @@ def render_each(
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if len(names) < 2 or count < PARALLEL_MIN or cpus < 2 or not hasattr(os, "fork"):
         return [emit(n, render(n, cfg, ctx)) for n in names]
+    return _render_forked(names, cfg, ctx, emit)
+
+
+def _render_forked(
+    names: tuple[str, ...], cfg: Config, ctx: RenderContext, emit: Callable[[str, list[File]], bytes]
+) -> list[bytes]:
     import tempfile
 
     from ..project import host_firings
@@ -76,11 +141,26 @@ def render_each(
 
 
 def _halves(names: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    cost = {t.name: t.cost for t in all_targets()}
     a: list[str] = []
     b: list[str] = []
-    for n in sorted(names, key=lambda n: -COST.get(n, 1)):
-        (a if sum(COST.get(x, 1) for x in a) <= sum(COST.get(x, 1) for x in b) else b).append(n)
+    for n in sorted(names, key=lambda n: -cost.get(n, 1)):
+        (a if sum(cost.get(x, 1) for x in a) <= sum(cost.get(x, 1) for x in b) else b).append(n)
     return a, b
 
 
-__all__ = ["TARGETS", "File", "RenderContext", "render", "render_each", "write_files"]
+__all__ = [
+    "File",
+    "Finding",
+    "RenderContext",
+    "Target",
+    "all_targets",
+    "auto",
+    "get",
+    "in_all",
+    "names",
+    "register",
+    "render",
+    "render_each",
+    "write_files",
+]

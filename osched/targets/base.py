@@ -1,4 +1,11 @@
-"""What every renderer shares: the output file, the render context, entrypoint argv."""
+"""What every target shares: the ``Target`` protocol, the output ``File``, the context a target
+works in (paths, clock, host zone, settings, command runner), the entrypoints' argv, and
+doctor ``Finding``s.
+
+A target owns everything about its scheduler: rendering, its names (units, labels, task
+paths), where it installs, the plan of install/uninstall steps, drift, and doctor checks.
+Nothing outside a target module knows a unit name or a ``systemctl`` argv.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from ..fsutil import atomic_write
 from ..parse import zone
+from ..paths import Settings
+from ..runner import Runner, subprocess_runner
+
+if TYPE_CHECKING:
+    from ..model import Config
+    from ..plan import Plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +44,21 @@ class File:
         return text.encode(self.encoding)
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One ``osched doctor`` line."""
+
+    level: str  # ok | warn | FAIL
+    message: str
+    fix: str = ""
+
+    def line(self) -> str:
+        return f"{self.level:<5} {self.message}" + (f"  -> {self.fix}" if self.fix else "")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"level": self.level.lower(), "message": self.message, "fix": self.fix}
+
+
 def default_entrypoint(name: str) -> str:
     """The entrypoint installed beside the running interpreter, as an absolute path."""
     bindir = Path(sys.executable).absolute().parent
@@ -37,8 +66,15 @@ def default_entrypoint(name: str) -> str:
     return str(bindir / exe)
 
 
+def config_id(config_path: Path) -> str:
+    """A short, stable identity of the config file: the marker of osched's artifacts."""
+    return hashlib.sha256(str(config_path).encode("utf-8")).hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class RenderContext:
+    """Where and for whom a target renders and installs."""
+
     config_path: Path  # absolute
     state_dir: Path  # absolute
     now: datetime
@@ -47,6 +83,8 @@ class RenderContext:
     start_exe: str = field(default_factory=lambda: default_entrypoint("osched-start"))
     stop_exe: str = field(default_factory=lambda: default_entrypoint("osched-stop"))
     user: str = field(default_factory=getpass.getuser)
+    settings: Settings = field(default_factory=Settings.from_env)
+    runner: Runner = subprocess_runner
 
     def __post_init__(self) -> None:
         for p in (self.config_path, self.state_dir):
@@ -60,8 +98,7 @@ class RenderContext:
 
     @cached_property
     def config_id(self) -> str:
-        """A short, stable identity of the config file: the marker of osched's artifacts."""
-        return hashlib.sha256(str(self.config_path).encode("utf-8")).hexdigest()[:8]
+        return config_id(self.config_path)
 
     def tail(self) -> list[str]:
         return ["--config", str(self.config_path), "--state-dir", str(self.state_dir)]
@@ -85,6 +122,32 @@ class RenderContext:
         return [self.start_exe, "--resume", *self.tail(), *(["--systemd", systemd] if systemd else [])]
 
 
+class Target(Protocol):
+    """One OS scheduler.  A module in ``osched/targets/`` that defines ``TARGET`` is one."""
+
+    name: ClassVar[str]  # the --target value
+    rank: ClassVar[int]  # order in `render --target all` and in listings
+    in_all: ClassVar[bool]  # rendered by `render --target all`
+    auto_priority: ClassVar[int | None]  # `--target auto` tries targets by this (None: never)
+    cost: ClassVar[int]  # relative render cost (splits `render --target all` across two processes)
+
+    def detect(self, ctx: RenderContext) -> bool:
+        """Is this the scheduler to use on this machine (``--target auto``)?"""
+
+    def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        """The artifacts, as files; no I/O."""
+
+    def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        """The steps that make the OS hold ``files`` (or, ``uninstall``, nothing of ours);
+        ``recorded`` is this target's entry of the install manifest ({} if none)."""
+
+    def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
+        """What differs between the manifest entry and what the OS holds now."""
+
+    def doctor(self, ctx: RenderContext) -> list[Finding]:
+        """Is the scheduler there and running?"""
+
+
 def write_files(files: list[File], directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -93,3 +156,12 @@ def write_files(files: list[File], directory: Path) -> list[Path]:
         atomic_write(path, f.data(), mode=f.mode)
         written.append(path)
     return written
+
+
+def tool_finding(tool: str, platform: str) -> list[Finding]:
+    """The scheduler's command-line tool is on PATH."""
+    import shutil
+
+    if shutil.which(tool) is None:
+        return [Finding("FAIL", f"{tool} not found (is this {platform}?)")]
+    return [Finding("ok", f"{tool} found")]

@@ -1,20 +1,32 @@
-"""crontab lines (user crontab) or an ``/etc/cron.d`` file (``--system``).
+"""cron: crontab lines (the user's crontab) or an ``/etc/cron.d`` file (``--system``).
 
 Cron runs in the host's zone (Debian's cron has no CRON_TZ), so the firings come from
 ``project.host_firings``.  Each line ends in a marker comment
 ``osched:<config id>:<job>.<schedule>:<start|stop>`` (``osched:<config id>:resume`` for the
 ``@reboot`` catch-up): install and uninstall find osched's lines by it, never by command text.
+
+python-crontab re-renders a whole table (it moves variables to the top, drops quotes,
+collapses spaces), so osched edits the table as text by marker (foreign lines, comments,
+variables and blank lines are kept byte for byte) and uses python-crontab to validate its
+own lines.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
 
+from ..fsutil import atomic_write
 from ..model import Config
+from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..project import Firing, host_firings
+from ..runner import ToolError
 from ..templating import render as render_template
-from .base import File, RenderContext
+from .base import File, Finding, RenderContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +64,201 @@ def marker(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
 
 def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
-    host = ctx.host_tz
     for job in cfg.jobs.values():
         for s in job.enabled_schedules:
-            starts, stops = host_firings(s, host, ctx.now)
-            out.extend(
-                Line(when(f), ctx.start_argv(job.name, s.id), marker(ctx, job.name, s.id, "start"))
-                for f in starts
-            )
-            out.extend(
-                Line(when(f), ctx.stop_argv(job.name, s.id), marker(ctx, job.name, s.id, "stop"))
-                for f in stops
-            )
+            starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+            start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
+            out += [Line(when(f), start_argv, marker(ctx, job.name, s.id, "start")) for f in starts]
+            out += [Line(when(f), stop_argv, marker(ctx, job.name, s.id, "stop")) for f in stops]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out
 
 
-def render(cfg: Config, ctx: RenderContext) -> list[File]:
-    rows = lines(cfg, ctx)
-    if ctx.system:
-        text = render_template(
-            "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(ctx.config_path), cid=ctx.config_id
+# -- the user's crontab, edited as text by marker --------------------------------------------------
+def _marker_re(cid: str) -> re.Pattern[str]:
+    return re.compile(r"#\s*osched:" + re.escape(cid) + r":\S*\s*$")
+
+
+class CronTable:
+    """The user's crontab (or ``$OSCHED_CRONTAB_FILE``)."""
+
+    def __init__(self, ctx: RenderContext) -> None:
+        self.ctx = ctx
+        self.file = ctx.settings.crontab_file
+
+    @property
+    def location(self) -> str:
+        return str(self.file) if self.file else f"crontab of {self.ctx.user}"
+
+    def read(self) -> str:
+        if self.file:
+            return read_text(self.file) or ""
+        r = self.ctx.runner(["crontab", "-l"])
+        if r.code == 0:
+            return r.out
+        if "no crontab" in (r.err + r.out).lower():
+            return ""
+        raise ToolError(f"crontab -l failed (exit {r.code}): {r.last_line()}")
+
+    def write(self, text: str) -> None:
+        if self.file:
+            atomic_write(self.file, text.encode("utf-8"), mode=0o600)
+            return
+        r = self.ctx.runner(["crontab", "-"], input=text)
+        if r.code != 0:
+            raise ToolError(f"crontab refused the new table (exit {r.code}): {r.last_line()}")
+
+    @staticmethod
+    def merge(current: str, block: list[str], cid: str) -> str:
+        """``current`` without this config's lines, with ``block`` where they were (or at
+        the end).  Every other line is kept as it was, byte for byte."""
+        ours = _marker_re(cid)
+        keep: list[str] = []
+        at: int | None = None
+        for line in current.splitlines(keepends=True):
+            if ours.search(line.rstrip("\r\n")):
+                if at is None:
+                    at = len(keep)
+                continue
+            keep.append(line)
+        if at is None:
+            at = len(keep)
+            if keep and not keep[-1].endswith("\n"):
+                keep[-1] += "\n"
+        return "".join(keep[:at] + [ln + "\n" for ln in block] + keep[at:])
+
+    @staticmethod
+    def ours(text: str, cid: str) -> list[str]:
+        pat = _marker_re(cid)
+        return [ln.rstrip("\r\n") for ln in text.splitlines() if pat.search(ln.rstrip("\r\n"))]
+
+
+def block(files: list[File], ctx: RenderContext) -> list[str]:
+    """The rendered crontab lines plus a header, validated by python-crontab."""
+    rows = [ln for f in files for ln in f.content.splitlines() if ln.strip() and not ln.startswith("#")]
+    if rows:
+        header = (
+            f"# osched: the lines ending in 'osched:{ctx.config_id}:...' are managed by osched for "
+            f"{ctx.config_path} (edit the TOML, then osched install) # osched:{ctx.config_id}:header"
         )
-        return [File(f"osched-{ctx.config_id}", text)]
-    return [File("crontab", render_template("cron/crontab.j2", lines=rows))]
+        rows.insert(0, header.replace("\n", " "))
+    _validate(rows)
+    return rows
+
+
+def _validate(rows: list[str]) -> None:
+    from crontab import CronTab
+
+    tab = CronTab(tab="\n".join(ln for ln in rows if not ln.startswith("#")) + "\n")
+    for job in tab:
+        if not job.is_valid():
+            raise ToolError(f"internal error: python-crontab rejects the rendered line {job.render()!r}")
+
+
+def daemon_pids(names: tuple[str, ...] = ("cron", "crond")) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not d.name.isdigit():
+            continue
+        try:
+            if (d / "comm").read_text().strip() in names:
+                pids.append(int(d.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
+class Cron:
+    name: ClassVar[str] = "cron"
+    rank: ClassVar[int] = 10
+    in_all: ClassVar[bool] = True
+    auto_priority: ClassVar[int | None] = 90  # the fallback on any POSIX host
+    cost: ClassVar[int] = 2
+
+    def detect(self, ctx: RenderContext) -> bool:
+        import sys
+
+        return sys.platform != "win32"
+
+    def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        rows = lines(cfg, ctx)
+        if ctx.system:
+            text = render_template(
+                "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(ctx.config_path), cid=ctx.config_id
+            )
+            return [File(f"osched-{ctx.config_id}", text)]
+        return [File("crontab", render_template("cron/crontab.j2", lines=rows))]
+
+    def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        if ctx.system:
+            return self._plan_cron_d(files, ctx, uninstall)
+        tab = CronTable(ctx)
+        current = tab.read()
+        rows = [] if uninstall else block(files, ctx)
+        new = CronTable.merge(current, rows, ctx.config_id)
+        artifacts = [{"id": ln.rsplit("# ", 1)[-1].strip(), "sha256": sha(ln)} for ln in rows]
+        plan = Plan(self.name, location=tab.location, artifacts=artifacts)
+        if new != current:
+            plan.diff = file_diff(tab.location, current, new)
+            command = ["crontab", "-"] if not tab.file else ["write", str(tab.file)]
+            plan.add(lambda: tab.write(new), lambda: tab.write(current), command)
+            plan.summary.append(
+                f"{tab.location}: {len(rows)} osched lines"
+                if rows
+                else f"{tab.location}: osched lines removed"
+            )
+        return plan
+
+    def _plan_cron_d(self, files: list[File], ctx: RenderContext, uninstall: bool) -> Plan:
+        path = ctx.settings.cron_d / f"osched-{ctx.config_id}"
+        current = read_text(path)
+        plan = Plan(self.name, location=str(path))
+        new = None if uninstall or not files else files[0].content
+        if new is not None:
+            plan.artifacts.append({"id": path.name, "path": str(path), "sha256": sha(new)})
+        if new == current:
+            return plan
+        plan.diff = file_diff(str(path), current, new)
+        if new is None:
+            plan.add(lambda: path.unlink(missing_ok=True), restore(path, current))
+            plan.summary.append(f"{path}: removed")
+        else:
+            plan.add(lambda: atomic_write(path, new.encode("utf-8"), mode=0o644), restore(path, current))
+            plan.summary.append(f"{path}: written")
+        return plan
+
+    def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
+        arts = recorded.get("artifacts", [])
+        if recorded.get("system"):
+            return files_drift(arts)
+        have = [sha(ln) for ln in CronTable.ours(CronTable(ctx).read(), ctx.config_id)]
+        want = [a["sha256"] for a in arts]
+        missing = [a["id"] for a in arts if a["sha256"] not in have]
+        extra = len([h for h in have if h not in want])
+        found = []
+        if missing:
+            found.append(f"{len(missing)} crontab line(s) missing or edited (e.g. {missing[0]})")
+        if extra:
+            found.append(f"{extra} crontab line(s) with this config's marker that osched did not write")
+        return found
+
+    def doctor(self, ctx: RenderContext) -> list[Finding]:
+        out = []
+        if shutil.which("crontab") is None and not ctx.settings.crontab_file:
+            out.append(Finding("FAIL", "crontab command not found", "install cron (apt-get install cron)"))
+        pids = daemon_pids()
+        if pids:
+            out.append(Finding("ok", f"cron daemon is running (pid {pids[0]})"))
+        else:
+            out.append(
+                Finding(
+                    "FAIL",
+                    "no cron daemon is running",
+                    "start it: systemctl start cron (or: service cron start)",
+                )
+            )
+        return out
+
+
+TARGET = Cron()

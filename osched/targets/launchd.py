@@ -9,10 +9,18 @@ with plistlib's escaping (``plist_string``).
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..fsutil import atomic_write
 from ..model import Config
+from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..project import Firing, host_firings
+from ..runner import must
 from ..templating import render as render_template
-from .base import File, RenderContext
+from .base import File, Finding, RenderContext, tool_finding
 
 
 def intervals(firings: list[Firing]) -> list[tuple[int, int, int]]:
@@ -37,27 +45,98 @@ def label(ctx: RenderContext, rest: str) -> str:
     return f"org.osched.{ctx.config_id}.{rest}"
 
 
-def render(cfg: Config, ctx: RenderContext) -> list[File]:
-    files: list[File] = []
-    for job in cfg.jobs.values():
-        for s in job.enabled_schedules:
-            starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-            files.append(
-                _plist(
-                    label(ctx, f"{job.name}.{s.id}.start"),
-                    ctx.start_argv(job.name, s.id),
-                    ctx,
-                    intervals=intervals(starts),
-                )
-            )
-            files.append(
-                _plist(
-                    label(ctx, f"{job.name}.{s.id}.stop"),
-                    ctx.stop_argv(job.name, s.id),
-                    ctx,
-                    intervals=intervals(stops),
-                )
-            )
-    if files:
-        files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
-    return files
+def domain(system: bool) -> str:
+    return "system" if system else f"gui/{os.getuid() if hasattr(os, 'getuid') else 0}"
+
+
+class Launchd:
+    name: ClassVar[str] = "launchd"
+    rank: ClassVar[int] = 40
+    in_all: ClassVar[bool] = True
+    auto_priority: ClassVar[int | None] = 10
+    cost: ClassVar[int] = 2
+
+    def detect(self, ctx: RenderContext) -> bool:
+        return sys.platform == "darwin"
+
+    def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        files: list[File] = []
+        for job in cfg.jobs.values():
+            for s in job.enabled_schedules:
+                starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+                start = label(ctx, f"{job.name}.{s.id}.start")
+                stop = label(ctx, f"{job.name}.{s.id}.stop")
+                files.append(_plist(start, ctx.start_argv(job.name, s.id), ctx, intervals=intervals(starts)))
+                files.append(_plist(stop, ctx.stop_argv(job.name, s.id), ctx, intervals=intervals(stops)))
+        if files:
+            files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
+        return files
+
+    def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        directory = ctx.settings.launchd_dir(ctx.system)
+        dom = domain(ctx.system)
+        plan = Plan(self.name, location=f"{directory} ({dom})")
+        desired = {} if uninstall else {f.name: f.content for f in files}
+        before = {a["id"] for a in recorded.get("artifacts", [])}
+        for name, content in sorted(desired.items()):
+            path = directory / name
+            plan.artifacts.append({"id": name, "path": str(path), "sha256": sha(content)})
+            _plan_load(plan, ctx, path, content)
+        for name in sorted(before - set(desired)):
+            _plan_unload(plan, ctx, directory / name)
+        if plan.steps:
+            plan.summary.append(f"{directory}: {len(plan.steps)} agents loaded, changed or removed")
+        return plan
+
+    def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
+        return files_drift(recorded.get("artifacts", []))
+
+    def doctor(self, ctx: RenderContext) -> list[Finding]:
+        return tool_finding("launchctl", "macOS")
+
+
+def _plan_load(plan: Plan, ctx: RenderContext, path: Path, content: str) -> None:
+    """Write a plist and (re)load it: bootout the old one, bootstrap the new one."""
+    old = read_text(path)
+    if old == content:
+        return
+    run, dom = ctx.runner, domain(ctx.system)
+    plan.diff += file_diff(str(path), old, content)
+    boot_out = ["launchctl", "bootout", f"{dom}/{path.name[: -len('.plist')]}"]
+    boot_in = ["launchctl", "bootstrap", dom, str(path)]
+    plan.commands += [boot_out, boot_in] if old is not None else [boot_in]
+
+    def step() -> None:
+        if old is not None:
+            run(boot_out)
+        atomic_write(path, content.encode("utf-8"), mode=0o644)
+        must(run, boot_in)
+
+    def undo() -> None:
+        run(boot_out)
+        restore(path, old)()
+        if old is not None:
+            run(boot_in)
+
+    plan.add(step, undo)
+
+
+def _plan_unload(plan: Plan, ctx: RenderContext, path: Path) -> None:
+    run, dom = ctx.runner, domain(ctx.system)
+    old = read_text(path)
+    cmd = ["launchctl", "bootout", f"{dom}/{path.name[: -len('.plist')]}"]
+    plan.diff += file_diff(str(path), old or "", None)
+
+    def remove() -> None:
+        run(cmd)  # not loaded is fine
+        path.unlink(missing_ok=True)
+
+    def unremove() -> None:
+        if old is not None:
+            restore(path, old)()
+            run(["launchctl", "bootstrap", dom, str(path)])
+
+    plan.add(remove, unremove, cmd)
+
+
+TARGET = Launchd()

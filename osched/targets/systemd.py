@@ -17,20 +17,43 @@ start timer also lists that instant as a dated ``OnCalendar=`` line for the comi
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, date, datetime
+from typing import Any, ClassVar
 
 from ..model import Config, Job, Schedule
 from ..parse import DAY_NAMES
+from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha, writer
 from ..project import transitions
 from ..templating import render as render_template
 from ..windows import Window, window_on
-from .base import File, RenderContext
+from .base import File, Finding, RenderContext
 
 ACCURACY = "1s"
+RESUME_PREFIX = "osched-resume-"
 
 
+# -- names: the only place that spells a unit name or a systemctl argv ------------------------
 def unit_base(job: str, schedule: str) -> str:
     return f"osched-{job}.{schedule}"
+
+
+def service_unit(job: str, schedule: str) -> str:
+    """The service a schedule's window runs in."""
+    return f"{unit_base(job, schedule)}.service"
+
+
+def resume_unit(config_id: str) -> str:
+    return f"{RESUME_PREFIX}{config_id}.service"
+
+
+def systemctl(system: bool) -> list[str]:
+    return ["systemctl"] if system else ["systemctl", "--user"]
+
+
+def start_unit_argv(job: str, schedule: str, system: bool) -> list[str]:
+    """Start a window's service now, without waiting for the job (resume, live start)."""
+    return [*systemctl(system), "start", "--no-block", service_unit(job, schedule)]
 
 
 def _days(days: set[int] | frozenset[int]) -> str:
@@ -127,20 +150,146 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
     ]
 
 
-def render(cfg: Config, ctx: RenderContext) -> list[File]:
-    files: list[File] = []
-    for job in cfg.jobs.values():
-        for s in job.enabled_schedules:
-            files.extend(schedule_files(job, s, ctx))
-    if files:
-        files.append(
-            File(
-                f"osched-resume-{ctx.config_id}.service",
-                render_template(
-                    "systemd/resume.service.j2",
-                    argv=ctx.resume_argv("system" if ctx.system else "user"),
-                    **_common(ctx),
-                ),
+class Systemd:
+    name: ClassVar[str] = "systemd"
+    rank: ClassVar[int] = 20
+    in_all: ClassVar[bool] = True
+    auto_priority: ClassVar[int | None] = 50  # when a manager answers
+    cost: ClassVar[int] = 4
+
+    def detect(self, ctx: RenderContext) -> bool:
+        return reachable(ctx)
+
+    def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        files: list[File] = []
+        for job in cfg.jobs.values():
+            for s in job.enabled_schedules:
+                files.extend(schedule_files(job, s, ctx))
+        if files:
+            argv = ctx.resume_argv("system" if ctx.system else "user")
+            text = render_template("systemd/resume.service.j2", argv=argv, **_common(ctx))
+            files.append(File(resume_unit(ctx.config_id), text))
+        return files
+
+    def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        directory = ctx.settings.systemd_dir(ctx.system)
+        plan = Plan(self.name, location=str(directory))
+        desired = {} if uninstall else {f.name: f.content for f in files}
+        before = {a["id"] for a in recorded.get("artifacts", [])}
+        gone = sorted(before - set(desired))
+        changed = _plan_files(plan, directory, desired)
+        _plan_disable(plan, ctx, gone)
+        for name in gone:
+            path = directory / name
+            old = read_text(path)
+            if old is not None:
+                plan.diff += file_diff(str(path), old, None)
+                plan.add(restore(path, None), restore(path, old))
+        if plan.steps:
+            _plan_enable(plan, ctx, desired, changed, before)
+            n_new = len([n for n in changed if n not in before])
+            plan.summary.append(
+                f"{directory}: {n_new} units added, {len(changed) - n_new} changed, {len(gone)} removed"
             )
+        return plan
+
+    def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
+        return files_drift(recorded.get("artifacts", []))
+
+    def doctor(self, ctx: RenderContext) -> list[Finding]:
+        if shutil.which("systemctl") is None:
+            return [Finding("FAIL", "systemctl not found", "use --target cron")]
+        r = ctx.runner([*systemctl(ctx.system), "is-system-running"])
+        state = r.out.strip() or r.last_line()
+        which = "system manager" if ctx.system else "user manager"
+        if state in ("running", "degraded"):
+            out = [Finding("ok", f"systemd {which} is {state}")]
+        else:
+            out = [
+                Finding(
+                    "FAIL",
+                    f"systemd {which} is not reachable ({state})",
+                    "log in with a systemd session, or use --target cron",
+                )
+            ]
+        return out if ctx.system else [*out, linger(ctx)]
+
+
+def reachable(ctx: RenderContext) -> bool:
+    import sys
+
+    if sys.platform in ("darwin", "win32") or shutil.which("systemctl") is None:
+        return False
+    r = ctx.runner([*systemctl(ctx.system), "is-system-running"])
+    return r.out.strip() in ("running", "degraded", "starting", "initializing", "maintenance")
+
+
+def linger(ctx: RenderContext) -> Finding:
+    from pathlib import Path
+
+    user = ctx.user
+    if Path("/var/lib/systemd/linger", user).exists():
+        return Finding("ok", f"linger is on for {user}: user timers run while you are logged out")
+    r = ctx.runner(["loginctl", "show-user", user, "-p", "Linger", "--value"])
+    if r.code == 0 and r.out.strip() == "yes":
+        return Finding("ok", f"linger is on for {user}")
+    return Finding(
+        "warn",
+        f"linger is off for {user}: user timers run only while you are logged in",
+        f"sudo loginctl enable-linger {user}",
+    )
+
+
+def _plan_files(plan: Plan, directory: Any, desired: dict[str, str]) -> list[str]:
+    """Write the wanted unit files that differ; return their names."""
+    changed = []
+    for name, content in sorted(desired.items()):
+        path = directory / name
+        old = read_text(path)
+        plan.artifacts.append({"id": name, "path": str(path), "sha256": sha(content)})
+        if old != content:
+            changed.append(name)
+            plan.diff += file_diff(str(path), old, content)
+            plan.add(writer(path, content.encode("utf-8"), 0o644), restore(path, old))
+    return changed
+
+
+def _plan_disable(plan: Plan, ctx: RenderContext, gone: list[str]) -> None:
+    """Units no longer wanted: timers stopped and disabled, the resume service disabled."""
+    sc, run = systemctl(ctx.system), ctx.runner
+    timers = [n for n in gone if n.endswith(".timer")]
+    if timers:
+        cmd = [*sc, "disable", "--now", *timers]
+        plan.add(quiet(run, cmd), noop, cmd)
+    resume = [n for n in gone if n.startswith(RESUME_PREFIX)]  # enabled, not started
+    if resume:
+        cmd = [*sc, "disable", *resume]
+        plan.add(quiet(run, cmd), noop, cmd)
+
+
+def _plan_enable(
+    plan: Plan, ctx: RenderContext, desired: dict[str, str], changed: list[str], before: set[str]
+) -> None:
+    """daemon-reload; enable --now the timers (restart changed ones); enable the resume unit."""
+    sc, run = systemctl(ctx.system), ctx.runner
+    reload_cmd = [*sc, "daemon-reload"]
+    plan.add(run_step(run, reload_cmd), quiet(run, reload_cmd), reload_cmd)
+    timers = sorted(n for n in desired if n.endswith(".timer"))
+    resume = sorted(n for n in desired if n.startswith(RESUME_PREFIX))
+    if timers:
+        cmd = [*sc, "enable", "--now", *timers]
+        plan.add(
+            run_step(run, cmd),
+            quiet(run, [*sc, "disable", "--now", *[t for t in timers if t not in before]]),
+            cmd,
         )
-    return files
+        restart = [t for t in timers if t in changed and t in before]
+        if restart:  # so a new OnCalendar= takes effect at once
+            cmd = [*sc, "restart", *restart]
+            plan.add(run_step(run, cmd), noop, cmd)
+    if resume:
+        cmd = [*sc, "enable", *resume]
+        plan.add(run_step(run, cmd), quiet(run, [*sc, "disable", *resume]), cmd)
+
+
+TARGET = Systemd()

@@ -10,10 +10,26 @@ supervisor is never killed by the scheduler.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..fsutil import atomic_write
 from ..model import Config
+from ..paths import target_work_dir
+from ..plan import Plan, file_diff, files_drift, read_bytes, sha
 from ..project import Firing, host_firings
+from ..runner import Runner, must
 from ..templating import render as render_template
-from .base import File, RenderContext
+from .base import File, Finding, RenderContext, tool_finding
+
+FOLDER = "\\osched\\"
+
+
+def task_path(name: str) -> str:
+    """A task's full name in Task Scheduler (``name`` is the XML file's stem)."""
+    return f"{FOLDER}{name}"
+
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -27,7 +43,7 @@ def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, list
 def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw: object) -> File:
     text = render_template(
         "taskscheduler/task.xml.j2",
-        uri=f"\\osched\\{name}",
+        uri=task_path(name),
         description=description,
         command=argv[0],
         arguments=argv[1:],
@@ -39,38 +55,120 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
 
 
-def render(cfg: Config, ctx: RenderContext) -> list[File]:
-    files: list[File] = []
-    for job in cfg.jobs.values():
-        for s in job.enabled_schedules:
-            starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-            what = f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
+class TaskScheduler:
+    name: ClassVar[str] = "taskscheduler"
+    rank: ClassVar[int] = 30
+    in_all: ClassVar[bool] = True
+    auto_priority: ClassVar[int | None] = 10
+    cost: ClassVar[int] = 3
+
+    def detect(self, ctx: RenderContext) -> bool:
+        return sys.platform == "win32"
+
+    def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        files: list[File] = []
+        for job in cfg.jobs.values():
+            for s in job.enabled_schedules:
+                starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+                what = (
+                    f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
+                )
+                files.append(
+                    _task(
+                        f"{job.name}.{s.id}.start",
+                        f"osched window start of {what}",
+                        ctx.start_argv(job.name, s.id),
+                        ctx,
+                        triggers=_triggers(starts, ctx),
+                    )
+                )
+                files.append(
+                    _task(
+                        f"{job.name}.{s.id}.stop",
+                        f"osched window end of {what}",
+                        ctx.stop_argv(job.name, s.id),
+                        ctx,
+                        triggers=_triggers(stops, ctx),
+                    )
+                )
+        if files:
             files.append(
                 _task(
-                    f"{job.name}.{s.id}.start",
-                    f"osched window start of {what}",
-                    ctx.start_argv(job.name, s.id),
+                    f"resume-{ctx.config_id}",
+                    "osched catch-up: start jobs whose window is open",
+                    ctx.resume_argv(),
                     ctx,
-                    triggers=_triggers(starts, ctx),
+                    boot=True,
                 )
             )
-            files.append(
-                _task(
-                    f"{job.name}.{s.id}.stop",
-                    f"osched window end of {what}",
-                    ctx.stop_argv(job.name, s.id),
-                    ctx,
-                    triggers=_triggers(stops, ctx),
-                )
+        return files
+
+    def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        directory = target_work_dir(ctx.state_dir, self.name)
+        plan = Plan(self.name, location=f"Task Scheduler folder {FOLDER}")
+        desired = {} if uninstall else {f.name[: -len(".xml")]: f for f in files}
+        before = {a["id"]: a for a in recorded.get("artifacts", [])}
+        for name, f in sorted(desired.items()):
+            data, path = f.data(), directory / f.name
+            plan.artifacts.append({"id": name, "path": str(path), "sha256": sha(data)})
+            old = read_bytes(path)
+            if name in before and before[name]["sha256"] == sha(data) and old == data:
+                continue
+            plan.diff += file_diff(
+                f"{task_path(name)} ({path})", old.decode("utf-16") if old else None, f.content
             )
-    if files:
-        files.append(
-            _task(
-                f"resume-{ctx.config_id}",
-                "osched catch-up: start jobs whose window is open",
-                ctx.resume_argv(),
-                ctx,
-                boot=True,
-            )
-        )
-    return files
+            _plan_create(plan, ctx.runner, task_path(name), path, data, old)
+        for name in sorted(set(before) - set(desired)):
+            path = Path(before[name].get("path", directory / f"{name}.xml"))
+            _plan_delete(plan, ctx.runner, task_path(name), path)
+        if plan.steps:
+            plan.summary.append(f"{len(plan.steps)} tasks created, changed or deleted in {FOLDER}")
+        return plan
+
+    def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
+        return files_drift(recorded.get("artifacts", []))
+
+    def doctor(self, ctx: RenderContext) -> list[Finding]:
+        return tool_finding("schtasks", "Windows")
+
+
+def _create(task: str, path: Path) -> list[str]:
+    return ["schtasks", "/Create", "/TN", task, "/XML", str(path), "/F"]
+
+
+def _plan_create(plan: Plan, run: Runner, task: str, path: Path, data: bytes, old: bytes | None) -> None:
+    cmd = _create(task, path)
+
+    def step() -> None:
+        atomic_write(path, data, mode=0o600)
+        must(run, cmd)
+
+    def undo() -> None:
+        if old is None:
+            run(["schtasks", "/Delete", "/TN", task, "/F"])
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write(path, old, mode=0o600)
+            run(cmd)
+
+    plan.add(step, undo, cmd)
+
+
+def _plan_delete(plan: Plan, run: Runner, task: str, path: Path) -> None:
+    cmd = ["schtasks", "/Delete", "/TN", task, "/F"]
+    old = read_bytes(path)
+    plan.diff += file_diff(task, old.decode("utf-16") if old else "(task)\n", None)
+
+    def delete() -> None:
+        must(run, cmd)
+        path.unlink(missing_ok=True)
+
+    def undo() -> None:
+        if old is not None:
+            atomic_write(path, old, mode=0o600)
+            run(_create(task, path))
+
+    plan.add(delete, undo, cmd)
+
+
+TARGET = TaskScheduler()

@@ -1,5 +1,5 @@
 """The process layer: start a job in its own process group, identify a pid safely, stop a
-whole group.  One class per platform; ``current()`` picks it.
+whole group.  One class per platform; ``default_procs()`` picks it.
 
 A pid alone is never trusted: ``start_time(pid)`` is recorded with it, and a pid whose start
 time differs (the process ended and the number was reused) is treated as gone and is never
@@ -194,17 +194,9 @@ class WindowsProcs:
         return "killed"
 
 
-_current: PosixProcs | WindowsProcs | None = None
+Procs = PosixProcs | WindowsProcs
 
 
-def current() -> PosixProcs | WindowsProcs:
-    global _current
-    if _current is None:
-        _current = WindowsProcs() if sys.platform == "win32" else PosixProcs()
-    return _current
-
-
-def set_current(p: PosixProcs | WindowsProcs | None) -> None:
-    """Replace the process layer (tests)."""
-    global _current
-    _current = p
+def default_procs() -> Procs:
+    """The process layer of this platform (tests pass their own to ``Runtime``)."""
+    return WindowsProcs() if sys.platform == "win32" else PosixProcs()

@@ -1,0 +1,291 @@
+"""The service layer between the CLI and the library: what a command does, without click.
+
+``App`` holds one command's view of the world: the config and state paths, one frozen "now",
+the host zone and the command runner.  The CLI turns its answers into text; nothing here
+prints.  ``start`` and ``stop`` take the same in-process path (``runtime.Runtime``) and return
+its ``Reply``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from . import config as config_mod
+from . import paths
+from .errors import OschedError, UsageError
+from .model import Config, Job
+from .parse import parse_time, zone
+from .runner import Runner, must, subprocess_runner
+from .runtime import Clock, Reply
+from .state import OVERRIDE_KINDS, Override, StateDir
+from .targets.base import RenderContext
+
+
+@dataclass
+class App:
+    config_flag: str | None = None
+    state_flag: str | None = None
+    runner: Runner = subprocess_runner
+    procs: Any = None  # the runtime's process layer (None: this platform's)
+    _clock: Clock | None = field(default=None, repr=False)
+
+    # -- where and when ------------------------------------------------------------------------------
+    @cached_property
+    def config_path(self) -> Path:
+        return paths.config_path(self.config_flag)
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return paths.state_dir(self.state_flag)
+
+    @cached_property
+    def state(self) -> StateDir:
+        return StateDir(self.state_dir)
+
+    @property
+    def clock(self) -> Clock:
+        if self._clock is None:
+            try:
+                self._clock = Clock().frozen()
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+        return self._clock
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @cached_property
+    def host_zone(self) -> str:
+        from .tzhost import host_zone_name
+
+        return host_zone_name()
+
+    @property
+    def host_tz(self) -> ZoneInfo:
+        return zone(self.host_zone)
+
+    def load(self) -> Config:
+        return config_mod.load(self.config_path)
+
+    def job(self, cfg: Config, name: str) -> Job:
+        job = cfg.job(name)
+        if job is None:
+            known = ", ".join(cfg.jobs) or "none"
+            raise UsageError(f"no job named {name!r} in {cfg.path} (jobs: {known})")
+        return job
+
+    def render_ctx(self, system: bool = False, host_zone: str | None = None) -> RenderContext:
+        return RenderContext(
+            config_path=self.config_path,
+            state_dir=self.state_dir,
+            now=self.now,
+            host_zone=host_zone or self.host_zone,
+            system=system,
+            runner=self.runner,
+        )
+
+    # -- installed targets ------------------------------------------------------------------------------
+    def installed(self) -> dict[str, dict[str, Any]]:
+        from .install import installed_targets
+
+        return installed_targets(self.state_dir, self.render_ctx().config_id)
+
+    def installed_report(self) -> list[dict[str, Any]]:
+        """Where this config is installed, and any drift since."""
+        from .install import drift
+
+        ctx = self.render_ctx()
+        return [
+            {
+                "target": name,
+                "system": bool(entry.get("system")),
+                "location": entry.get("location"),
+                "installed_at": entry.get("installed_at"),
+                "artifacts": len(entry.get("artifacts", [])),
+                "drift": drift(name, entry, ctx, self.config_path),
+            }
+            for name, entry in self.installed().items()
+        ]
+
+    def resync(self) -> list[str]:
+        """After an edit of an installed config: install it again where it is installed."""
+        from .install import install
+
+        recorded = self.installed()
+        if not recorded:
+            return []
+        cfg = self.load()
+        lines = []
+        for name, entry in recorded.items():
+            try:
+                out = install(cfg, self.render_ctx(bool(entry.get("system"))), name)
+            except OschedError as e:
+                raise OschedError(
+                    f"the config was saved, but re-syncing {name} failed: {e} (run osched install)"
+                ) from None
+            lines += [f"Re-synced {name}: {line}" for line in out.plan.summary]
+        return lines
+
+    # -- manual control -------------------------------------------------------------------------------
+    def runtime(self) -> Any:
+        """The runtime, after the same trust checks the entrypoints make."""
+        from .runtime import Runtime, load_checked
+
+        cfg = load_checked(self.config_path, self.state)
+        return Runtime(cfg, self.state, clock=Clock(), procs=self.procs, runner=self.runner)
+
+    def live_start(self, cfg: Config, job_name: str, sid: str) -> str | None:
+        """A schedule that becomes live inside its window starts the job at once: in its
+        systemd service when systemd holds this config, else under a detached supervisor."""
+        from .windows import current_window
+
+        s = self.job(cfg, job_name).schedule(sid)
+        if s is None or not s.enabled or current_window(s, self.now) is None:
+            return None
+        systemd = self.installed().get("systemd")
+        if systemd is not None:  # the job belongs inside its service unit
+            from .targets.systemd import service_unit, start_unit_argv
+
+            must(self.runner, start_unit_argv(job_name, sid, bool(systemd.get("system"))))
+            return f"{job_name}: started {service_unit(job_name, sid)}"
+        return self._checked(self.runtime().start_firing(job_name, sid))
+
+    def start_open_windows(self, cfg: Config, target: str, system: bool) -> str | None:
+        """After install: start every job whose window is open now (``--resume``)."""
+        from .windows import open_windows
+
+        if not any(open_windows(s, self.now) for j in cfg.jobs.values() for s in j.enabled_schedules):
+            return None
+        systemd = ("system" if system else "user") if target == "systemd" else None
+        return self._checked(self.runtime().resume(systemd=systemd))
+
+    def start(self, job_name: str, until: str | None) -> str:
+        """Start now; a start override until the end of the open window(s) (or ``until``; with
+        no window open, until the next window starts)."""
+        from .windows import job_times
+
+        job = self.job(self.load(), job_name)
+        if until is not None:
+            t = self.parse_when(until)
+        else:
+            times = job_times(job, self.now)
+            t_opt = times.next_end or times.next_start
+            if t_opt is None:
+                raise UsageError(f"job {job_name!r} has no enabled schedule: give --until WHEN")
+            t = t_opt
+        return self._checked(self.runtime().manual_start(job_name, t))
+
+    def stop(self, job_name: str, until: str | None) -> str:
+        """Stop now; a stop override until the end of the open window(s) (or ``until``)."""
+        from .windows import job_times
+
+        job = self.job(self.load(), job_name)
+        t = self.parse_when(until) if until is not None else job_times(job, self.now).next_end
+        return self._checked(self.runtime().manual_stop(job_name, t))
+
+    @staticmethod
+    def _checked(reply: Reply) -> str:
+        if reply.code != 0:
+            err = OschedError(reply.message.strip().splitlines()[-1] if reply.message.strip() else "failed")
+            err.exit_code = reply.code
+            raise err
+        return reply.message
+
+    def parse_when(self, text: str) -> datetime:
+        """--until: a delay ('2h', '90m'), a wall time in the host zone ('23:30', the next one),
+        or an ISO 8601 instant ('2026-11-27T06:00', host zone unless it has an offset)."""
+        from .parse import split_duration
+
+        tz, now = self.host_tz, self.now
+        seconds = split_duration(text)
+        if seconds is not None and not text.strip().isdigit():
+            t = now + timedelta(seconds=seconds)
+        else:
+            try:
+                h, m = parse_time(text)
+            except ValueError:
+                t = _parse_instant(text, tz)
+            else:
+                t = _next_wall_time(now, h, m, tz)
+        if t <= now:
+            raise UsageError(f"--until: {text!r} is not in the future")
+        return t.astimezone(UTC)
+
+    # -- overrides, logs ------------------------------------------------------------------------------
+    def overrides_in_force(self, job_name: str | None) -> list[tuple[str, Override]]:
+        """(job, override) for every override in force now (expired ones are not shown)."""
+        names = [job_name] if job_name else self.state.jobs_with_state()
+        rows = []
+        for name in names:
+            for kind in OVERRIDE_KINDS:
+                ov = self.state.read_override(name, kind)
+                if ov is not None and ov.expires is not None and ov.expires > self.now:
+                    rows.append((name, ov))
+        return rows
+
+    def clear_overrides(self, job_name: str, kind: str | None) -> list[str]:
+        cleared = []
+        for k in [kind] if kind else list(OVERRIDE_KINDS):
+            if self.state.remove_override(job_name, k):
+                self.state.event(
+                    self.now, job_name, "override_cleared", kind=k, reason="osched override clear"
+                )
+                cleared.append(k)
+        return cleared
+
+    def log_tail(self, job_name: str, lines: int, follow: bool) -> tuple[bytes, int]:
+        """The last ``lines`` lines of the job's output, and the offset to follow from."""
+        path = self.state.output_log(job_name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if not follow:
+                raise UsageError(f"no output yet for {job_name!r} ({path})") from None
+            data = b""
+        return (b"\n".join(data.splitlines()[-lines:]) if lines > 0 else b""), len(data)
+
+    def follow_log(self, job_name: str, pos: int, interval: float = 0.5) -> Iterator[bytes]:
+        """New output as it is appended (a rotation or truncation starts over); endless."""
+        path = self.state.output_log(job_name)
+        while True:
+            time.sleep(interval)
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if size < pos:
+                pos = 0
+            if size > pos:
+                with open(path, "rb") as fh:
+                    fh.seek(pos)
+                    chunk = fh.read()
+                pos += len(chunk)
+                yield chunk
+
+
+def _parse_instant(text: str, tz: ZoneInfo) -> datetime:
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--until: {text!r} is not a delay (2h, 90m), a time (23:30) or an ISO 8601 instant"
+        ) from None
+    return t if t.tzinfo else t.replace(tzinfo=tz)
+
+
+def _next_wall_time(now: datetime, h: int, m: int, tz: ZoneInfo) -> datetime:
+    """The next time the host's clock shows h:m."""
+    local = now.astimezone(tz)
+    t = local.replace(hour=h, minute=m, second=0, microsecond=0)
+    if t <= local:
+        t = (local + timedelta(days=1)).replace(hour=h, minute=m, second=0, microsecond=0)
+        t = t.replace(tzinfo=None).replace(tzinfo=tz)
+    return t

@@ -1,0 +1,19 @@
+"""The ``osched`` command line: a thin click layer over ``app.App`` and the library.
+
+One module per command group: ``edit_cmds`` (init, job, schedule), ``view_cmds`` (list, show,
+status, next, calendar, override, events, logs), ``control_cmds`` (start, stop) and
+``os_cmds`` (render, install, uninstall, doctor).  ``base`` holds the group and the error
+handling.
+"""
+
+from __future__ import annotations
+
+from . import control_cmds, edit_cmds, os_cmds, view_cmds  # noqa: F401 - they register commands
+from .base import cli
+
+
+def main() -> None:
+    cli.main(prog_name="osched")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,119 @@
+"""The ``osched`` group, its global options, and what every command module shares.
+
+Every library error is an ``OschedError``; ``OschedGroup.main`` prints it as one line on
+stderr (``Error: ...``) and exits with its code (0 ok, 1 runtime failure, 2 usage/config
+error).  ``--debug`` shows the traceback.  Commands get an ``app.App`` (``pass_app``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any, NoReturn
+
+import click
+
+from .. import __version__
+from ..app import App
+from ..errors import EXIT_FAILURE, OschedError, UsageError
+
+pass_app = click.make_pass_decorator(App)
+
+
+class OschedGroup(click.Group):
+    """A group whose errors are one line on stderr."""
+
+    def main(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+        argv = kwargs.get("args")
+        debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(EXIT_FAILURE)
+        except click.ClickException as e:
+            fail(e.format_message(), e.exit_code, debug)
+        except OschedError as e:
+            fail(str(e), e.exit_code, debug)
+        except OSError as e:
+            fail(f"{e.filename or ''}{': ' if e.filename else ''}{e.strerror or e}", 1, debug)
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def fail(message: str, code: int, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exc()
+    message = " ".join(message.split("\n")).strip()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def check(func: Any, value: Any, option: str) -> Any:
+    """``func(value)``, its ValueError turned into a usage error naming ``option``."""
+    try:
+        return func(value)
+    except ValueError as e:
+        raise UsageError(f"{option}: {e}") from None
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (see docs/json.md).")
+
+
+class TargetChoice(click.Choice):  # type: ignore[type-arg,unused-ignore]
+    """``--target``: the registered targets (read when the option is parsed or shown), plus
+    ``extra`` (``all``, ``auto``)."""
+
+    def __init__(self, *extra: str, first: bool = False) -> None:
+        self.extra, self.first = extra, first
+        super().__init__(list(extra))
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from .. import targets
+
+        names = targets.names()
+        return (*self.extra, *names) if self.first else (*names, *self.extra)
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass
+
+
+@click.group(cls=OschedGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_flag",
+    metavar="PATH",
+    help="Config file (default: $OSCHED_CONFIG, else the user config dir's osched/osched.toml).",
+)
+@click.option(
+    "--state-dir",
+    "state_flag",
+    metavar="PATH",
+    help="State dir (default: $OSCHED_STATE_DIR, else the user state dir's osched/).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(__version__, prog_name="osched")
+@click.pass_context
+def cli(ctx: click.Context, config_flag: str | None, state_flag: str | None, debug: bool) -> None:
+    """Run long jobs only inside time windows, timed by the OS scheduler.
+
+    Schedules live in a TOML file; osched renders them for cron, systemd, Windows Task
+    Scheduler or launchd.  Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+    """
+    given = ctx.obj if isinstance(ctx.obj, App) else App()  # tests hand in an App with fakes
+    given.config_flag, given.state_flag = config_flag, state_flag
+    ctx.obj = given
+
+
+def echo_lines(lines: list[str] | None) -> None:
+    for line in lines or []:
+        click.echo(line)

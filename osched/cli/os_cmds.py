@@ -1,0 +1,153 @@
+"""Commands that face the OS scheduler: ``render``, ``install``, ``uninstall``, ``doctor``.
+
+The ``--target`` choices come from the target registry (``osched.targets``)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Any
+
+import click
+
+from .. import paths
+from ..app import App
+from ..errors import EXIT_FAILURE
+from ..parse import zone
+from .base import TargetChoice, check, cli, emit, json_option, pass_app
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=TargetChoice("all"),
+    default="all",
+    show_default=True,
+    help="Which scheduler's artifacts.",
+)
+@click.option("--output", metavar="DIR", help="Write files into DIR/<target>/ instead of printing.")
+@click.option("--system", is_flag=True, help="System-wide artifacts (cron.d, system units, ...).")
+@click.option(
+    "--host-timezone",
+    metavar="TZ",
+    help="Render host-local times (cron, Task Scheduler, launchd) for this zone.",
+)
+@pass_app
+def render(c: App, target: str, output: str | None, system: bool, host_timezone: str | None) -> None:
+    """Print (or write) what install would put into the OS scheduler."""
+    from .. import targets
+
+    cfg = c.load()
+    if host_timezone is not None:
+        check(zone, host_timezone, "--host-timezone")
+    ctx = c.render_ctx(system, host_zone=host_timezone)
+    names = targets.in_all() if target == "all" else (target,)
+
+    def emit_files(name: str, files: list[targets.File]) -> bytes:
+        """What ``render`` prints for one target (after writing its files with --output)."""
+        if output:
+            written = targets.write_files(files, paths.absolute(output) / name)
+            return "".join(f"{p}\n" for p in written).encode()
+        out = []  # one write per target: 10,000 schedules are 80,000 files
+        for f in files:
+            out.append(f"==> {name}/{f.name} <==\n")
+            out.append(f.content if f.content.endswith("\n") else f.content + "\n")
+        return "".join(out).encode()
+
+    stream = sys.stdout.buffer  # one binary write per target (click 8.5 deprecates get_binary_stream)
+    for chunk in targets.render_each(names, cfg, ctx, emit_files):
+        stream.write(chunk)
+    stream.flush()
+
+
+def _show_plan(out: Any, dry_run: bool) -> None:
+    plan = out.plan
+    if plan.empty:
+        click.echo(f"{out.target}: nothing to change ({plan.location}).")
+        return
+    if dry_run:
+        click.echo(plan.diff, nl=not plan.diff.endswith("\n"))
+        for cmd in plan.commands:
+            click.echo(f"would run: {shlex.join(cmd)}")
+        click.echo(f"{out.target}: dry run, nothing changed.")
+        return
+    for line in plan.summary:
+        click.echo(f"{out.target}: {line}")
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=TargetChoice("auto", first=True),
+    default="auto",
+    show_default=True,
+    help="auto: systemd if a manager answers, else cron (launchd on macOS, taskscheduler on Windows).",
+)
+@click.option(
+    "--system", is_flag=True, help="System-wide (/etc/cron.d, system units, LaunchDaemons); needs root."
+)
+@click.option("--dry-run", is_flag=True, help="Print the change as a diff and the commands; change nothing.")
+@click.option("--no-start", is_flag=True, help="Do not start jobs whose window is open now.")
+@pass_app
+def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) -> None:
+    """Put the schedules into the OS scheduler (idempotent; records an install manifest).
+
+    Replaces only what osched wrote for this config; other crontab lines and units are never
+    touched.  A failed step rolls back what this run wrote.  Jobs whose window is open now
+    start at once (unless --no-start or a stop override)."""
+    from .. import install as inst
+    from .. import targets
+
+    cfg = c.load()
+    ctx = c.render_ctx(system)
+    name = targets.auto(ctx) if target == "auto" else target
+    _show_plan(inst.install(cfg, ctx, name, dry_run), dry_run)
+    if not dry_run and not no_start:
+        message = c.start_open_windows(cfg, name, system)
+        if message:
+            click.echo(message)
+
+
+@cli.command()
+@click.option(
+    "--target",
+    type=TargetChoice("auto", first=True),
+    default="auto",
+    show_default=True,
+    help="auto: every target this config is installed in.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@pass_app
+def uninstall(c: App, target: str, dry_run: bool) -> None:
+    """Remove exactly what install recorded for this config, even if the TOML changed since.
+
+    Running jobs are not stopped (osched stop JOB does that)."""
+    from .. import install as inst
+
+    names = list(c.installed()) if target == "auto" else [target]
+    if not names:
+        click.echo(f"Nothing is installed for {c.config_path}.")
+        return
+    for name in names:
+        _show_plan(inst.uninstall(c.render_ctx(), name, dry_run), dry_run)
+
+
+@cli.command()
+@json_option
+@pass_app
+def doctor(c: App, as_json: bool) -> None:
+    """Check the scheduler (cron daemon, systemd manager and linger, schtasks, launchctl), the
+    entrypoints, config and state permissions, and the installed artifacts against the config.
+
+    One line per finding with a fix; exit 1 when anything is wrong."""
+    from ..doctor import run_checks
+
+    findings = run_checks(c.render_ctx())
+    failed = any(f.level == "FAIL" for f in findings)
+    if as_json:
+        emit({"ok": not failed, "findings": [f.as_dict() for f in findings]})
+    else:
+        for f in findings:
+            click.echo(f.line())
+    if failed:
+        sys.exit(EXIT_FAILURE)

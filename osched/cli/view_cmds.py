@@ -1,0 +1,222 @@
+"""Commands that read: ``list``, ``show``, ``status``, ``next``, ``calendar``, ``override``,
+``events``, ``logs``."""
+
+from __future__ import annotations
+
+import click
+
+from .. import report
+from ..app import App
+from ..errors import UsageError
+from .base import cli, emit, json_option, pass_app
+
+
+@cli.command("list")
+@json_option
+@pass_app
+def list_cmd(c: App, as_json: bool) -> None:
+    """List jobs and their schedules."""
+    cfg = c.load()
+    if as_json:
+        emit(
+            {
+                "config": str(cfg.path),
+                "timezone": cfg.timezone,
+                "jobs": [report.job_dict(j) for j in cfg.jobs.values()],
+            }
+        )
+    else:
+        click.echo(report.list_text(cfg))
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@json_option
+@pass_app
+def show(c: App, job_name: str, as_json: bool) -> None:
+    """Show one job: command, settings, schedules and where it stands now."""
+    cfg = c.load()
+    job_ = c.job(cfg, job_name)
+    tz = c.host_tz
+    rt = report.runtime_dict(c.state, job_.name, c.now, tz)
+    if as_json:
+        emit({**report.job_dict(job_), "status": {**report.status_dict(job_, c.now, tz), **rt}})
+    else:
+        click.echo(report.show_text(job_, c.now, tz))
+        click.echo(f"process:      {report.runtime_text(rt, tz)}")
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_app
+def status(c: App, job_name: str | None, as_json: bool) -> None:
+    """Per job: in a window or not, active schedules, window end, next start, process (pid,
+    since), overrides and crash restarts."""
+    cfg = c.load()
+    jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
+    tz = c.host_tz
+    state = c.state
+    installed = c.installed_report()
+    if as_json:
+        emit(
+            {
+                "now": report.iso(c.now, tz),
+                "timezone": tz.key,
+                "installed": installed,
+                "jobs": [
+                    {**report.status_dict(j, c.now, tz), **report.runtime_dict(state, j.name, c.now, tz)}
+                    for j in jobs
+                ],
+            }
+        )
+        return
+    if not jobs:
+        click.echo(f"No jobs in {cfg.path}.")
+    for j in jobs:
+        rt = report.runtime_dict(state, j.name, c.now, tz)
+        click.echo(f"{report.status_line(j, c.now, tz)}\n  {report.runtime_text(rt, tz)}")
+    if not installed:
+        click.echo("Not installed in any scheduler (osched install).")
+    for inst_ in installed:
+        drift = "; ".join(inst_["drift"]) or "matches what was installed"
+        click.echo(f"Installed: {inst_['target']} in {inst_['location']}: {drift}")
+
+
+@cli.command("next")
+@click.argument("job_name", metavar="[JOB]", required=False)
+@click.option("--count", "-n", default=10, show_default=True, help="How many windows.")
+@json_option
+@pass_app
+def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
+    """Upcoming windows (start and end), in the host's zone."""
+    if count < 1:
+        raise UsageError("--count must be at least 1")
+    cfg = c.load()
+    job_ = c.job(cfg, job_name) if job_name else None
+    tz = c.host_tz
+    windows = report.next_windows(cfg, job_, c.now, count)
+    if as_json:
+        emit(
+            {
+                "now": report.iso(c.now, tz),
+                "timezone": tz.key,
+                "windows": [report.window_dict(w, tz) for w in windows],
+            }
+        )
+    else:
+        click.echo(report.next_text(windows, tz))
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_app
+def calendar(c: App, job_name: str | None, as_json: bool) -> None:
+    """This week as a grid (7 days x 24 hours) in the host's zone; overlaps are marked."""
+    cfg = c.load()
+    jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
+    schedules = [s for j in jobs for s in j.enabled_schedules]
+    tz = c.host_tz
+    week_start, grid = report.week_grid(schedules, c.now, tz)
+    if as_json:
+        from datetime import timedelta
+
+        emit(
+            {
+                "timezone": tz.key,
+                "week_start": report.iso(week_start, tz),
+                "days": [
+                    {
+                        "date": (week_start + timedelta(days=d)).date().isoformat(),
+                        "hours": row,
+                    }
+                    for d, row in enumerate(grid)
+                ],
+            }
+        )
+    else:
+        click.echo(report.calendar_text(week_start, grid, tz))
+
+
+@cli.group()
+def override() -> None:
+    """List or clear the start/stop overrides that manual start and stop write."""
+
+
+@override.command("list")
+@click.argument("job_name", metavar="[JOB]", required=False)
+@json_option
+@pass_app
+def override_list(c: App, job_name: str | None, as_json: bool) -> None:
+    """Overrides in force (expired ones are not shown)."""
+    tz = c.host_tz
+    rows = c.overrides_in_force(job_name)
+    if as_json:
+        emit(
+            {
+                "overrides": [
+                    {
+                        "job": name,
+                        **ov.as_dict(),
+                        "created": report.iso(ov.created, tz),
+                        "expires": report.iso(ov.expires, tz),
+                    }
+                    for name, ov in rows
+                ]
+            }
+        )
+        return
+    if not rows:
+        click.echo("No overrides in force.")
+    for name, ov in rows:
+        click.echo(f"{name}: {ov.kind} override until {report.human(ov.expires, tz)} ({ov.reason})")
+
+
+@override.command("clear")
+@click.argument("job_name", metavar="JOB")
+@click.option("--kind", type=click.Choice(["start", "stop"]), help="Only this kind (default: both).")
+@pass_app
+def override_clear(c: App, job_name: str, kind: str | None) -> None:
+    """Remove JOB's overrides; the schedule decides again from the next firing."""
+    cleared = c.clear_overrides(job_name, kind)
+    click.echo(
+        f"Cleared {' and '.join(cleared)} override of {job_name}."
+        if cleared
+        else f"{job_name} has no override."
+    )
+
+
+@cli.command()
+@click.argument("job_name", metavar="[JOB]", required=False)
+@click.option("--limit", "-n", type=int, default=50, show_default=True, help="Show the last N events.")
+@json_option
+@pass_app
+def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
+    """osched's decisions (started, skipped and why, crashed, stopped, overrides), oldest first."""
+    if limit < 1:
+        raise UsageError("--limit must be at least 1")
+    recs = c.state.events(job_name, limit)
+    if as_json:
+        emit({"events": recs})
+        return
+    tz = c.host_tz
+    if not recs:
+        click.echo("No events yet.")
+    for rec in recs:
+        click.echo(report.event_text(rec, tz))
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new output (Ctrl-C to end).")
+@click.option("--lines", "-n", type=int, default=200, show_default=True, help="Start with the last N lines.")
+@pass_app
+def logs(c: App, job_name: str, follow: bool, lines: int) -> None:
+    """The job's stdout and stderr (appended per run, rotated by size)."""
+    tail, pos = c.log_tail(job_name, lines, follow)
+    if tail:
+        click.echo(tail.decode("utf-8", "replace"))
+    if follow:
+        for chunk in c.follow_log(job_name, pos):
+            click.echo(chunk.decode("utf-8", "replace"), nl=False)

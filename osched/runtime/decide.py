@@ -1,0 +1,239 @@
+"""What ``osched-start`` / ``osched-stop`` (and ``osched start/stop``) do: take the job's
+lock, read the state and overrides, ask ``policy``, apply the answer, log an event.
+
+Every decision about a job is taken under the job's lock and logged to the events log
+(docs/runtime.md has the user's view).  Standard library only, and ``subprocess`` only when a
+process is started or stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Config, Job
+from ..runner import Runner
+from ..state import JobOutcome, JobState, Override, StateDir, iso
+from ..windows import open_windows
+from . import policy
+from .clock import Clock
+from .policy import Action, Facts
+from .proc import Procs, default_procs
+
+
+@dataclass
+class Reply:
+    """What an entrypoint or a manual start/stop says: its exit code and one message."""
+
+    code: int
+    message: str
+
+
+def load_checked(config_path: Path, state: StateDir) -> Config:
+    """The config, after the trust checks every entrypoint and manual start/stop make."""
+    from .. import config as config_mod
+    from ..trust import check_private
+
+    cfg = config_mod.load(config_path)
+    state.ensure()
+    check_private(config_path, "config file")
+    check_private(state.root, "state dir")
+    return cfg
+
+
+class Runtime:
+    def __init__(
+        self,
+        cfg: Config,
+        state: StateDir,
+        *,
+        clock: Clock | None = None,
+        procs: Procs | None = None,
+        foreground: bool = False,
+        runner: Runner | None = None,
+    ) -> None:
+        from .launch import Launcher
+
+        self.cfg = cfg
+        self.state = state
+        self.clock = clock or Clock()
+        self.procs: Any = procs or default_procs()
+        self.foreground = foreground
+        self.runner = runner
+        self.launcher = Launcher(self)
+
+    # -- reading --------------------------------------------------------------------------------
+    def event(self, job: str | None, event: str, **kw: Any) -> None:
+        self.state.event(self.clock.now(), job, event, **kw)
+
+    def skip(self, job: str, schedule: str | None, event: str, reason: str) -> Reply:
+        self.event(job, event, schedule=schedule, reason=reason)
+        return Reply(0, f"{job}: {reason}")
+
+    def running(self, st: JobState) -> bool:
+        return bool(self.procs.alive(st.pid, st.pid_start))
+
+    def supervised(self, st: JobState) -> bool:
+        return bool(self.procs.alive(st.supervisor_pid, st.supervisor_start))
+
+    def facts(self, job: str, now: datetime | None = None) -> Facts:
+        """Everything the policy needs, read now (the caller holds the job's lock)."""
+        now = now or self.clock.now()
+        st = self.state.read_state(job, now)
+        return Facts(
+            now=now,
+            state=st,
+            running=self.running(st),
+            supervised=self.supervised(st),
+            stop_override=self.state.active_override(job, "stop", now),
+            start_override=self.state.active_override(job, "start", now),
+        )
+
+    def keep_running(self, job: Job, now: datetime, strict: bool = False) -> tuple[datetime | None, str]:
+        return policy.keep_running(job, now, self.state.active_override(job.name, "start", now), strict)
+
+    def job(self, name: str) -> Job:
+        job = self.cfg.job(name)
+        if job is None:
+            raise UsageError(f"no job named {name!r} in {self.cfg.path}")
+        return job
+
+    # -- start firing ----------------------------------------------------------------------------
+    def start_firing(self, job_name: str, sid: str) -> Reply:
+        job = self.cfg.job(job_name)
+        pre = policy.start_precheck(job, job_name, sid, self.cfg.path, self.clock.now())
+        if pre.action is Action.SKIP or job is None:  # the common skip takes no lock
+            return self.skip(job_name, sid, "start_skipped", pre.reason)
+        with self.state.lock(job.name) as lock_fd:
+            facts = self.facts(job.name)
+            d = policy.start_decision(job, job_name, sid, self.cfg.path, facts, self.foreground)
+            st = facts.state
+            if d.action is Action.ADOPT:
+                return self.launcher.adopt(job, st, lock_fd)
+            if d.action is Action.SKIP or d.window is None:
+                return self.skip(job.name, sid, "start_skipped", d.reason)
+            if d.new_window:
+                st.crashes = 0
+                st.schedule, st.window_start, st.window_end = sid, iso(d.window.start), iso(d.window.end)
+            s = job.schedule(sid)
+            return self.launcher.launch(job, s, d.window.end, st, lock_fd, reason=d.reason)
+
+    # -- manual start --------------------------------------------------------------------------------
+    def manual_start(self, job_name: str, until: datetime) -> Reply:
+        job = self.job(job_name)
+        with self.state.lock(job.name) as lock_fd:
+            now = self.clock.now()
+            if self.state.remove_override(job.name, "stop"):
+                self.event(job.name, "override_cleared", kind="stop", reason="manual start")
+            self.state.write_override(job.name, Override("start", now, until, "manual start"))
+            self.event(job.name, "override_created", kind="start", expires=iso(until), reason="manual start")
+            st = self.state.read_state(job.name, now)
+            if self.running(st):
+                self.event(job.name, "start_skipped", reason=f"already running (pid {st.pid})")
+                return Reply(
+                    0, f"{job.name}: already running (pid {st.pid}); kept running until {iso(until)}"
+                )
+            st.crashes = 0
+            st.schedule, st.window_start, st.window_end = "manual", iso(now), iso(until)
+            return self.launcher.launch(
+                job, None, until, st, lock_fd, reason=f"manual start until {iso(until)}"
+            )
+
+    # -- stop ---------------------------------------------------------------------------------------
+    def stop_firing(self, job_name: str, sid: str | None) -> Reply:
+        job = self.cfg.job(job_name)
+        if job is None:
+            return self.skip(job_name, sid, "stop_skipped", f"no job {job_name!r} in {self.cfg.path}")
+        with self.state.lock(job.name):
+            now = self.clock.now()
+            self.state.active_override(job.name, "stop", now)  # clears an expired one
+            d = policy.stop_decision(job, now, self.state.active_override(job.name, "start", now))
+            if d.action is Action.SKIP:
+                return self.skip(job.name, sid, "stop_skipped", d.reason)
+            return self.stop_job(job, sid, f"window {sid} ended" if sid else "window ended")
+
+    def manual_stop(self, job_name: str, until: datetime | None) -> Reply:
+        job = self.job(job_name)
+        with self.state.lock(job.name):
+            now = self.clock.now()
+            if self.state.remove_override(job.name, "start"):
+                self.event(job.name, "override_cleared", kind="start", reason="manual stop")
+            if until is not None:
+                self.state.write_override(job.name, Override("stop", now, until, "manual stop"))
+                self.event(
+                    job.name, "override_created", kind="stop", expires=iso(until), reason="manual stop"
+                )
+            out = self.stop_job(job, None, "manual stop")
+            if until is not None:
+                out.message += f"; no scheduled start before {iso(until)}"
+            return out
+
+    def stop_job(self, job: Job, sid: str | None, reason: str) -> Reply:
+        """Stop the job's process group now (the caller holds the lock)."""
+        st = self.state.read_state(job.name, self.clock.now())
+        running, supervised = self.running(st), self.supervised(st)
+        if not running and not supervised:
+            if st.outcome in (JobOutcome.RUNNING, JobOutcome.BACKOFF):
+                st.outcome, st.pid = JobOutcome.STOPPED, None
+                self.state.write_state(job.name, st)
+            return self.skip(job.name, sid, "stop_skipped", "not running")
+        st.stop_requested = True
+        self.state.write_state(job.name, st)
+        how = "gone"
+        if running:
+            assert st.pid is not None
+            how = self.procs.terminate(st.pid, job.stop_signal, job.stop_timeout)
+        if self.supervised(st) and not self.foreground and st.supervisor_pid != os.getpid():
+            # a supervisor waiting out a crash backoff: end it (it re-checks and exits)
+            with contextlib.suppress(ProcessLookupError):
+                import signal
+
+                os.kill(st.supervisor_pid or 0, signal.SIGTERM)
+        st = self.state.read_state(job.name, self.clock.now())
+        st.outcome, st.pid, st.pid_start, st.stop_requested = JobOutcome.STOPPED, None, None, True
+        self.state.write_state(job.name, st)
+        detail = {
+            "signal": f"{job.stop_signal}",
+            "killed": f"SIGKILL after {job.stop_timeout:g}s",
+            "gone": "exited",
+        }
+        self.event(job.name, "stopped", schedule=sid, reason=reason, how=detail[how])
+        return Reply(0, f"{job.name}: stopped ({reason})")
+
+    # -- resume -------------------------------------------------------------------------------------
+    def resume(self, systemd: str | None = None) -> Reply:
+        """Boot/login catch-up: start each job whose window is open now.  ``systemd``
+        (``user``/``system``): start the window's service unit instead, so the job runs in it."""
+        lines, code = [], 0
+        now = self.clock.now()
+        for job in self.cfg.jobs.values():
+            opened = [w for s in job.enabled_schedules for w in open_windows(s, now)]
+            if not opened:
+                continue
+            w = max(opened, key=lambda w: w.end)
+            if systemd:
+                out = self.start_unit(job, w.schedule.id, systemd == "system")
+            else:
+                out = self.start_firing(job.name, w.schedule.id)
+            lines.append(out.message)
+            code = max(code, out.code)
+        return Reply(code, "\n".join(lines) or "resume: no window is open")
+
+    def start_unit(self, job: Job, sid: str, system: bool) -> Reply:
+        """``systemctl start --no-block`` of the schedule's service unit."""
+        from ..runner import subprocess_runner
+        from ..targets.systemd import service_unit, start_unit_argv
+
+        unit = service_unit(job.name, sid)
+        argv = start_unit_argv(job.name, sid, system)
+        r = (self.runner or subprocess_runner)(argv)
+        if r.code != 0:
+            self.event(job.name, "start_failed", schedule=sid, reason=f"{' '.join(argv)}: {r.last_line()}")
+            return Reply(1, f"{job.name}: could not start {unit}: {r.last_line()}")
+        self.event(job.name, "resume", schedule=sid, reason=f"started {unit}")
+        return Reply(0, f"{job.name}: started {unit}")

@@ -1,0 +1,223 @@
+"""Starting a job: its argv, workdir, environment and log; then who supervises it.
+
+* foreground (the systemd service's main process): spawn, then supervise in this process;
+* POSIX: a double fork; the grandchild (own session, stdio on /dev/null) spawns the job,
+  reports through a pipe, lets go of the job's lock and becomes its supervisor;
+* Windows (no fork): the job starts detached in its own process group and a detached
+  ``python -m osched.entry supervise`` process adopts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..model import Job, Schedule
+from ..paths import JOB_ENV, NOW_ENV, SCHEDULE_ENV, WINDOW_END_ENV, log_max_bytes
+from ..state import JobOutcome, JobState, iso
+from .decide import Reply
+
+if TYPE_CHECKING:
+    from .decide import Runtime
+    from .supervisor import Supervisor
+
+Prepare = Callable[[], tuple[Reply, "Supervisor | None"]]
+
+
+def merged_env(job: Job, s: Schedule | None, window_end: datetime | None) -> dict[str, str]:
+    """The entrypoint's environment, then the job's ``env``, then the schedule's, plus
+    ``OSCHED_JOB``, ``OSCHED_SCHEDULE`` and ``OSCHED_WINDOW_END``."""
+    env = dict(os.environ)
+    env.pop(NOW_ENV, None)
+    env.update(job.env)
+    if s is not None:
+        env.update(s.env)
+    env[JOB_ENV] = job.name
+    env[SCHEDULE_ENV] = s.id if s is not None else "manual"
+    if window_end is not None:
+        env[WINDOW_END_ENV] = iso(window_end) or ""
+    return env
+
+
+def workdir(job: Job, config_path: Path) -> Path:
+    if job.workdir is None:
+        return config_path.parent
+    p = Path(os.path.expanduser(job.workdir))
+    return p if p.is_absolute() else config_path.parent / p
+
+
+def detach_stdio() -> None:
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+
+
+def close_inherited(keep: tuple[int, ...]) -> None:
+    """Close every descriptor above stdio but ``keep``: a supervisor forked from a caller (a
+    shell pipeline, a test runner) must not hold the caller's pipes open for days."""
+    low = 3
+    for fd in sorted(k for k in keep if k >= low):
+        os.closerange(low, fd)
+        low = fd + 1
+    try:
+        top = int(os.sysconf("SC_OPEN_MAX"))
+    except (AttributeError, ValueError, OSError):
+        top = 65536
+    os.closerange(low, max(top, low))
+
+
+class Launcher:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # -- one process ---------------------------------------------------------------------------
+    def _open_log(self, job: str, header: str) -> int:
+        state = self.rt.state
+        path = state.output_log(job)
+        state.job_dir(job)
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_size > log_max_bytes():
+                os.replace(path, path.with_name(path.name + ".1"))
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(fd, header.encode("utf-8", "replace"))
+        return fd
+
+    def spawn(self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, why: str) -> Any:
+        """Start the job's process and record it in ``st`` (not yet written)."""
+        rt = self.rt
+        argv = [*job.command, *(s.args if s else ())]
+        cwd = workdir(job, rt.cfg.path)
+        if not cwd.is_dir():
+            raise RuntimeError(f"workdir {cwd} does not exist")
+        env = merged_env(job, s, until)
+        now = rt.clock.now()
+        fd = self._open_log(job.name, f"--- osched: {job.name} started at {iso(now)} ({why}) ---\n")
+        try:
+            p = rt.procs.spawn(argv, str(cwd), env, fd)
+        finally:
+            os.close(fd)
+        st.pid, st.pid_start = p.pid, rt.procs.start_time(p.pid)
+        st.started_at, st.outcome, st.stop_requested = iso(now), JobOutcome.RUNNING, False
+        return p
+
+    def failed(self, job: Job, sid: str | None, st: JobState, e: BaseException) -> Reply:
+        msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        where = f": {e.filename}" if isinstance(e, OSError) and e.filename else ""
+        st.outcome, st.pid = JobOutcome.FAILED, None
+        self.rt.state.write_state(job.name, st)
+        self.rt.event(job.name, "start_failed", schedule=sid, reason=f"{msg}{where}")
+        return Reply(1, f"{job.name}: could not start: {msg}{where}")
+
+    def _started(
+        self, job: Job, sid: str | None, st: JobState, p: Any, supervisor_pid: int, reason: str
+    ) -> Reply:
+        rt = self.rt
+        st.supervisor_pid, st.supervisor_start = supervisor_pid, rt.procs.start_time(supervisor_pid)
+        rt.state.write_state(job.name, st)
+        rt.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
+        return Reply(0, f"{job.name}: started (pid {p.pid}; {reason})")
+
+    # -- who supervises --------------------------------------------------------------------------
+    def launch(
+        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, lock_fd: int, reason: str
+    ) -> Reply:
+        from .supervisor import Supervisor
+
+        rt, sid = self.rt, (s.id if s else None)
+
+        def prepare() -> tuple[Reply, Supervisor | None]:
+            try:
+                p = self.spawn(job, s, until, st, reason)
+            except (OSError, RuntimeError) as e:
+                return self.failed(job, sid, st, e), None
+            return self._started(job, sid, st, p, os.getpid(), reason), Supervisor(rt, job.name, p)
+
+        if rt.foreground:
+            out, supervisor = prepare()
+            if supervisor is None:
+                return out
+            os.close(lock_fd)  # let the other entrypoints decide while we supervise
+            return Reply(supervisor.run(), "")
+        if rt.procs.name == "windows":
+            return self._launch_windows(job, s, until, st, reason)
+        return self._detached(job.name, lock_fd, prepare)
+
+    def _launch_windows(
+        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, reason: str
+    ) -> Reply:
+        rt, sid = self.rt, (s.id if s else None)
+        win = rt.procs
+        try:
+            p = self.spawn(job, s, until, st, reason)
+        except (OSError, RuntimeError) as e:
+            return self.failed(job, sid, st, e)
+        tail = ["--config", str(rt.cfg.path), "--state-dir", str(rt.state.root)]
+        sup = win.popen(
+            [sys.executable, "-m", "osched.entry", "supervise", job.name, *tail],
+            creationflags=win.DETACHED_PROCESS | win.CREATE_NEW_PROCESS_GROUP,
+            close_fds=True,
+        )
+        return self._started(job, sid, st, p, sup.pid, reason)
+
+    def adopt(self, job: Job, st: JobState, lock_fd: int) -> Reply:
+        """The job runs but its supervisor is gone (killed): start a new supervisor for it."""
+        from .supervisor import Supervisor
+
+        rt = self.rt
+        if rt.procs.name == "windows":
+            return Reply(0, f"{job.name}: already running (pid {st.pid})")
+
+        def prepare() -> tuple[Reply, Supervisor | None]:
+            st.supervisor_pid, st.supervisor_start = os.getpid(), rt.procs.start_time(os.getpid())
+            rt.state.write_state(job.name, st)
+            rt.event(job.name, "adopted", pid=st.pid, reason="its supervisor was gone")
+            message = f"{job.name}: already running (pid {st.pid}); supervising it again"
+            return Reply(0, message), Supervisor(rt, job.name, None, adopted_pid=st.pid)
+
+        return self._detached(job.name, lock_fd, prepare)
+
+    def _detached(self, job_name: str, lock_fd: int, prepare: Prepare) -> Reply:
+        """Double fork.  The grandchild (own session, stdio on /dev/null) runs ``prepare`` (start
+        or adopt the job, write the state), reports its reply through a pipe, lets go of the
+        job's lock and becomes the supervisor; this process returns the reported reply."""
+        r, w = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
+            code = 1
+            try:
+                os.close(r)
+                os.setsid()
+                if os.fork():
+                    os._exit(0)
+                detach_stdio()
+                close_inherited(keep=(w, lock_fd))
+                out, supervisor = prepare()
+                os.write(w, f"{out.code} {out.message}".encode())
+                os.close(w)
+                os.close(lock_fd)
+                code = supervisor.run() if supervisor is not None else out.code
+            except BaseException:  # nothing may escape a forked child
+                with contextlib.suppress(BaseException):
+                    import traceback
+
+                    self.rt.event(job_name, "supervisor_error", reason=traceback.format_exc(limit=3)[-500:])
+            finally:
+                os._exit(code)
+        os.close(w)
+        chunks = []
+        while chunk := os.read(r, 4096):
+            chunks.append(chunk)
+        os.close(r)
+        os.waitpid(child, 0)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        if not text:
+            return Reply(1, f"{job_name}: the supervisor died before starting the job")
+        code_s, _, msg = text.partition(" ")
+        return Reply(int(code_s), msg)

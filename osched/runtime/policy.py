@@ -1,0 +1,194 @@
+"""Should the job run?  Pure functions of (config, windows, overrides, job state, now).
+
+The code around them (``decide``, ``supervisor``) gathers the inputs under the job's lock and
+applies the result; these functions read no file, start no process and log nothing, so they
+are tested in-process with tables (tests/test_policy.py).
+
+* start firing of schedule S: acts only if S exists and is enabled, its window is open now
+  (or opens within ``EARLY``), no stop override is active, the job is not running, and it has
+  not finished (exit 0) or given up in this window.  A new window resets the crash count.
+* stop firing: skips while any enabled schedule of the job has a window open (judged at
+  ``now + EARLY``, so a stop firing at the end minute, or a little early, counts as the end)
+  or a start override is active; otherwise the job is stopped.
+* after an exit: exit 0 is done for the window; a crash is restarted after the backoff, at
+  most ``retries`` times per window, only while the job should be running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import Path
+
+from ..model import Job
+from ..state import JobOutcome, JobState, Override, iso, parse_iso
+from ..windows import Window, next_window, open_windows
+
+EARLY = timedelta(seconds=60)  # a firing this much early still counts
+GRACE = 5.0  # the supervisor's own end-of-window stop comes this long after the stop firing
+WAKE = 30.0  # the supervisor re-checks the clock at least this often (suspend, clock changes)
+
+
+class Action(Enum):
+    SKIP = "skip"
+    START = "start"  # start the job (a new run in window ``window``)
+    ADOPT = "adopt"  # the job runs, its supervisor is gone: supervise it again
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    window: Window | None = None
+    new_window: bool = False  # the run belongs to a window the state has not seen: reset crashes
+
+
+def skip(reason: str) -> Decision:
+    return Decision(Action.SKIP, reason)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the caller read under the job's lock."""
+
+    now: datetime
+    state: JobState
+    running: bool  # the job's pid is alive (checked with its start time)
+    supervised: bool  # its supervisor's pid is alive
+    stop_override: Override | None = None  # in force at ``now``
+    start_override: Override | None = None
+
+
+def window_for_start(job: Job, sid: str, now: datetime) -> Window | None:
+    """The window a start firing of ``sid`` at ``now`` belongs to: open now, or opening
+    within EARLY."""
+    s = job.schedule(sid)
+    if s is None:
+        return None
+    found = open_windows(s, now)
+    if found:
+        return found[0]
+    for w in open_windows(s, now + EARLY):
+        if w.start > now:
+            return w
+    return None
+
+
+def start_precheck(job: Job | None, job_name: str, sid: str, config: Path, now: datetime) -> Decision:
+    """The part of the start decision that needs no state: the common skip takes no lock.
+    SKIP, or START with the window (to be confirmed by ``start_decision``)."""
+    if job is None:
+        return skip(f"no job {job_name!r} in {config}")
+    s = job.schedule(sid)
+    if s is None:
+        return skip(f"no schedule {sid!r} (removed from the config)")
+    if not s.enabled:
+        return skip(f"schedule {sid!r} is disabled")
+    w = window_for_start(job, sid, now)
+    if w is None:
+        return skip(f"outside the window of {sid} (next start {iso(next_window(s, now).start)})")
+    return Decision(Action.START, f"window {sid} open until {iso(w.end)}", w)
+
+
+def start_decision(
+    job: Job | None, job_name: str, sid: str, config: Path, facts: Facts, foreground: bool
+) -> Decision:
+    """What a start firing of schedule ``sid`` does, given what was read under the lock."""
+    pre = start_precheck(job, job_name, sid, config, facts.now)
+    if pre.action is Action.SKIP or pre.window is None:
+        return pre
+    w, st = pre.window, facts.state
+    if facts.stop_override is not None:
+        return skip(f"stop override until {iso(facts.stop_override.expires)}")
+    if facts.running:
+        if not facts.supervised and not foreground:
+            return Decision(Action.ADOPT, "its supervisor was gone")
+        return skip(f"already running (pid {st.pid})")
+    finished = f"finished (exit 0) at {st.finished_at} in this window"
+    if st.window_key() == (sid, iso(w.start)):
+        if st.outcome == JobOutcome.FINISHED:
+            return skip(finished)
+        if st.outcome == JobOutcome.GAVE_UP:
+            return skip(f"gave up after {st.crashes} crash restarts in this window")
+        return pre
+    done_at = parse_iso(st.finished_at)
+    if done_at is not None and done_at >= w.start:
+        return skip(finished)
+    return Decision(Action.START, pre.reason, w, new_window=True)
+
+
+def keep_running(
+    job: Job, now: datetime, start_override: Override | None, strict: bool = False
+) -> tuple[datetime | None, str]:
+    """Should the job be running at ``now``?  (until, why), or (None, "").
+
+    For a stop firing a window counts as open at ``now + EARLY``: one that ends within a
+    minute is over, one that opens within a minute has begun ("latest stop wins" across
+    schedules).  ``strict`` (the supervisor's own clock) also counts a window open at ``now``
+    itself, so nothing is stopped before its end."""
+    times = (now, now + EARLY) if strict else (now + EARLY,)
+    opened = [w for t in times for s in job.enabled_schedules for w in open_windows(s, t)]
+    if opened:
+        last = max(opened, key=lambda w: w.end)
+        return last.end, f"window {job.name}/{last.schedule.id} is open until {iso(last.end)}"
+    if start_override is not None and start_override.expires is not None:
+        return start_override.expires, f"start override until {iso(start_override.expires)}"
+    return None, ""
+
+
+def stop_decision(job: Job, now: datetime, start_override: Override | None) -> Decision:
+    until, why = keep_running(job, now, start_override)
+    return skip(why) if until is not None else Decision(Action.STOP, "window ended")
+
+
+def restart_blocker(job: Job | None, facts: Facts) -> str:
+    """Why a crashed job must not be restarted now, or "" when it may."""
+    if job is None:
+        return "the job was removed from the config"
+    if facts.state.stop_requested:
+        return "it was stopped"
+    if facts.stop_override is not None:
+        return "a stop override is active"
+    if keep_running(job, facts.now, facts.start_override, strict=True)[0] is None:
+        return "its window is over"
+    if facts.running:
+        return f"already running (pid {facts.state.pid})"
+    return ""
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "ended (exit status unknown: adopted)"
+    return f"exit {code}" if code >= 0 else f"killed by signal {-code}"
+
+
+@dataclass(frozen=True)
+class ExitDecision:
+    outcome: JobOutcome  # FINISHED, GAVE_UP, FAILED (no restart) or BACKOFF (restart after delay)
+    reason: str
+    delay: float | None = None
+
+
+def exit_decision(job: Job | None, code: int | None, crashes: int, facts: Facts) -> ExitDecision:
+    """What follows the job's exit with ``code`` after ``crashes`` restarts in this window."""
+    if code == 0:
+        return ExitDecision(JobOutcome.FINISHED, "exit 0: done for this window")
+    what = describe_exit(code)
+    why_not = ""
+    if job is None:
+        why_not = "the job was removed from the config"
+    elif facts.stop_override is not None:
+        why_not = "a stop override is active"
+    elif keep_running(job, facts.now, facts.start_override, strict=True)[0] is None:
+        why_not = "its window is over"
+    elif crashes >= job.retries:
+        return ExitDecision(
+            JobOutcome.GAVE_UP, f"{what}; {crashes} crash restarts used (retries = {job.retries})"
+        )
+    if why_not or job is None:
+        return ExitDecision(JobOutcome.FAILED, f"{what}; no restart: {why_not}")
+    n = crashes + 1
+    delay = job.backoff[min(n - 1, len(job.backoff) - 1)]
+    return ExitDecision(JobOutcome.BACKOFF, f"{what}; restart {n} of {job.retries} in {delay:g}s", delay)

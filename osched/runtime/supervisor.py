@@ -1,0 +1,254 @@
+"""The supervisor: waits for the job, restarts it after a crash (with backoff), and stops it
+when its time is over and no stop firing came.  Its decisions come from ``policy``.
+
+Waiting is in ``wait``/``sleep`` alone (pidfd + ``select`` + a signal wakeup fd, no polling
+while a pidfd exists); the loop in ``run`` and the decisions around it do not care how.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..model import Job
+from ..paths import log_max_bytes
+from ..state import JobOutcome, iso
+from . import policy
+from .policy import GRACE, WAKE
+
+if TYPE_CHECKING:
+    from .decide import Runtime
+
+
+class Supervisor:
+    def __init__(self, rt: Runtime, job_name: str, popen: Any, adopted_pid: int | None = None) -> None:
+        self.rt = rt
+        self.job_name = job_name
+        self.popen = popen
+        self.adopted = adopted_pid
+        self.terminated = False
+        self._wake_r = self._wake_w = -1
+
+    # -- waiting --------------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        import signal
+
+        def handler(signum: int, frame: Any) -> None:
+            self.terminated = True
+
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        os.set_blocking(self._wake_r, False)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(self._wake_w)
+
+    def _pid(self) -> int:
+        return int(self.popen.pid if self.popen is not None else self.adopted or 0)
+
+    def wait(self, timeout: float) -> tuple[bool, int | None]:
+        """Wait up to ``timeout`` s for the job to end or a signal.  (ended, exit code or None)"""
+        import select
+
+        deadline = time.monotonic() + max(0.0, timeout)
+        pidfd = -1
+        with contextlib.suppress(OSError, AttributeError):
+            pidfd = os.pidfd_open(self._pid())  # type: ignore[attr-defined,unused-ignore]
+        try:
+            while True:
+                ended, code = self._poll()
+                if ended or self.terminated:
+                    return ended, code
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False, None
+                fds = [self._wake_r] + ([pidfd] if pidfd >= 0 else [])
+                ready, _, _ = select.select(fds, [], [], left if pidfd >= 0 else min(left, 0.2))
+                if self._wake_r in ready:
+                    with contextlib.suppress(OSError):
+                        os.read(self._wake_r, 512)
+        finally:
+            if pidfd >= 0:
+                os.close(pidfd)
+
+    def _poll(self) -> tuple[bool, int | None]:
+        if self.popen is not None:
+            code = self.popen.poll()
+            return (code is not None), code
+        st = self.rt.state.read_state(self.job_name, self.rt.clock.now())
+        return (not self.rt.procs.alive(self.adopted, st.pid_start)), None
+
+    def sleep(self, seconds: float) -> None:
+        import select
+
+        deadline = time.monotonic() + seconds
+        while not self.terminated:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            ready, _, _ = select.select([self._wake_r], [], [], left)
+            if ready:
+                with contextlib.suppress(OSError):
+                    os.read(self._wake_r, 512)
+
+    def _reap(self) -> None:
+        if self.popen is not None:
+            self.popen.poll()
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> int:
+        self._install_signals()
+        rt = self.rt
+        while True:
+            job = rt.cfg.job(self.job_name)
+            now = rt.clock.now()
+            until, _ = rt.keep_running(job, now, strict=True) if job else (None, "")
+            timeout = WAKE if until is None else min(WAKE, max(0.0, (until - now).total_seconds() + GRACE))
+            ended, code = self.wait(timeout)
+            if self.terminated and not ended:
+                return self._stop_for("the supervisor was asked to stop (SIGTERM)")
+            if not ended:
+                self._rotate_log()
+                if self._window_over():
+                    return 0
+                continue
+            delay = self._after_exit(code)
+            if delay is None:
+                return 0
+            self.sleep(delay)
+            if self.terminated:
+                with rt.state.lock(self.job_name):
+                    self._finish_state(JobOutcome.STOPPED)
+                rt.event(self.job_name, "restart_skipped", reason="the supervisor was asked to stop")
+                return 0
+            if not self._restart():
+                return 0
+
+    def _reload(self) -> Job | None:
+        from .. import config as config_mod
+        from ..errors import ConfigError
+
+        try:
+            self.rt.cfg = config_mod.load(self.rt.cfg.path)
+        except ConfigError as e:
+            self.rt.event(self.job_name, "config_error", reason=str(e))
+        return self.rt.cfg.job(self.job_name)
+
+    def _over(self, job: Job | None) -> bool:
+        """Is every window of the job over (``GRACE`` seconds ago)?"""
+        rt = self.rt
+        return (
+            job is None
+            or rt.keep_running(job, rt.clock.now() - timedelta(seconds=GRACE), strict=True)[0] is None
+        )
+
+    def _window_over(self) -> bool:
+        """``GRACE`` seconds after the end of the last window (no stop firing came): stop,
+        with the stop's checks.  The OS's stop firing, at the end minute, normally comes first."""
+        rt = self.rt
+        if not self._over(self._reload()):
+            return False
+        with rt.state.lock(self.job_name):
+            job = rt.cfg.job(self.job_name)
+            if not self._over(job):
+                return False
+            how = self._terminate_job(job)
+            self._finish_state(JobOutcome.STOPPED)
+            reason = "its last window ended and no stop firing came"
+            if job is None:
+                reason = "the job was removed from the config"
+            rt.event(self.job_name, "stopped", reason=reason, how=how)
+        return True
+
+    def _terminate_job(self, job: Job | None) -> str:
+        sig = job.stop_signal if job else "SIGTERM"
+        timeout = job.stop_timeout if job else 30.0
+        return str(self.rt.procs.terminate(self._pid(), sig, timeout, reap=self._reap))
+
+    def _stop_for(self, reason: str) -> int:
+        how = self._terminate_job(self.rt.cfg.job(self.job_name))
+        with self.rt.state.lock(self.job_name):
+            self._finish_state(JobOutcome.STOPPED)
+        self.rt.event(self.job_name, "stopped", reason=reason, how=how)
+        return 0
+
+    def _finish_state(self, outcome: JobOutcome) -> None:
+        st = self.rt.state.read_state(self.job_name, self.rt.clock.now())
+        if st.pid in (None, self._pid()):
+            st.outcome, st.pid, st.pid_start = outcome, None, None
+            st.supervisor_pid = st.supervisor_start = None
+            self.rt.state.write_state(self.job_name, st)
+
+    def _after_exit(self, code: int | None) -> float | None:
+        """Record the exit; return the restart delay, or None when the supervisor is done."""
+        rt, name = self.rt, self.job_name
+        with rt.state.lock(name):
+            st = rt.state.read_state(name, rt.clock.now())
+            st.last_exit = code
+            mine = st.pid == self._pid()
+            if st.stop_requested or not mine:
+                if mine:
+                    st.outcome, st.pid, st.pid_start = JobOutcome.STOPPED, None, None
+                st.supervisor_pid = st.supervisor_start = None
+                rt.state.write_state(name, st)
+                return None
+            st.pid = st.pid_start = None
+            job = self._reload() if code != 0 else rt.cfg.job(name)
+            d = policy.exit_decision(job, code, st.crashes, rt.facts(name))
+            st.outcome = d.outcome
+            if d.outcome is JobOutcome.BACKOFF:
+                st.crashes += 1
+                rt.state.write_state(name, st)
+                rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
+                return d.delay
+            st.supervisor_pid = st.supervisor_start = None
+            if d.outcome is JobOutcome.FINISHED:
+                st.finished_at = iso(rt.clock.now())
+            rt.state.write_state(name, st)
+            kind = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}.get(d.outcome, "crashed")
+            rt.event(name, kind, exit=code, reason=d.reason)
+            return None
+
+    def _restart(self) -> bool:
+        rt, name = self.rt, self.job_name
+        with rt.state.lock(name):
+            job = self._reload()
+            facts = rt.facts(name)
+            st = facts.state
+            why_not = policy.restart_blocker(job, facts)
+            if why_not or job is None:
+                if not facts.running:
+                    st.outcome = JobOutcome.STOPPED if st.stop_requested else JobOutcome.FAILED
+                    st.supervisor_pid = st.supervisor_start = None
+                    rt.state.write_state(name, st)
+                rt.event(name, "restart_skipped", reason=why_not)
+                return False
+            until, _ = policy.keep_running(job, facts.now, facts.start_override, strict=True)
+            try:
+                self.popen = rt.launcher.spawn(
+                    job, job.schedule(st.schedule or ""), until, st, f"restart {st.crashes} of {job.retries}"
+                )
+            except (OSError, RuntimeError) as e:
+                rt.launcher.failed(job, st.schedule, st, e)
+                return False
+            self.adopted = None
+            rt.state.write_state(name, st)
+            rt.event(name, "restarted", schedule=st.schedule, pid=self.popen.pid, crash=st.crashes)
+            return True
+
+    def _rotate_log(self) -> None:
+        """Copy-truncate the output log when it outgrows the limit (the job keeps its fd)."""
+        path = self.rt.state.output_log(self.job_name)
+        try:
+            if path.stat().st_size <= log_max_bytes():
+                return
+            import shutil
+
+            shutil.copyfile(path, path.with_name(path.name + ".1"))
+            with open(path, "r+b") as fh:
+                fh.truncate(0)
+        except OSError:
+            pass
