@@ -175,38 +175,11 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
         f"{key}.stop_timeout",
         fail,
     )
-    retries, backoff = DEFAULT_RETRIES, DEFAULT_BACKOFF
+    retries: int = DEFAULT_RETRIES
+    backoff: tuple[float, ...] = DEFAULT_BACKOFF
     if "restart" in raw:
-        restart = raw["restart"]
-        rkey = f"{key}.restart"
-        if not isinstance(restart, dict):
-            raise fail(rkey, 'must be a table such as { retries = 3, backoff = ["10s"] }')
-        _unknown(restart, RESTART_KEYS, rkey, fail)
-        retries = restart.get("retries", DEFAULT_RETRIES)
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
-            raise fail(f"{rkey}.retries", "must be an integer from 0 to 100")
-        if "backoff" in restart:
-            steps = restart["backoff"]
-            if not isinstance(steps, list) or not steps:
-                raise fail(f"{rkey}.backoff", 'must be a non-empty list of delays such as ["10s"]')
-            backoff = tuple(
-                _call(parse.parse_seconds, step, f"{rkey}.backoff[{i}]", fail)
-                for i, step in enumerate(steps)
-            )
-    schedules: list[Schedule] = []
-    raw_schedules = raw.get("schedules", [])
-    if not isinstance(raw_schedules, list):
-        raise fail(f"{key}.schedules", "must be an array of tables ([[jobs.NAME.schedules]])")
-    seen: set[str] = set()
-    for i, s in enumerate(raw_schedules):
-        skey = f"{key}.schedules[{i}]"
-        if not isinstance(s, dict):
-            raise fail(skey, "must be a table")
-        sched = _schedule(name, i, s, skey, tz_name, fail)
-        if sched.id in seen:
-            raise fail(f"{skey}.id", f"duplicate schedule id {sched.id!r} in job {name!r}")
-        seen.add(sched.id)
-        schedules.append(sched)
+        retries, backoff = _restart(raw["restart"], f"{key}.restart", fail)
+    schedules = _schedules(name, raw.get("schedules", []), key, tz_name, fail)
     return Job(
         name=name,
         command=command,
@@ -216,8 +189,43 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
         stop_timeout=stop_timeout,
         retries=retries,
         backoff=backoff,
-        schedules=tuple(schedules),
+        schedules=schedules,
     )
+
+
+def _restart(restart: object, rkey: str, fail: Any) -> tuple[int, tuple[float, ...]]:
+    """``restart = { retries = N, backoff = [...] }`` -> (retries, backoff)."""
+    if not isinstance(restart, dict):
+        raise fail(rkey, 'must be a table such as { retries = 3, backoff = ["10s"] }')
+    _unknown(restart, RESTART_KEYS, rkey, fail)
+    retries = restart.get("retries", DEFAULT_RETRIES)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+        raise fail(f"{rkey}.retries", "must be an integer from 0 to 100")
+    if "backoff" not in restart:
+        return retries, DEFAULT_BACKOFF
+    steps = restart["backoff"]
+    if not isinstance(steps, list) or not steps:
+        raise fail(f"{rkey}.backoff", 'must be a non-empty list of delays such as ["10s"]')
+    return retries, tuple(
+        _call(parse.parse_seconds, step, f"{rkey}.backoff[{i}]", fail) for i, step in enumerate(steps)
+    )
+
+
+def _schedules(name: str, raw: object, key: str, tz_name: str, fail: Any) -> tuple[Schedule, ...]:
+    if not isinstance(raw, list):
+        raise fail(f"{key}.schedules", "must be an array of tables ([[jobs.NAME.schedules]])")
+    schedules: list[Schedule] = []
+    seen: set[str] = set()
+    for i, s in enumerate(raw):
+        skey = f"{key}.schedules[{i}]"
+        if not isinstance(s, dict):
+            raise fail(skey, "must be a table")
+        sched = _schedule(name, i, s, skey, tz_name, fail)
+        if sched.id in seen:
+            raise fail(f"{skey}.id", f"duplicate schedule id {sched.id!r} in job {name!r}")
+        seen.add(sched.id)
+        schedules.append(sched)
+    return tuple(schedules)
 
 
 def _schedule(

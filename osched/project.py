@@ -140,10 +140,19 @@ def _host_firings(
             _add(starts, d, wall + delta)
         for delta in diffs_any:
             _add(ends, d, wall + s.duration + delta)
+    _transition_days(s, host, start_day, starts, ends)
+    return _firings(starts), _firings(ends)
+
+
+def _transition_days(
+    s: Schedule, host: ZoneInfo, start_day: int, starts: dict[int, set[int]], ends: dict[int, set[int]]
+) -> None:
+    """Add the exact host-local firings of the windows around each offset change."""
     # Exact windows on the days either zone changes offset: a start inside the schedule zone's
     # gap (opens after the gap), and instants in the host's repeated hour (cron fires a
     # repeated wall time only at its first occurrence, so add the first time after it).
     zone_tz = s.tz
+    same_zone = s.timezone == host.key
     special: set[datetime] = set()
     _, st = transitions(s.timezone, start_day)
     _, ht = transitions(host.key, start_day) if not same_zone else (0, ())
@@ -169,7 +178,6 @@ def _host_firings(
                 # but the end of such a window moves with the start and needs its own firing
                 if not same_zone or bucket is ends:
                     _add(bucket, *_host_wall(point, host))
-    return _firings(starts), _firings(ends)
 
 
 def _firings(table: dict[int, set[int]]) -> tuple[Firing, ...]:

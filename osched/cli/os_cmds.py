@@ -75,13 +75,15 @@ def _show_plan(out: Any, dry_run: bool) -> None:
         click.echo(f"{out.target}: {line}")
 
 
+def auto_target_option(help: str) -> Any:
+    return click.option(
+        "--target", type=TargetChoice("auto", first=True), default="auto", show_default=True, help=help
+    )
+
+
 @cli.command()
-@click.option(
-    "--target",
-    type=TargetChoice("auto", first=True),
-    default="auto",
-    show_default=True,
-    help="auto: systemd if a manager answers, else cron (launchd on macOS, taskscheduler on Windows).",
+@auto_target_option(
+    "auto: systemd if a manager answers, else cron (launchd on macOS, taskscheduler on Windows)."
 )
 @click.option(
     "--system", is_flag=True, help="System-wide (/etc/cron.d, system units, LaunchDaemons); needs root."
@@ -109,13 +111,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
 
 
 @cli.command()
-@click.option(
-    "--target",
-    type=TargetChoice("auto", first=True),
-    default="auto",
-    show_default=True,
-    help="auto: every target this config is installed in.",
-)
+@auto_target_option("auto: every target this config is installed in.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
 @pass_app
 def uninstall(c: App, target: str, dry_run: bool) -> None:

@@ -15,7 +15,34 @@ import time
 from typing import Any
 
 
-class PosixProcs:
+class _Procs:
+    name = ""
+
+    def start_time(self, pid: int) -> str | None:
+        raise NotImplementedError
+
+    def alive(self, pid: int | None, start: str | None) -> bool:
+        return bool(pid) and start is not None and self.start_time(pid or 0) == start
+
+    def _start(
+        self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, popen: Any, **kw: Any
+    ) -> Any:
+        """``argv`` without a shell, stdin on /dev/null, stdout and stderr on ``out_fd``."""
+        import subprocess
+
+        return popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out_fd,
+            stderr=out_fd,
+            close_fds=True,
+            **kw,
+        )
+
+
+class PosixProcs(_Procs):
     """Linux (``/proc``) and other POSIX systems (``ps``)."""
 
     name = "posix"
@@ -49,23 +76,11 @@ class PosixProcs:
             return None
         return out.split(None, 1)[1]
 
-    def alive(self, pid: int | None, start: str | None) -> bool:
-        return bool(pid) and start is not None and self.start_time(pid or 0) == start
-
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
         """Start ``argv`` (no shell) as the leader of a new session and process group."""
         import subprocess
 
-        return subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out_fd,
-            stderr=out_fd,
-            start_new_session=True,
-            close_fds=True,
-        )
+        return self._start(argv, cwd, env, out_fd, subprocess.Popen, start_new_session=True)
 
     def signal_group(self, pgid: int, signame: str) -> bool:
         import signal
@@ -109,7 +124,7 @@ class PosixProcs:
         return "killed"
 
 
-class WindowsProcs:
+class WindowsProcs(_Procs):
     """Windows: a detached process in a new process group; ``taskkill /T`` ends the tree.
     Exercised on Linux with ``run``/``popen`` replaced (tests/test_runtime_windows.py)."""
 
@@ -156,22 +171,9 @@ class WindowsProcs:
         finally:
             k32.CloseHandle(h)
 
-    def alive(self, pid: int | None, start: str | None) -> bool:
-        return bool(pid) and start is not None and self.start_time(pid or 0) == start
-
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
-        import subprocess
-
-        return self.popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out_fd,
-            stderr=out_fd,
-            creationflags=self.DETACHED_PROCESS | self.CREATE_NEW_PROCESS_GROUP,
-            close_fds=True,
-        )
+        flags = self.DETACHED_PROCESS | self.CREATE_NEW_PROCESS_GROUP
+        return self._start(argv, cwd, env, out_fd, self.popen, creationflags=flags)
 
     def taskkill(self, pid: int, force: bool) -> int:
         argv = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if force else [])

@@ -73,24 +73,13 @@ class TaskScheduler:
                 what = (
                     f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
                 )
-                files.append(
-                    _task(
-                        f"{job.name}.{s.id}.start",
-                        f"osched window start of {what}",
-                        ctx.start_argv(job.name, s.id),
-                        ctx,
-                        triggers=_triggers(starts, ctx),
-                    )
-                )
-                files.append(
-                    _task(
-                        f"{job.name}.{s.id}.stop",
-                        f"osched window end of {what}",
-                        ctx.stop_argv(job.name, s.id),
-                        ctx,
-                        triggers=_triggers(stops, ctx),
-                    )
-                )
+                for kind, argv, firings in (
+                    ("start", ctx.start_argv(job.name, s.id), starts),
+                    ("stop", ctx.stop_argv(job.name, s.id), stops),
+                ):
+                    title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
+                    name = f"{job.name}.{s.id}.{kind}"
+                    files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
         if files:
             files.append(
                 _task(
