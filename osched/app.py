@@ -119,7 +119,10 @@ class App:
         """After an edit of an installed config: install it again where it is installed."""
         from .install import install
 
-        recorded = self.installed()
+        try:
+            recorded = self.installed()
+        except OschedError as e:
+            raise OschedError(f"the config was saved, but re-syncing failed: {e}") from None
         if not recorded:
             return []
         cfg = self.load()

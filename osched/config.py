@@ -32,17 +32,24 @@ _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
+def read_error(e: OSError, path: Path) -> ConfigError:
+    """The one-line error for a config that cannot be read."""
+    if isinstance(e, FileNotFoundError):
+        return ConfigError("config file not found (run 'osched init' or pass --config PATH)", str(path))
+    if isinstance(e, IsADirectoryError):
+        return ConfigError("is a directory, not a config file", str(path))
+    return ConfigError(f"cannot read config: {e.strerror}", str(path))
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "config file not found (run 'osched init' or pass --config PATH)", str(path)
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a config file", str(path)) from None
     except OSError as e:
-        raise ConfigError(f"cannot read config: {e.strerror}", str(path)) from None
+        raise read_error(e, path) from None
+    return decode(data, path)
+
+
+def decode(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -53,6 +60,8 @@ def read_text(path: Path) -> str:
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply", str(path)) from None
     except tomllib.TOMLDecodeError as e:
         message = str(e)
         m = _LINE_COL.search(message)
@@ -69,6 +78,18 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
 def load(path: Path, *, host_zone: str | None = None) -> Config:
     """Read, parse and validate ``path``."""
     return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
+
+
+def load_trusted(path: Path) -> Config:
+    """``load`` through the trust check: the bytes parsed are the bytes of the checked file
+    (``trust.read_config``).  Raises ``trust.InsecureError`` for a refusal."""
+    from .trust import read_config
+
+    try:
+        data = read_config(path)
+    except OSError as e:
+        raise read_error(e, path) from None
+    return validate(parse_toml(decode(data, path), path), path)
 
 
 def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -> Config:

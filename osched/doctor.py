@@ -55,7 +55,12 @@ def check_permissions(config: Path, state: Path) -> list[Finding]:
 def check_installed(ctx: RenderContext) -> list[Finding]:
     """Per installed target: its scheduler's checks, then drift."""
     findings: list[Finding] = []
-    installed = inst.installed_targets(ctx.state_dir, ctx.config_id)
+    try:
+        installed = inst.installed_targets(ctx.state_dir, ctx.config_id)
+    except inst.ManifestError as e:
+        return [
+            Finding("FAIL", str(e), "move it aside, then osched install (and remove stale entries by hand)")
+        ]
     if not installed:
         name = targets.auto(ctx)
         findings.append(

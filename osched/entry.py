@@ -91,8 +91,7 @@ def _open(opts: dict[str, str | bool], job_name: str | None) -> Any:
         return None, 2
     try:
         cfg = load_checked(config_path, state)
-    except InsecureError as e:
-        state.event(clock.now(), job_name, "refused", reason=str(e))
+    except InsecureError as e:  # the trust check comes first: a refusal writes nothing
         sys.stderr.write(f"Error: {e}\n")
         return None, 1
     except OschedError as e:

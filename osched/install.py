@@ -54,11 +54,9 @@ def write_manifest(state_dir: Path, config_id: str, data: dict[str, Any]) -> Non
 
 
 def installed_targets(state_dir: Path, config_id: str) -> dict[str, dict[str, Any]]:
-    """Where this config is installed (by the manifest); {} when nowhere."""
-    try:
-        return dict(read_manifest(state_dir, config_id)["targets"])
-    except ManifestError:
-        return {}
+    """Where this config is installed (by the manifest); {} when nowhere.  An unreadable
+    manifest is a ``ManifestError``, never "nothing installed"."""
+    return dict(read_manifest(state_dir, config_id)["targets"])
 
 
 # -- install / uninstall ---------------------------------------------------------------------------------

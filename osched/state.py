@@ -26,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .errors import OschedError
 from .fsutil import atomic_write
 from .paths import EVENTS_FILE, JOBS_DIR
 
@@ -79,31 +80,39 @@ class StateDir:
 
     # -- lock ------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, job: str) -> Iterator[int]:
-        """An exclusive lock on the job, held for the ``with`` block.  Yields the lock's fd
-        (a forked supervisor that inherits it releases it by closing its copy)."""
+    def lock(self, job: str, timeout: float | None = None) -> Iterator[Held]:
+        """An exclusive lock on the job, held for the ``with`` block (or until
+        ``Held.release``).  ``timeout``: give up after that many seconds with ``LockBusy``
+        (None: wait).  A forked supervisor that inherits the descriptor lets go of the lock by
+        closing its own copy (``Held.fd``)."""
         path = self.job_dir(job) / "lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+        held = Held(fd)
         try:
-            _lock_fd(fd)
-            yield fd
+            _lock_fd(fd, timeout, job)
+            yield held
         finally:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            held.release()
 
     # -- job state --------------------------------------------------------------------------------
-    def read_state(self, job: str, now: datetime) -> JobState:
+    def read_state(self, job: str, now: datetime, *, read_only: bool = False) -> JobState:
+        """The job's state; a corrupt file is moved aside (and reported), unless
+        ``read_only`` (``osched status``), which changes nothing and reads it as empty."""
         path = self.root / JOBS_DIR / job / "state.json"  # reading creates nothing (osched status)
         try:
-            raw = path.read_bytes()
+            raw = read_nofollow(path)
         except FileNotFoundError:
             return JobState()
+        except OSError as e:  # a directory, a symlink: not a state file
+            raw = f"unreadable: {e.strerror}".encode()
         try:
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             return JobState.from_dict(data)
         except (ValueError, TypeError) as e:
+            if read_only:
+                return JobState()
             aside = path.with_name(f"state.json.corrupt-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
             os.replace(path, aside)
             self.event(
@@ -122,10 +131,10 @@ class StateDir:
     def read_override(self, job: str, kind: str) -> Override | None:
         path = self._override_path(job, kind)
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(read_nofollow(path))
         except FileNotFoundError:
             return None
-        except ValueError:
+        except (ValueError, OSError):
             return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
         if not isinstance(data, dict):
             return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
@@ -184,7 +193,7 @@ class StateDir:
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_size > EVENTS_MAX_BYTES:
                     os.replace(path, path.with_name(EVENTS + ".1"))
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
             try:
                 os.write(fd, line)
             finally:
@@ -211,19 +220,64 @@ class StateDir:
         return out[-limit:] if limit else out
 
 
-def _lock_fd(fd: int) -> None:
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # state files are never opened through a symlink
+CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def read_nofollow(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class LockBusy(OschedError):
+    """Another decision about the job held its lock for longer than this one would wait."""
+
+
+class Held:
+    """A held job lock; ``release`` closes its descriptor once."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _lock_fd(fd: int, timeout: float | None, job: str) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if _try_lock(fd, blocking=deadline is None):
+            return
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LockBusy(f"job {job!r} is busy: another osched decision held its lock for {timeout:g}s")
+        time.sleep(0.05)
+
+
+def _try_lock(fd: int, blocking: bool) -> bool:
     if os.name == "nt":  # pragma: no cover - exercised on Windows only
         import msvcrt
 
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined,unused-ignore]
-                return
-            except OSError:
-                time.sleep(0.05)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
+        except OSError:
+            return False
+        return True
     import fcntl
 
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @dataclass
@@ -232,6 +286,8 @@ class JobState:
 
     pid: int | None = None  # the job's process (leader of its own process group)
     pid_start: str | None = None  # that process's start time, as the OS reports it
+    pgid: int | None = None  # the last run's process group (kept after its leader exits)
+    pgid_start: str | None = None  # its leader's start time: members started no earlier
     supervisor_pid: int | None = None
     supervisor_start: str | None = None
     started_at: str | None = None
@@ -250,8 +306,10 @@ class JobState:
         st = cls(**{k: v for k, v in data.items() if k in known})
         if not isinstance(st.crashes, int):
             raise TypeError("crashes is not an integer")
-        if st.pid is not None and not isinstance(st.pid, int):
-            raise TypeError("pid is not an integer")
+        for name in ("pid", "pgid", "supervisor_pid"):
+            value = getattr(st, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} is not an integer")
         return st
 
     def window_key(self) -> tuple[str | None, str | None]:

@@ -465,7 +465,9 @@ def test_refuses_group_or_world_writable_config_or_state(env: Env, what: str) ->
     assert r.returncode == 1
     assert r.stderr.startswith("Error: refusing to run: ") and "writable by other users" in r.stderr
     assert r.stderr.count("\n") == 1
-    assert env.kinds()[-1] == "refused" and env.agent_pids() == []
+    # the trust check comes first: a refusal writes nothing (no event, no state)
+    assert not (env.state / "events.jsonl").exists() and env.agent_pids() == []
+    assert not (env.state / "jobs").exists()
 
 
 def test_refuses_config_owned_by_another_user(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,8 @@ from .clock import Clock
 from .policy import Action, Facts
 from .proc import Procs, default_procs
 
+LOCK_WAIT = 120.0  # a firing waits this long for another decision (a stop's grace) before giving up
+
 
 @dataclass
 class Reply:
@@ -35,15 +37,14 @@ class Reply:
 
 
 def load_checked(config_path: Path, state: StateDir) -> Config:
-    """The config, after the trust checks every entrypoint and manual start/stop make."""
+    """The config, after the trust checks every entrypoint and manual start/stop make first:
+    the state dir (created 0700 when missing), then the config read from the one descriptor
+    that was checked.  ``trust.InsecureError`` is a refusal: nothing has been written."""
     from .. import config as config_mod
-    from ..trust import check_private
+    from ..trust import check_state_dir
 
-    cfg = config_mod.load(config_path)
-    state.ensure()
-    check_private(config_path, "config file")
-    check_private(state.root, "state dir")
-    return cfg
+    check_state_dir(state.root)
+    return config_mod.load_trusted(config_path)
 
 
 class Runtime:
@@ -109,24 +110,24 @@ class Runtime:
         pre = policy.start_precheck(job, job_name, sid, self.cfg.path, self.clock.now())
         if pre.action is Action.SKIP or job is None:  # the common skip takes no lock
             return self.skip(job_name, sid, "start_skipped", pre.reason)
-        with self.state.lock(job.name) as lock_fd:
+        with self.state.lock(job.name, LOCK_WAIT) as held:
             facts = self.facts(job.name)
             d = policy.start_decision(job, job_name, sid, self.cfg.path, facts, self.foreground)
             st = facts.state
             if d.action is Action.ADOPT:
-                return self.launcher.adopt(job, st, lock_fd)
+                return self.launcher.adopt(job, st, held)
             if d.action is Action.SKIP or d.window is None:
                 return self.skip(job.name, sid, "start_skipped", d.reason)
             if d.new_window:
                 st.crashes = 0
                 st.schedule, st.window_start, st.window_end = sid, iso(d.window.start), iso(d.window.end)
             s = job.schedule(sid)
-            return self.launcher.launch(job, s, d.window.end, st, lock_fd, reason=d.reason)
+            return self.launcher.launch(job, s, d.window.end, st, held, reason=d.reason)
 
     # -- manual start --------------------------------------------------------------------------------
     def manual_start(self, job_name: str, until: datetime) -> Reply:
         job = self.job(job_name)
-        with self.state.lock(job.name) as lock_fd:
+        with self.state.lock(job.name, LOCK_WAIT) as held:
             now = self.clock.now()
             if self.state.remove_override(job.name, "stop"):
                 self.event(job.name, "override_cleared", kind="stop", reason="manual start")
@@ -140,16 +141,14 @@ class Runtime:
                 )
             st.crashes = 0
             st.schedule, st.window_start, st.window_end = "manual", iso(now), iso(until)
-            return self.launcher.launch(
-                job, None, until, st, lock_fd, reason=f"manual start until {iso(until)}"
-            )
+            return self.launcher.launch(job, None, until, st, held, reason=f"manual start until {iso(until)}")
 
     # -- stop ---------------------------------------------------------------------------------------
     def stop_firing(self, job_name: str, sid: str | None) -> Reply:
         job = self.cfg.job(job_name)
         if job is None:
             return self.skip(job_name, sid, "stop_skipped", f"no job {job_name!r} in {self.cfg.path}")
-        with self.state.lock(job.name):
+        with self.state.lock(job.name, LOCK_WAIT):
             now = self.clock.now()
             self.state.active_override(job.name, "stop", now)  # clears an expired one
             d = policy.stop_decision(job, now, self.state.active_override(job.name, "start", now))
@@ -159,7 +158,7 @@ class Runtime:
 
     def manual_stop(self, job_name: str, until: datetime | None) -> Reply:
         job = self.job(job_name)
-        with self.state.lock(job.name):
+        with self.state.lock(job.name, LOCK_WAIT):
             now = self.clock.now()
             if self.state.remove_override(job.name, "start"):
                 self.event(job.name, "override_cleared", kind="start", reason="manual stop")
@@ -181,7 +180,7 @@ class Runtime:
             if st.outcome in (JobOutcome.RUNNING, JobOutcome.BACKOFF):
                 st.outcome, st.pid = JobOutcome.STOPPED, None
                 self.state.write_state(job.name, st)
-            return self.skip(job.name, sid, "stop_skipped", "not running")
+            return self.end_leftovers(job, sid, st, reason)
         st.stop_requested = True
         self.state.write_state(job.name, st)
         how = "gone"
@@ -204,6 +203,27 @@ class Runtime:
         }
         self.event(job.name, "stopped", schedule=sid, reason=reason, how=detail[how])
         return Reply(0, f"{job.name}: stopped ({reason})")
+
+    def end_leftovers(self, job: Job, sid: str | None, st: JobState, reason: str) -> Reply:
+        """The job's leader is gone: end what is left of its process group (a child it put in
+        the background), so nothing of it outlives the window."""
+        left = self.procs.leftovers(st.pgid, st.pgid_start)
+        if not left:
+            return self.skip(job.name, sid, "stop_skipped", "not running")
+        how = self.procs.end_group(st.pgid, st.pgid_start, job.stop_signal, job.stop_timeout)
+        detail = {
+            "signal": job.stop_signal,
+            "killed": f"SIGKILL after {job.stop_timeout:g}s",
+            "gone": "exited",
+        }
+        self.event(
+            job.name,
+            "stopped",
+            schedule=sid,
+            reason=f"{reason}: {len(left)} leftover process(es) of its group",
+            how=detail[how],
+        )
+        return Reply(0, f"{job.name}: stopped {len(left)} leftover process(es) ({reason})")
 
     # -- resume -------------------------------------------------------------------------------------
     def resume(self, systemd: str | None = None) -> Reply:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job, Schedule
 from ..paths import JOB_ENV, NOW_ENV, SCHEDULE_ENV, WINDOW_END_ENV, log_max_bytes
-from ..state import JobOutcome, JobState, iso
+from ..state import CLOEXEC, NOFOLLOW, Held, JobOutcome, JobState, iso
 from .decide import Reply
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class Launcher:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_size > log_max_bytes():
                 os.replace(path, path.with_name(path.name + ".1"))
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
         os.write(fd, header.encode("utf-8", "replace"))
         return fd
 
@@ -104,6 +104,7 @@ class Launcher:
         finally:
             os.close(fd)
         st.pid, st.pid_start = p.pid, rt.procs.start_time(p.pid)
+        st.pgid, st.pgid_start = p.pid, st.pid_start  # its own process group (and session)
         st.started_at, st.outcome, st.stop_requested = iso(now), JobOutcome.RUNNING, False
         return p
 
@@ -120,13 +121,20 @@ class Launcher:
     ) -> Reply:
         rt = self.rt
         st.supervisor_pid, st.supervisor_start = supervisor_pid, rt.procs.start_time(supervisor_pid)
-        rt.state.write_state(job.name, st)
+        try:
+            rt.state.write_state(job.name, st)
+        except OSError as e:  # unrecorded, the next firing would start a second copy: end it
+            rt.procs.terminate(p.pid, "SIGKILL", 5.0)
+            rt.event(
+                job.name, "start_failed", schedule=sid, reason=f"state not written ({e.strerror}): job ended"
+            )
+            return Reply(1, f"{job.name}: could not record the started job ({e.strerror}); it was ended")
         rt.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
         return Reply(0, f"{job.name}: started (pid {p.pid}; {reason})")
 
     # -- who supervises --------------------------------------------------------------------------
     def launch(
-        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, lock_fd: int, reason: str
+        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, held: Held, reason: str
     ) -> Reply:
         from .supervisor import Supervisor
 
@@ -143,11 +151,11 @@ class Launcher:
             out, supervisor = prepare()
             if supervisor is None:
                 return out
-            os.close(lock_fd)  # let the other entrypoints decide while we supervise
+            held.release()  # let the other entrypoints decide while we supervise
             return Reply(supervisor.run(), "")
         if rt.procs.name == "windows":
             return self._launch_windows(job, s, until, st, reason)
-        return self._detached(job.name, lock_fd, prepare)
+        return self._detached(job.name, held, prepare)
 
     def _launch_windows(
         self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, reason: str
@@ -166,7 +174,7 @@ class Launcher:
         )
         return self._started(job, sid, st, p, sup.pid, reason)
 
-    def adopt(self, job: Job, st: JobState, lock_fd: int) -> Reply:
+    def adopt(self, job: Job, st: JobState, held: Held) -> Reply:
         """The job runs but its supervisor is gone (killed): start a new supervisor for it."""
         from .supervisor import Supervisor
 
@@ -181,9 +189,9 @@ class Launcher:
             message = f"{job.name}: already running (pid {st.pid}); supervising it again"
             return Reply(0, message), Supervisor(rt, job.name, None, adopted_pid=st.pid)
 
-        return self._detached(job.name, lock_fd, prepare)
+        return self._detached(job.name, held, prepare)
 
-    def _detached(self, job_name: str, lock_fd: int, prepare: Prepare) -> Reply:
+    def _detached(self, job_name: str, held: Held, prepare: Prepare) -> Reply:
         """Double fork.  The grandchild (own session, stdio on /dev/null) runs ``prepare`` (start
         or adopt the job, write the state), reports its reply through a pipe, lets go of the
         job's lock and becomes the supervisor; this process returns the reported reply."""
@@ -197,11 +205,12 @@ class Launcher:
                 if os.fork():
                     os._exit(0)
                 detach_stdio()
-                close_inherited(keep=(w, lock_fd))
+                close_inherited(keep=(w, held.fd))
                 out, supervisor = prepare()
-                os.write(w, f"{out.code} {out.message}".encode())
-                os.close(w)
-                os.close(lock_fd)
+                with contextlib.suppress(OSError):  # a launcher killed meanwhile: supervise anyway
+                    os.write(w, f"{out.code} {out.message}".encode())
+                    os.close(w)
+                os.close(held.fd)  # this process's copy: the lock is free for the others
                 code = supervisor.run() if supervisor is not None else out.code
             except BaseException:  # nothing may escape a forked child
                 with contextlib.suppress(BaseException):

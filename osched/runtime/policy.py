@@ -59,6 +59,7 @@ class Facts:
     supervised: bool  # its supervisor's pid is alive
     stop_override: Override | None = None  # in force at ``now``
     start_override: Override | None = None
+    refused: str = ""  # the config failed the trust check at the last reload: why
 
 
 def window_for_start(job: Job, sid: str, now: datetime) -> Window | None:
@@ -145,6 +146,8 @@ def stop_decision(job: Job, now: datetime, start_override: Override | None) -> D
 
 def restart_blocker(job: Job | None, facts: Facts) -> str:
     """Why a crashed job must not be restarted now, or "" when it may."""
+    if facts.refused:
+        return f"the config is refused ({facts.refused})"
     if job is None:
         return "the job was removed from the config"
     if facts.state.stop_requested:
@@ -177,7 +180,9 @@ def exit_decision(job: Job | None, code: int | None, crashes: int, facts: Facts)
         return ExitDecision(JobOutcome.FINISHED, "exit 0: done for this window")
     what = describe_exit(code)
     why_not = ""
-    if job is None:
+    if facts.refused:
+        why_not = f"the config is refused ({facts.refused})"
+    elif job is None:
         why_not = "the job was removed from the config"
     elif facts.stop_override is not None:
         why_not = "a stop override is active"

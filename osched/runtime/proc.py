@@ -24,6 +24,14 @@ class _Procs:
     def alive(self, pid: int | None, start: str | None) -> bool:
         return bool(pid) and start is not None and self.start_time(pid or 0) == start
 
+    def leftovers(self, pgid: int | None, leader_start: str | None) -> list[int]:
+        """Live members of the job's process group after its leader exited (none here)."""
+        return []
+
+    def end_group(self, pgid: int | None, leader_start: str | None, signame: str, timeout: float) -> str:
+        """End what is left of the job's process group: "signal", "killed" or "gone"."""
+        return "gone"
+
     def _start(
         self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, popen: Any, **kw: Any
     ) -> Any:
@@ -81,6 +89,46 @@ class PosixProcs(_Procs):
         import subprocess
 
         return self._start(argv, cwd, env, out_fd, subprocess.Popen, start_new_session=True)
+
+    def leftovers(self, pgid: int | None, leader_start: str | None) -> list[int]:
+        """Live members of the job's process group (its leader may be gone): processes whose
+        process group and session are ``pgid`` (the job ran in a session of its own) and that
+        started no earlier than the leader, so a reused id is never taken for the job's.
+        Linux reads /proc; elsewhere nothing is found (docs/runtime.md)."""
+        if not pgid or leader_start is None or not leader_start.isdigit() or not os.path.isdir("/proc"):
+            return []
+        since, found = int(leader_start), []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    raw = fh.read()
+            except OSError:
+                continue
+            rest = raw[raw.rfind(b")") + 2 :].split()
+            if rest[0] in (b"Z", b"X") or int(rest[2]) != pgid or int(rest[3]) != pgid:
+                continue
+            if int(rest[19]) >= since:
+                found.append(int(name))
+        return found
+
+    def end_group(self, pgid: int | None, leader_start: str | None, signame: str, timeout: float) -> str:
+        """``signame`` to what is left of the group, SIGKILL after ``timeout``."""
+        if not pgid or not self.leftovers(pgid, leader_start):
+            return "gone"
+        self.signal_group(pgid, signame)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.leftovers(pgid, leader_start):
+                return "signal"
+            time.sleep(0.05)
+        self.signal_group(pgid, "SIGKILL")
+        for _ in range(100):
+            if not self.leftovers(pgid, leader_start):
+                break
+            time.sleep(0.05)
+        return "killed"
 
     def signal_group(self, pgid: int, signame: str) -> bool:
         import signal

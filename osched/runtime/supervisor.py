@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ class Supervisor:
         self.popen = popen
         self.adopted = adopted_pid
         self.terminated = False
+        self.refused = ""  # the last reload's trust refusal
         self._wake_r = self._wake_w = -1
 
     # -- waiting --------------------------------------------------------------------------------
@@ -128,14 +130,30 @@ class Supervisor:
                 return 0
 
     def _reload(self) -> Job | None:
+        """Read the config again, through the same trust check as the entrypoints.  A refusal
+        keeps the config last read (so the window end is still kept) and blocks restarts."""
         from .. import config as config_mod
         from ..errors import ConfigError
+        from ..trust import InsecureError, check_state_dir
 
         try:
-            self.rt.cfg = config_mod.load(self.rt.cfg.path)
+            check_state_dir(self.rt.state.root, create=False)
+        except (InsecureError, OSError) as e:
+            self.refused = str(e)  # the state dir is not trusted: no event written
+            return self.rt.cfg.job(self.job_name)
+        try:
+            self.rt.cfg = config_mod.load_trusted(self.rt.cfg.path)
+            self.refused = ""
+        except InsecureError as e:
+            if self.refused != str(e):
+                self.rt.event(self.job_name, "refused", reason=str(e))
+            self.refused = str(e)
         except ConfigError as e:
             self.rt.event(self.job_name, "config_error", reason=str(e))
         return self.rt.cfg.job(self.job_name)
+
+    def facts(self) -> policy.Facts:
+        return replace(self.rt.facts(self.job_name), refused=self.refused)
 
     def _over(self, job: Job | None) -> bool:
         """Is every window of the job over (``GRACE`` seconds ago)?"""
@@ -197,7 +215,7 @@ class Supervisor:
                 return None
             st.pid = st.pid_start = None
             job = self._reload() if code != 0 else rt.cfg.job(name)
-            d = policy.exit_decision(job, code, st.crashes, rt.facts(name))
+            d = policy.exit_decision(job, code, st.crashes, self.facts())
             st.outcome = d.outcome
             if d.outcome is JobOutcome.BACKOFF:
                 st.crashes += 1
@@ -216,7 +234,7 @@ class Supervisor:
         rt, name = self.rt, self.job_name
         with rt.state.lock(name):
             job = self._reload()
-            facts = rt.facts(name)
+            facts = self.facts()
             st = facts.state
             why_not = policy.restart_blocker(job, facts)
             if why_not or job is None:
@@ -227,6 +245,9 @@ class Supervisor:
                 rt.event(name, "restart_skipped", reason=why_not)
                 return False
             until, _ = policy.keep_running(job, facts.now, facts.start_override, strict=True)
+            if rt.procs.leftovers(st.pgid, st.pgid_start):  # one copy at a time, never two
+                how = rt.procs.end_group(st.pgid, st.pgid_start, job.stop_signal, job.stop_timeout)
+                rt.event(name, "stopped", reason="leftover processes of the crashed run", how=how)
             try:
                 self.popen = rt.launcher.spawn(
                     job, job.schedule(st.schedule or ""), until, st, f"restart {st.crashes} of {job.retries}"
