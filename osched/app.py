@@ -225,7 +225,7 @@ class App:
     # -- overrides, logs ------------------------------------------------------------------------------
     def overrides_in_force(self, job_name: str | None) -> list[tuple[str, Override]]:
         """(job, override) for every override in force now (expired ones are not shown)."""
-        names = [job_name] if job_name else self.state.jobs_with_state()
+        names = [self.known_job(job_name)] if job_name else self.state.jobs_with_state()
         rows = []
         for name in names:
             for kind in OVERRIDE_KINDS:
@@ -235,18 +235,36 @@ class App:
         return rows
 
     def clear_overrides(self, job_name: str, kind: str | None) -> list[str]:
+        job_name = self.known_job(job_name)
         cleared = []
-        for k in [kind] if kind else list(OVERRIDE_KINDS):
-            if self.state.remove_override(job_name, k):
-                self.state.event(
-                    self.now, job_name, "override_cleared", kind=k, reason="osched override clear"
-                )
-                cleared.append(k)
+        with self.state.lock(job_name):
+            for k in [kind] if kind else list(OVERRIDE_KINDS):
+                if self.state.remove_override(job_name, k):
+                    reason = "osched override clear"
+                    self.state.event(self.now, job_name, "override_cleared", kind=k, reason=reason)
+                    cleared.append(k)
         return cleared
+
+    def known_job(self, name: str) -> str:
+        """``name`` if it is a job id of the config or of the state dir; a usage error
+        otherwise (a name is never a path: ``../x`` is refused before any file is touched)."""
+        from .parse import parse_id
+
+        try:
+            parse_id(name, "job name")
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        try:
+            in_config = name in self.load().jobs
+        except OschedError:
+            in_config = False
+        if not in_config and name not in self.state.jobs_with_state():
+            raise UsageError(f"no job named {name!r} in {self.config_path} or in the state dir")
+        return name
 
     def log_tail(self, job_name: str, lines: int, follow: bool) -> tuple[bytes, int]:
         """The last ``lines`` lines of the job's output, and the offset to follow from."""
-        path = self.state.output_log(job_name)
+        path = self.state.output_log(self.known_job(job_name))
         try:
             data = path.read_bytes()
         except FileNotFoundError:

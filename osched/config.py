@@ -126,7 +126,7 @@ def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -
 
 
 def _quote(name: str) -> str:
-    return name if parse.ID_RE.match(name) else '"' + name.replace('"', '\\"') + '"'
+    return name if parse.ID_RE.fullmatch(name) else '"' + name.replace('"', '\\"') + '"'
 
 
 def _unknown(table: dict[str, Any], allowed: set[str], prefix: str, fail: Any) -> None:
@@ -170,7 +170,7 @@ def _env(value: object, key: str, fail: Any) -> dict[str, str]:
         raise fail(key, 'must be a table of NAME = "value" strings')
     out: dict[str, str] = {}
     for k, v in value.items():
-        if not parse.ENV_NAME_RE.match(k):
+        if not parse.ENV_NAME_RE.fullmatch(k):
             raise fail(f"{key}.{k}", "invalid environment variable name")
         if not isinstance(v, str) or "\x00" in v:
             raise fail(f"{key}.{k}", "must be a string")

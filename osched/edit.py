@@ -16,7 +16,7 @@ from tomlkit.items import AoT, InlineTable, Table
 
 from . import config as config_mod
 from .errors import ConfigError, UsageError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, locked_file
 from .model import Config
 
 
@@ -166,6 +166,11 @@ class Editor:
             ) from None
         cfg = config_mod.validate(doc, self.path)
         if text != self.original:
+            if config_mod.read_text(self.path) != self.original:  # compare just before the rename
+                raise ConfigError(
+                    "the config changed while it was being edited; nothing was saved: try again",
+                    str(self.path),
+                )
             atomic_write(self.path, text.encode("utf-8"))
         return cfg
 
@@ -239,7 +244,11 @@ def _unset_env(table: Table | Any, names: Iterable[str]) -> None:
 
 
 def edit(path: Path, change: Callable[[Editor], Any]) -> tuple[Config, Any]:
-    """Open, apply ``change``, validate and save; return the new config and change's result."""
-    editor = Editor(path)
-    result = change(editor)
-    return editor.save(), result
+    """Open, apply ``change``, validate and save; return the new config and change's result.
+    Concurrent edits serialise on a lock on the config file itself, so both land."""
+    if not path.exists():
+        Editor(path)  # the one-line "config file not found" error
+    with locked_file(path):
+        editor = Editor(path)
+        result = change(editor)
+        return editor.save(), result

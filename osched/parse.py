@@ -6,12 +6,13 @@ the file and key path.  Imported by the entrypoints, so standard library only.
 
 from __future__ import annotations
 
+import math
 import re
 import zoneinfo
 from functools import lru_cache
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}")  # always fullmatch: "$" lets "\n" in
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -37,7 +38,7 @@ SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGU
 
 
 def parse_id(value: object, what: str = "id") -> str:
-    if not isinstance(value, str) or not ID_RE.match(value):
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise ValueError(
             f"invalid {what} {value!r}: use 1-50 letters, digits, '_' or '-', "
             "starting with a letter or digit"
@@ -47,7 +48,7 @@ def parse_id(value: object, what: str = "id") -> str:
 
 def parse_time(value: object) -> tuple[int, int]:
     """``"HH:MM"`` (24-hour clock) -> (hour, minute)."""
-    m = _TIME_RE.match(value) if isinstance(value, str) else None
+    m = _TIME_RE.fullmatch(value) if isinstance(value, str) else None
     if not m:
         raise ValueError(f"invalid time {value!r}: expected HH:MM between 00:00 and 23:59")
     return int(m.group(1)), int(m.group(2))
@@ -58,7 +59,7 @@ def split_duration(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, str):
         return None
     text = value.strip().lower().replace(" ", "")
-    m = _DURATION_RE.match(text)
+    m = _DURATION_RE.fullmatch(text)
     if not text or not m or not any(m.groups()):
         return None
     d, h, mi, s = (int(g) if g else 0 for g in m.groups())
@@ -90,6 +91,8 @@ def parse_seconds(value: object, *, allow_zero: bool = True) -> float:
     number of seconds."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
+        if not math.isfinite(seconds):
+            raise ValueError(f"invalid delay {value!r}: expected a finite number of seconds")
     else:
         parsed = split_duration(value)
         if parsed is None:

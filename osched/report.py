@@ -192,7 +192,7 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
     from .runtime.proc import default_procs as current
     from .state import parse_iso
 
-    st = state.read_state(job, now)
+    st = state.read_state(job, now, read_only=True)
     procs = current()
     running = procs.alive(st.pid, st.pid_start)
     overrides = []
@@ -255,8 +255,10 @@ def runtime_text(rt: dict[str, Any], tz: ZoneInfo) -> str:
 
 
 def event_text(rec: dict[str, Any], tz: ZoneInfo) -> str:
-    t = rec.get("time")
-    when = datetime.fromisoformat(t).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if t else "-"
+    try:
+        when = datetime.fromisoformat(str(rec["time"])).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except (KeyError, ValueError, TypeError):  # a hand-edited or damaged record
+        when = "-"
     what = rec.get("event", "?")
     sched = f"/{rec['schedule']}" if rec.get("schedule") else ""
     extra = []

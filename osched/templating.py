@@ -7,7 +7,6 @@ package's copy when installed from a wheel, the checkout's in an editable instal
 
 from __future__ import annotations
 
-import re
 import shlex
 import subprocess
 from functools import lru_cache
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
+from .safe import unsafe_char
 
 if TYPE_CHECKING:
     import jinja2
@@ -24,8 +24,11 @@ TEMPLATE_DIR = _HERE / "templates" if (_HERE / "templates").is_dir() else _HERE.
 
 
 def _no_newline(value: str, fmt: str) -> str:
-    if "\n" in value or "\r" in value or "\x00" in value:
-        raise UsageError(f"{value!r} contains a line break or NUL, which {fmt} cannot hold")
+    """Every filter refuses what ``safe.check`` refuses (defence in depth: the context already
+    checked the values it holds)."""
+    bad = unsafe_char(value)
+    if bad is not None:
+        raise UsageError(f"{value!r} contains {bad!r}, which {fmt} cannot hold")
     return value
 
 
@@ -38,6 +41,8 @@ def cron_command(argv: list[str]) -> str:
 
 @lru_cache(maxsize=4096)  # the config and state paths repeat on every line
 def _cron_word(arg: str) -> str:
+    if "\\%" in arg:  # cron reads "\\\\%" as "\\" + a command-ending "%": no escape exists for it
+        raise UsageError(f"{arg!r} contains a backslash before '%', which a crontab line cannot pass on")
     return shlex.quote(_no_newline(arg, "a crontab line")).replace("%", "\\%")
 
 
@@ -53,15 +58,15 @@ def systemd_arg(value: str) -> str:
         .replace("\n", "\\n")
         .replace("\t", "\\t")
     )
-    if "\x00" in escaped:
-        raise UsageError(f"{value!r} contains a NUL character")
+    _no_newline(value, "a unit file line")
     return f'"{escaped}"'
 
 
 def systemd_executable(path: str) -> str:
     """The program word of ``ExecStart=``: systemd expands ``%`` specifiers there but not
     ``$`` variables, and refuses quotes and backslashes in it outright."""
-    if any(c in path for c in "\"'\\\n\x00"):
+    _no_newline(path, "a unit file line")
+    if any(c in path for c in "\"'\\"):
         raise UsageError(
             f"systemd cannot run a program whose path contains a quote or backslash: {path!r}; "
             "install osched under a plainer path"
@@ -78,13 +83,9 @@ def systemd_text(value: str) -> str:
     return _no_newline(value, "a unit file line").replace("%", "%%")
 
 
-_XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def xml_text(value: str) -> str:
-    """Text or attribute content in XML."""
-    if _XML_BAD.search(value):
-        raise UsageError(f"{value!r} contains a control character that XML cannot hold")
+    """Text or attribute content in XML (a ``\\r`` would silently become ``\\n``)."""
+    _no_newline(value, "XML")
     return (
         value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         .replace('"', "&quot;").replace("'", "&apos;")
@@ -104,9 +105,7 @@ def _cmdline_arg(arg: str) -> str:
 def plist_string(value: str) -> str:
     """A ``<string>`` of an XML property list, escaped exactly as plistlib escapes it
     (line ends normalised to \\n; ``&``, ``<``, ``>``); control characters are refused."""
-    if _XML_BAD.search(value):
-        raise UsageError(f"{value!r} contains a control character that a property list cannot hold")
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    _no_newline(value, "a property list")
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -136,7 +136,7 @@ def test_windows_cmdline(argv: list[str], expected: str) -> None:
 
 
 def test_newline_in_path_is_refused_for_cron() -> None:
-    with pytest.raises(UsageError, match="line break"):
+    with pytest.raises(UsageError, match=r"contains '\\n', which a crontab line cannot hold"):
         cron_command(["/bin/x", "a\nb"])
 
 

@@ -584,7 +584,7 @@ def test_status_events_logs_show_the_runtime(env: Env) -> None:
     r = cli_run("events")
     assert "agent/day  started  pid" in r.output
     r = cli_run("logs", "nobody")
-    assert r.exit_code == 2 and "no output yet" in r.output
+    assert r.exit_code == 2 and "no job named 'nobody'" in r.output
 
 
 def test_logs_follow_prints_new_output(env: Env) -> None:

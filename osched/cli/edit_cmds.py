@@ -76,7 +76,7 @@ def _env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not ENV_NAME_RE.match(name):
+        if not sep or not ENV_NAME_RE.fullmatch(name):
             raise UsageError(f"{option}: expected NAME=VALUE, got {pair!r}")
         out[name] = value
     return out

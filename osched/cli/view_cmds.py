@@ -196,7 +196,7 @@ def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
     """osched's decisions (started, skipped and why, crashed, stopped, overrides), oldest first."""
     if limit < 1:
         raise UsageError("--limit must be at least 1")
-    recs = c.state.events(job_name, limit)
+    recs = c.state.events(c.known_job(job_name) if job_name else None, limit)
     if as_json:
         emit({"events": recs})
         return

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
+from .. import safe
 from ..fsutil import atomic_write
 from ..parse import zone
 from ..paths import Settings
@@ -87,10 +88,26 @@ class RenderContext:
     runner: Runner = subprocess_runner
 
     def __post_init__(self) -> None:
+        """Every value that reaches an artifact is checked once, here (``safe.check``); ids and
+        zone names are checked when the config is loaded.  A refusal is a usage error."""
+        from ..errors import UsageError
+
         for p in (self.config_path, self.state_dir):
             if not Path(p).is_absolute():
                 raise ValueError(f"{p} must be absolute")
         zone(self.host_zone)
+        values = {
+            "config path": str(self.config_path),
+            "state dir": str(self.state_dir),
+            "entrypoint": self.start_exe,
+            "stop entrypoint": self.stop_exe,
+        }
+        try:
+            for what, value in values.items():
+                safe.check(value, what)
+            safe.check_user(self.user)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
 
     @property
     def host_tz(self) -> ZoneInfo:

@@ -101,6 +101,30 @@ class CronTable:
             return ""
         raise ToolError(f"crontab -l failed (exit {r.code}): {r.last_line()}")
 
+    def lock(self) -> Any:
+        """Serialise osched's installs into this crontab (every config of this state dir)."""
+        from ..fsutil import lock_path
+
+        return lock_path(self.ctx.state_dir / "crontab.lock")
+
+    def replace_block(self, rows: list[str], tries: int = 3) -> None:
+        """Put ``rows`` in place of this config's lines.  Read, merge, and re-read just before
+        writing: a change by someone else meanwhile (the user's ``crontab -e``, another
+        config's install) is merged again, never overwritten; after ``tries`` it fails."""
+        cid = self.ctx.config_id
+        with self.lock():
+            for _ in range(tries):
+                current = self.read()
+                new = self.merge(current, rows, cid)
+                if new == current:
+                    return
+                if self.read() == current:
+                    self.write(new)
+                    return
+        raise ToolError(
+            f"{self.location} kept changing while osched installed into it; nothing was written: try again"
+        )
+
     def write(self, text: str) -> None:
         if self.file:
             atomic_write(self.file, text.encode("utf-8"), mode=0o600)
@@ -202,7 +226,10 @@ class Cron:
         if new != current:
             plan.diff = file_diff(tab.location, current, new)
             command = ["crontab", "-"] if not tab.file else ["write", str(tab.file)]
-            plan.add(lambda: tab.write(new), lambda: tab.write(current), command)
+            before = CronTable.ours(current, ctx.config_id)
+            plan.add(
+                lambda: tab.replace_block(rows), lambda: tab.replace_block(before), command
+            )
             plan.summary.append(
                 f"{tab.location}: {len(rows)} osched lines"
                 if rows
