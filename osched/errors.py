@@ -32,8 +32,17 @@ class ConfigError(UsageError):
     """
 
     def __init__(self, message: str, where: str = "", key: str = "") -> None:
+        where, key = printable(where), printable(key)
         self.where = where
         self.key = key
         self.detail = message
         parts = [p for p in (where, key) if p]
         super().__init__(": ".join([*parts, message]))
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters and line separators shown as escapes: an error is
+    one line, whatever a hostile key or path holds."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text
+    )

@@ -68,6 +68,12 @@ class Outcome:
 
 
 def install(cfg: Any, ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome:
+    """Render ``target``'s artifacts and put them in place.  Refuses first, changing nothing,
+    what the entrypoints would refuse (the trust check): every firing would refuse it too."""
+    from .trust import check_state_dir, read_config
+
+    check_state_dir(ctx.state_dir, create=not dry_run)
+    read_config(ctx.config_path)
     t = targets.get(target)
     files = t.render(cfg, ctx)
     manifest = read_manifest(ctx.state_dir, ctx.config_id)

@@ -103,7 +103,9 @@ def read_config(path: Path) -> bytes:
         return path.read_bytes()
     real = resolve_config(path)
     check_folders(real, "config file")
-    fd = os.open(real, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+    fd = os.open(
+        real, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    )  # a FIFO must not hang
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

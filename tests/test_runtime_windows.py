@@ -36,7 +36,7 @@ class FakeWindows(WindowsProcs):
             self.live.pop(int(argv[2]), None)
         return SimpleNamespace(returncode=0, stdout="", stderr="")
 
-    def start_time(self, pid: int) -> str | None:
+    def start_time(self, pid: int, zombie_ok: bool = False) -> str | None:
         return self.live.get(pid)
 
 

@@ -104,7 +104,8 @@ class Launcher:
         finally:
             os.close(fd)
         st.pid, st.pid_start = p.pid, rt.procs.start_time(p.pid)
-        st.pgid, st.pgid_start = p.pid, st.pid_start  # its own process group (and session)
+        # its own process group (and session); a leader that already exited is still unreaped
+        st.pgid, st.pgid_start = p.pid, st.pid_start or rt.procs.start_time(p.pid, zombie_ok=True)
         st.started_at, st.outcome, st.stop_requested = iso(now), JobOutcome.RUNNING, False
         return p
 
@@ -145,7 +146,8 @@ class Launcher:
                 p = self.spawn(job, s, until, st, reason)
             except (OSError, RuntimeError) as e:
                 return self.failed(job, sid, st, e), None
-            return self._started(job, sid, st, p, os.getpid(), reason), Supervisor(rt, job.name, p)
+            out = self._started(job, sid, st, p, os.getpid(), reason)
+            return out, (Supervisor(rt, job.name, p) if out.code == 0 else None)
 
         if rt.foreground:
             out, supervisor = prepare()

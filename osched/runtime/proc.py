@@ -18,7 +18,7 @@ from typing import Any
 class _Procs:
     name = ""
 
-    def start_time(self, pid: int) -> str | None:
+    def start_time(self, pid: int, zombie_ok: bool = False) -> str | None:
         raise NotImplementedError
 
     def alive(self, pid: int | None, start: str | None) -> bool:
@@ -55,9 +55,10 @@ class PosixProcs(_Procs):
 
     name = "posix"
 
-    def start_time(self, pid: int) -> str | None:
+    def start_time(self, pid: int, zombie_ok: bool = False) -> str | None:
         """An opaque token that changes when ``pid`` is reused; None if there is no such live
-        process (a zombie counts as gone)."""
+        process (a zombie counts as gone, unless ``zombie_ok``: its unreaped child's start
+        time is still its own)."""
         if pid <= 0:
             return None
         try:
@@ -69,7 +70,7 @@ class PosixProcs(_Procs):
             return self._ps_start(pid)
         # the command name (field 2) may contain spaces and parentheses: split after the last ')'
         rest = raw[raw.rfind(b")") + 2 :].split()
-        if rest[0] in (b"Z", b"X"):
+        if rest[0] in (b"Z", b"X") and not zombie_ok:
             return None
         return rest[19].decode()  # field 22: start time in clock ticks since boot
 
@@ -200,7 +201,7 @@ class WindowsProcs(_Procs):
             return subprocess.Popen
         return self._popen
 
-    def start_time(self, pid: int) -> str | None:  # pragma: no cover - Windows only
+    def start_time(self, pid: int, zombie_ok: bool = False) -> str | None:  # pragma: no cover - Windows only
         import ctypes
         from ctypes import wintypes
 
