@@ -6,7 +6,8 @@ Rules (POSIX; docs/runtime.md states them for users):
 
 * the config file is opened once (``O_NOFOLLOW`` on the resolved path) and checked on the
   open descriptor (``fstat``): a regular file, owned by the user running osched, not writable
-  by group or others; what is parsed is what was read from that descriptor;
+  by others or by a group other than the user's private group; what is parsed is what was
+  read from that descriptor;
 * every folder from the file up to ``/`` is owned by that user or by root, and is not
   writable by group or others unless it is sticky (``/tmp``): nobody else can swap a path
   component between the check and the read;
@@ -41,6 +42,28 @@ def _euid() -> int:
     return os.geteuid() if hasattr(os, "geteuid") else 0
 
 
+def private_group(gid: int) -> bool:
+    """Is ``gid`` the user's own group (a user private group, Debian's and Ubuntu's default):
+    the user's primary group, named like the user, with no other members?  Then group write
+    (umask 002) lets no one else in."""
+    import grp
+    import pwd
+
+    try:
+        user = pwd.getpwuid(_euid())
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return False
+    return gid == user.pw_gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+
+
+def writable_by_others(st: os.stat_result) -> bool:
+    """Writable by another user: by others, or by a group that is not the user's own."""
+    if st.st_mode & stat.S_IWOTH:
+        return True
+    return bool(st.st_mode & stat.S_IWGRP) and not private_group(st.st_gid)
+
+
 def _check_stat(st: os.stat_result, path: Path, what: str) -> None:
     uid = _euid()
     if st.st_uid != uid:
@@ -48,7 +71,7 @@ def _check_stat(st: os.stat_result, path: Path, what: str) -> None:
             f"refusing to run: {what} {path} is owned by uid {st.st_uid}, not by uid {uid} "
             f"(chown it, or run osched as its owner)"
         )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    if writable_by_others(st):
         raise InsecureError(f"refusing to run: {what} {path} is writable by other users (chmod go-w {path})")
 
 
@@ -76,7 +99,7 @@ def check_folders(path: Path, what: str) -> None:
                 f"refusing to run: folder {d} of the {what} is owned by uid {st.st_uid} "
                 f"(another user could replace the {what})"
             )
-        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        if writable_by_others(st) and not st.st_mode & stat.S_ISVTX:
             raise InsecureError(
                 f"refusing to run: folder {d} of the {what} is writable by other users (chmod go-w {d})"
             )

@@ -173,6 +173,20 @@ def test_a_symlinked_config_is_followed_only_to_a_file_of_ours(env: Env, tmp_pat
     assert r.returncode == 0, r.stderr
 
 
+@needs_root
+def test_group_write_is_accepted_only_for_the_users_private_group(env: Env) -> None:
+    from osched.trust import InsecureError, check_private, private_group
+
+    env.write([DAY])
+    env.config.chmod(0o660)
+    assert private_group(0)  # root's group "root" has no other members here
+    os.chown(env.config, 0, 0)
+    check_private(env.config, "config file")  # umask 002 with a private group: fine
+    os.chown(env.config, 0, OTHER)  # a group others are in
+    with pytest.raises(InsecureError, match="writable by other users"):
+        check_private(env.config, "config file")
+
+
 def test_a_fifo_as_config_is_refused_without_hanging(env: Env, tmp_path: Path) -> None:
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo, 0o600)
@@ -182,7 +196,7 @@ def test_a_fifo_as_config_is_refused_without_hanging(env: Env, tmp_path: Path) -
 
 def test_install_refuses_what_the_entrypoints_would_refuse(env: Env, tmp_path: Path) -> None:
     env.write([DAY])
-    env.config.chmod(0o664)
+    env.config.chmod(0o666)
     tab = tmp_path / "crontab"
     tab.write_text("")
     r = CliRunner().invoke(cli, ["install", "--target", "cron"], env={"OSCHED_CRONTAB_FILE": str(tab)})
