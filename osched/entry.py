@@ -22,8 +22,8 @@ USAGE = {
     " [--config PATH] [--state-dir PATH] [--foreground] [-v]",
     "osched-stop": "usage: osched-stop JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]",
 }
-_VALUED = {"--schedule", "--config", "--state-dir", "--systemd", "--until"}
-_FLAGS = {"--resume", "--foreground", "--manual", "-v", "--verbose"}
+_VALUED = {"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"}
+_FLAGS = {"--resume", "--foreground", "--manual", "--adopt", "-v", "--verbose"}
 
 
 class _Usage(Exception):
@@ -107,7 +107,17 @@ def _open(opts: dict[str, str | bool], job_name: str | None) -> Any:
 def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any:
     """The entrypoint's one action; a Reply, or an int exit code."""
     if prog == "supervise":
-        return _supervise(rt, pos[0])
+        from .state import parse_iso
+
+        return int(
+            rt.launcher.supervise_here(
+                pos[0],
+                str(opts.get("--schedule") or "manual"),
+                parse_iso(opts.get("--until")),
+                str(opts.get("--reason") or "started"),
+                adopt=bool(opts.get("--adopt")),
+            )
+        )
     if opts.get("--resume"):
         return rt.resume(systemd=str(opts.get("--systemd") or "") or None)
     if prog == "osched-start" and opts.get("--manual"):
@@ -150,15 +160,6 @@ def run(prog: str, argv: list[str]) -> int:
     elif opts.get("--verbose"):
         _say(out.message)
     return int(out.code)
-
-
-def _supervise(rt: Any, job: str) -> int:  # pragma: no cover - the Windows supervisor
-    from .runtime.supervisor import Supervisor
-
-    st = rt.state.read_state(job, rt.clock.now())
-    if not rt.running(st):
-        return 0
-    return Supervisor(rt, job, None, adopted_pid=st.pid).run()
 
 
 def start_main() -> None:

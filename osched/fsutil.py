@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .osdep import WINDOWS, try_lock
+
 
 def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix.
@@ -40,7 +42,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
 
 def fsync_dir(directory: Path) -> None:
     """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
-    if os.name == "nt":  # pragma: no cover - Windows cannot open directories
+    if WINDOWS:  # pragma: no cover - Windows cannot open directories
         return
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -55,15 +57,13 @@ def locked_file(path: Path) -> Iterator[None]:
     taken on the open file, and retaken when ``path`` was renamed over meanwhile (so a waiting
     editor locks the file the previous editor wrote).  A missing file is not created.  POSIX
     only; elsewhere no lock is taken (the caller's compare-before-rename still holds)."""
-    if os.name == "nt":  # pragma: no cover
+    if WINDOWS:  # pragma: no cover - a file open elsewhere cannot be renamed over there
         yield
         return
-    import fcntl
-
     while True:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try_lock(fd, blocking=True)
             st, now = os.fstat(fd), os.stat(path)
         except BaseException:
             os.close(fd)
@@ -80,17 +80,12 @@ def locked_file(path: Path) -> Iterator[None]:
 @contextlib.contextmanager
 def lock_path(path: Path) -> Iterator[None]:
     """An exclusive lock on a lock file at ``path`` (created 0600)."""
-    if os.name == "nt":  # pragma: no cover
-        yield
-        return
-    import fcntl
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(
         path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0), 0o600
     )
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try_lock(fd, blocking=True)
         yield
     finally:
         os.close(fd)

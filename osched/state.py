@@ -28,6 +28,7 @@ from typing import Any
 
 from .errors import OschedError
 from .fsutil import atomic_write
+from .osdep import try_lock
 from .paths import EVENTS_FILE, JOBS_DIR
 
 EVENTS = EVENTS_FILE
@@ -255,29 +256,11 @@ class Held:
 def _lock_fd(fd: int, timeout: float | None, job: str) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        if _try_lock(fd, blocking=deadline is None):
+        if try_lock(fd, blocking=deadline is None):
             return
         if deadline is not None and time.monotonic() >= deadline:
             raise LockBusy(f"job {job!r} is busy: another osched decision held its lock for {timeout:g}s")
         time.sleep(0.05)
-
-
-def _try_lock(fd: int, blocking: bool) -> bool:
-    if os.name == "nt":  # pragma: no cover - exercised on Windows only
-        import msvcrt
-
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 @dataclass

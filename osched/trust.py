@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 
 from .errors import OschedError
+from .osdep import WINDOWS, euid, private_group
 
 
 class InsecureError(OschedError):
@@ -39,22 +40,7 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def _euid() -> int:
-    return os.geteuid() if hasattr(os, "geteuid") else 0
-
-
-def private_group(gid: int) -> bool:
-    """Is ``gid`` the user's own group (a user private group, Debian's and Ubuntu's default):
-    the user's primary group, named like the user, with no other members?  Then group write
-    (umask 002) lets no one else in."""
-    import grp
-    import pwd
-
-    try:
-        user = pwd.getpwuid(_euid())
-        group = grp.getgrgid(gid)
-    except KeyError:
-        return False
-    return gid == user.pw_gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+    return euid()
 
 
 def writable_by_others(st: os.stat_result) -> bool:
@@ -78,7 +64,7 @@ def _check_stat(st: os.stat_result, path: Path, what: str) -> None:
 def check_private(path: Path, what: str) -> None:
     """Refuse ``path`` when another user could change it: owned by someone else, or writable
     by group or others (the path itself, not following a final symlink)."""
-    if os.name == "nt":  # pragma: no cover - Windows ACLs are not mode bits
+    if WINDOWS:  # pragma: no cover - Windows ACLs are not mode bits
         return
     _check_stat(path.lstat(), path, what)
 
@@ -86,7 +72,7 @@ def check_private(path: Path, what: str) -> None:
 def check_folders(path: Path, what: str) -> None:
     """Every folder from ``path``'s parent up to ``/``: owned by the user or root, and not
     writable by group or others unless sticky."""
-    if os.name == "nt":  # pragma: no cover
+    if WINDOWS:  # pragma: no cover
         return
     uid = _euid()
     for d in Path(os.path.realpath(path)).parents:
@@ -122,7 +108,7 @@ def _check_stat_link(path: Path) -> None:
 def read_config(path: Path) -> bytes:
     """The config's bytes, read from the one descriptor that was checked.  Raises
     ``InsecureError`` for a refusal, ``OSError`` (``FileNotFoundError`` ...) otherwise."""
-    if os.name == "nt":  # pragma: no cover
+    if WINDOWS:  # pragma: no cover
         return path.read_bytes()
     real = resolve_config(path)
     check_folders(real, "config file")
@@ -145,7 +131,7 @@ def read_config(path: Path) -> bytes:
 def check_state_dir(root: Path, create: bool = True) -> None:
     """The state dir: a real directory of the user's, not writable by others, in trusted
     folders.  A missing one is created (0700) when ``create``."""
-    if os.name == "nt":  # pragma: no cover
+    if WINDOWS:  # pragma: no cover
         if create:
             root.mkdir(parents=True, exist_ok=True)
         return

@@ -339,7 +339,9 @@ def test_taskscheduler_install_and_uninstall_argv(
     xml_dir = setup["state"] / "taskscheduler"
     creates = [c for c in rec.calls if c[:2] == ["schtasks", "/Create"]]
     names = sorted(c[3] for c in creates)
-    assert names[:2] == ["\\osched\\agent.nights.start", "\\osched\\agent.nights.stop"]
+    cid = next(iter((setup["state"] / "install").glob("*.toml"))).stem
+    assert names == [f"\\osched\\{cid}.agent.nights.start", f"\\osched\\{cid}.agent.nights.stop",
+                     f"\\osched\\{cid}.resume"]
     for c in creates:
         assert c[4] == "/XML" and c[6] == "/F"
         data = Path(c[5]).read_bytes()
@@ -368,7 +370,7 @@ def test_taskscheduler_failure_deletes_the_tasks_it_created(
     use(runner)
     r = run("install", "--target", "taskscheduler", "--no-start")
     assert r.exit_code == 1 and r.output.rstrip().endswith("failed (exit 1): ERROR: Access is denied.")
-    assert calls[-1] == ["schtasks", "/Delete", "/TN", "\\osched\\agent.nights.start", "/F"]
+    assert calls[-1][:3] == ["schtasks", "/Delete", "/TN"] and calls[-1][3].endswith(".agent.nights.start")
 
 
 def test_launchd_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -248,7 +248,7 @@ def test_task_xml_validates_against_schema(tmp_path: Path, hostile: bool) -> Non
             args = root.findtext(f"{NS}Actions/{NS}Exec/{NS}Arguments")
             assert args == windows_cmdline(ctx.start_argv("demo-agent", "weeknights")[1:])
             assert root.findtext(f"{NS}Actions/{NS}Exec/{NS}Command") == ctx.start_exe
-    boot = next(f for f in files if f.name.startswith("resume-"))
+    boot = next(f for f in files if f.name == f"{ctx.config_id}.resume.xml")
     assert "<BootTrigger>" in boot.content and "<LogonTrigger>" in boot.content
 
 

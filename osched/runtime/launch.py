@@ -66,11 +66,19 @@ def close_inherited(keep: tuple[int, ...]) -> None:
     for fd in sorted(k for k in keep if k >= low):
         os.closerange(low, fd)
         low = fd + 1
-    try:
-        top = int(os.sysconf("SC_OPEN_MAX"))
-    except (AttributeError, ValueError, OSError):
-        top = 65536
+    top = 65536
+    if sys.platform != "win32":
+        with contextlib.suppress(ValueError, OSError):
+            top = int(os.sysconf("SC_OPEN_MAX"))
     os.closerange(low, max(top, low))
+
+
+def _report_to_launcher(line: str) -> None:
+    """One line on stdout, then stdout closed: the launcher reads exactly that."""
+    with contextlib.suppress(OSError, ValueError):  # a launcher gone meanwhile: supervise anyway
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        sys.stdout.close()
 
 
 class Launcher:
@@ -134,47 +142,88 @@ class Launcher:
         return Reply(0, f"{job.name}: started (pid {p.pid}; {reason})")
 
     # -- who supervises --------------------------------------------------------------------------
+    def prepare(
+        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, reason: str
+    ) -> tuple[Reply, Supervisor | None]:
+        """Spawn the job and record it with this process as its supervisor."""
+        from .supervisor import Supervisor
+
+        sid = s.id if s else None
+        try:
+            p = self.spawn(job, s, until, st, reason)
+        except (OSError, RuntimeError) as e:
+            return self.failed(job, sid, st, e), None
+        out = self._started(job, sid, st, p, os.getpid(), reason)
+        return out, (Supervisor(self.rt, job.name, p) if out.code == 0 else None)
+
     def launch(
         self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, held: Held, reason: str
     ) -> Reply:
-        from .supervisor import Supervisor
-
-        rt, sid = self.rt, (s.id if s else None)
-
-        def prepare() -> tuple[Reply, Supervisor | None]:
-            try:
-                p = self.spawn(job, s, until, st, reason)
-            except (OSError, RuntimeError) as e:
-                return self.failed(job, sid, st, e), None
-            out = self._started(job, sid, st, p, os.getpid(), reason)
-            return out, (Supervisor(rt, job.name, p) if out.code == 0 else None)
-
+        rt = self.rt
         if rt.foreground:
-            out, supervisor = prepare()
+            out, supervisor = self.prepare(job, s, until, st, reason)
             if supervisor is None:
                 return out
             held.release()  # let the other entrypoints decide while we supervise
             return Reply(supervisor.run(), "")
         if rt.procs.name == "windows":
-            return self._launch_windows(job, s, until, st, reason)
-        return self._detached(job.name, held, prepare)
+            rt.state.write_state(job.name, st)  # the window and crash count the supervisor reads
+            extra = ["--schedule", s.id if s else "manual", "--until", iso(until) or "", "--reason", reason]
+            return self._start_supervisor(job.name, extra)
+        return self._detached(job.name, held, lambda: self.prepare(job, s, until, st, reason))
 
-    def _launch_windows(
-        self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, reason: str
-    ) -> Reply:
-        rt, sid = self.rt, (s.id if s else None)
-        win = rt.procs
-        try:
-            p = self.spawn(job, s, until, st, reason)
-        except (OSError, RuntimeError) as e:
-            return self.failed(job, sid, st, e)
+    def _start_supervisor(self, job_name: str, extra: list[str]) -> Reply:
+        """Windows (no fork): a detached ``python -m osched.entry supervise`` process spawns
+        (or adopts) the job itself, so it owns the job's Job Object, and reports its reply on
+        its stdout while this process holds the job's lock for it."""
+        import subprocess
+
+        rt, win = self.rt, self.rt.procs
         tail = ["--config", str(rt.cfg.path), "--state-dir", str(rt.state.root)]
         sup = win.popen(
-            [sys.executable, "-m", "osched.entry", "supervise", job.name, *tail],
+            [sys.executable, "-m", "osched.entry", "supervise", job_name, *extra, *tail],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             creationflags=win.DETACHED_PROCESS | win.CREATE_NEW_PROCESS_GROUP,
             close_fds=True,
         )
-        return self._started(job, sid, st, p, sup.pid, reason)
+        line = sup.stdout.readline().decode("utf-8", "replace").strip() if sup.stdout else ""
+        if not line:
+            return Reply(1, f"{job_name}: the supervisor died before starting the job")
+        code_s, _, msg = line.partition(" ")
+        return Reply(int(code_s), msg)
+
+    def supervise_here(
+        self,
+        job_name: str,
+        sid: str,
+        until: datetime | None,
+        reason: str,
+        adopt: bool,
+        report: Callable[[str], None] | None = None,
+    ) -> int:
+        """``osched.entry supervise`` (Windows): start or adopt the job, report the reply on
+        stdout (the launcher waits for that one line), then supervise until done."""
+        from .supervisor import Supervisor
+
+        rt = self.rt
+        st = rt.state.read_state(job_name, rt.clock.now())
+        supervisor: Supervisor | None = None
+        if adopt:
+            if not rt.running(st):
+                out = Reply(0, f"{job_name}: not running")
+            else:
+                st.supervisor_pid, st.supervisor_start = os.getpid(), rt.procs.start_time(os.getpid())
+                rt.state.write_state(job_name, st)
+                rt.event(job_name, "adopted", pid=st.pid, reason="its supervisor was gone")
+                out = Reply(0, f"{job_name}: already running (pid {st.pid}); supervising it again")
+                supervisor = Supervisor(rt, job_name, None, adopted_pid=st.pid)
+        else:
+            job = rt.job(job_name)
+            out, supervisor = self.prepare(job, job.schedule(sid), until, st, reason)
+        (report or _report_to_launcher)(f"{out.code} {out.message}")
+        return supervisor.run() if supervisor is not None else out.code
 
     def adopt(self, job: Job, st: JobState, held: Held) -> Reply:
         """The job runs but its supervisor is gone (killed): start a new supervisor for it."""
@@ -182,7 +231,7 @@ class Launcher:
 
         rt = self.rt
         if rt.procs.name == "windows":
-            return Reply(0, f"{job.name}: already running (pid {st.pid})")
+            return self._start_supervisor(job.name, ["--adopt"])
 
         def prepare() -> tuple[Reply, Supervisor | None]:
             st.supervisor_pid, st.supervisor_start = os.getpid(), rt.procs.start_time(os.getpid())
@@ -197,6 +246,8 @@ class Launcher:
         """Double fork.  The grandchild (own session, stdio on /dev/null) runs ``prepare`` (start
         or adopt the job, write the state), reports its reply through a pipe, lets go of the
         job's lock and becomes the supervisor; this process returns the reported reply."""
+        if sys.platform == "win32":  # pragma: no cover - Windows starts a supervisor process instead
+            raise NotImplementedError
         r, w = os.pipe()
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)

@@ -134,6 +134,8 @@ class PosixProcs(_Procs):
     def signal_group(self, pgid: int, signame: str) -> bool:
         import signal
 
+        if sys.platform == "win32":  # pragma: no cover - never used there (winproc.py)
+            raise NotImplementedError
         try:
             os.killpg(pgid, getattr(signal, signame))
         except ProcessLookupError:
@@ -141,6 +143,8 @@ class PosixProcs(_Procs):
         return True
 
     def group_alive(self, pgid: int) -> bool:
+        if sys.platform == "win32":  # pragma: no cover - never used there (winproc.py)
+            raise NotImplementedError
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -173,77 +177,7 @@ class PosixProcs(_Procs):
         return "killed"
 
 
-class WindowsProcs(_Procs):
-    """Windows: a detached process in a new process group; ``taskkill /T`` ends the tree.
-    Exercised on Linux with ``run``/``popen`` replaced (tests/test_runtime_windows.py)."""
-
-    name = "windows"
-    DETACHED_PROCESS = 0x00000008
-    CREATE_NEW_PROCESS_GROUP = 0x00000200
-
-    def __init__(self, run: Any = None, popen: Any = None) -> None:
-        self._run = run
-        self._popen = popen
-
-    @property
-    def run(self) -> Any:
-        if self._run is None:
-            import subprocess
-
-            return subprocess.run
-        return self._run
-
-    @property
-    def popen(self) -> Any:
-        if self._popen is None:
-            import subprocess
-
-            return subprocess.Popen
-        return self._popen
-
-    def start_time(self, pid: int, zombie_ok: bool = False) -> str | None:  # pragma: no cover - Windows only
-        import ctypes
-        from ctypes import wintypes
-
-        k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        h = k32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not h:
-            return None
-        try:
-            code = wintypes.DWORD()
-            if not k32.GetExitCodeProcess(h, ctypes.byref(code)) or code.value != 259:  # STILL_ACTIVE
-                return None
-            c, e, k, u = (wintypes.FILETIME() for _ in range(4))
-            if not k32.GetProcessTimes(h, *(ctypes.byref(x) for x in (c, e, k, u))):
-                return None
-            return str((c.dwHighDateTime << 32) | c.dwLowDateTime)
-        finally:
-            k32.CloseHandle(h)
-
-    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
-        flags = self.DETACHED_PROCESS | self.CREATE_NEW_PROCESS_GROUP
-        return self._start(argv, cwd, env, out_fd, self.popen, creationflags=flags)
-
-    def taskkill(self, pid: int, force: bool) -> int:
-        argv = ["taskkill", "/PID", str(pid), "/T"] + (["/F"] if force else [])
-        r = self.run(argv, capture_output=True, text=True, check=False)
-        return int(r.returncode)
-
-    def terminate(self, pid: int, signame: str, timeout: float, reap: Any = None, poll: float = 0.2) -> str:
-        start = self.start_time(pid)
-        if start is None:
-            return "gone"
-        self.taskkill(pid, force=False)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if reap is not None:
-                reap()
-            if self.start_time(pid) != start:
-                return "signal"
-            time.sleep(poll)
-        self.taskkill(pid, force=True)
-        return "killed"
-
+from .winproc import WindowsProcs  # noqa: E402 - re-exported
 
 Procs = PosixProcs | WindowsProcs
 

@@ -1,24 +1,29 @@
 """The supervisor: waits for the job, restarts it after a crash (with backoff), and stops it
 when its time is over and no stop firing came.  Its decisions come from ``policy``.
 
-Waiting is in ``wait``/``sleep`` alone (pidfd + ``select`` + a signal wakeup fd, no polling
-while a pidfd exists); the loop in ``run`` and the decisions around it do not care how.
+Waiting is in ``wait``/``sleep`` alone and is the same on every platform: a thread waits for
+the spawned process, a socket carries stop signals (``signal.set_wakeup_fd``), and both set
+one event the loop waits on.  Only an adopted job (not our child) is looked at every
+``ADOPTED_POLL`` seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..model import Job
+from ..osdep import stop_signals
 from ..paths import log_max_bytes
 from ..state import JobOutcome, iso
 from . import policy
 from .policy import GRACE, WAKE
+
+ADOPTED_POLL = 0.5  # seconds between looks at an adopted job (not our child)
 
 if TYPE_CHECKING:
     from .decide import Runtime
@@ -32,49 +37,67 @@ class Supervisor:
         self.adopted = adopted_pid
         self.terminated = False
         self.refused = ""  # the last reload's trust refusal
-        self._wake_r = self._wake_w = -1
+        self._wake = threading.Event()  # set by the process waiter and by stop signals
+        self._sockets: tuple[Any, Any] | None = None
+        self._old_wakeup = -1
 
-    # -- waiting --------------------------------------------------------------------------------
+    # -- waiting: portable (threads and a socket), the same code on every platform ------------
     def _install_signals(self) -> None:
+        """A stop signal sets ``terminated`` and wakes the loop: the C-level handler writes to
+        a socket (``signal.set_wakeup_fd``; Windows accepts sockets there), and a thread
+        reading it sets the wake event."""
         import signal
+        import socket
 
         def handler(signum: int, frame: Any) -> None:
             self.terminated = True
 
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        os.set_blocking(self._wake_r, False)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        r, w = socket.socketpair()
+        w.setblocking(False)
+        self._sockets = (r, w)
+        self._old_wakeup = signal.set_wakeup_fd(w.fileno())
+        for sig in stop_signals():
             signal.signal(sig, handler)
-        signal.set_wakeup_fd(self._wake_w)
+        threading.Thread(target=self._relay, args=(r,), daemon=True, name="osched-signals").start()
+
+    def _relay(self, sock: Any) -> None:
+        while True:
+            try:
+                if not sock.recv(512):
+                    return
+            except OSError:
+                return
+            self._wake.set()
+
+    def _watch(self) -> None:
+        """A thread that waits for the spawned process and wakes the loop when it ends."""
+        popen = self.popen
+        if popen is None:
+            return
+
+        def wait() -> None:
+            with contextlib.suppress(Exception):
+                popen.wait()
+            self._wake.set()
+
+        threading.Thread(target=wait, daemon=True, name="osched-wait").start()
 
     def _pid(self) -> int:
         return int(self.popen.pid if self.popen is not None else self.adopted or 0)
 
     def wait(self, timeout: float) -> tuple[bool, int | None]:
-        """Wait up to ``timeout`` s for the job to end or a signal.  (ended, exit code or None)"""
-        import select
-
+        """Wait up to ``timeout`` s for the job to end or a stop signal.  (ended, exit code)"""
         deadline = time.monotonic() + max(0.0, timeout)
-        pidfd = -1
-        with contextlib.suppress(OSError, AttributeError):
-            pidfd = os.pidfd_open(self._pid())  # type: ignore[attr-defined,unused-ignore]
-        try:
-            while True:
-                ended, code = self._poll()
-                if ended or self.terminated:
-                    return ended, code
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False, None
-                fds = [self._wake_r] + ([pidfd] if pidfd >= 0 else [])
-                ready, _, _ = select.select(fds, [], [], left if pidfd >= 0 else min(left, 0.2))
-                if self._wake_r in ready:
-                    with contextlib.suppress(OSError):
-                        os.read(self._wake_r, 512)
-        finally:
-            if pidfd >= 0:
-                os.close(pidfd)
+        while True:
+            self._wake.clear()
+            ended, code = self._poll()
+            if ended or self.terminated:
+                return ended, code
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, None
+            # an adopted job is no child of ours: nothing wakes us when it ends, so look again
+            self._wake.wait(left if self.popen is not None else min(left, ADOPTED_POLL))
 
     def _poll(self) -> tuple[bool, int | None]:
         if self.popen is not None:
@@ -84,17 +107,14 @@ class Supervisor:
         return (not self.rt.procs.alive(self.adopted, st.pid_start)), None
 
     def sleep(self, seconds: float) -> None:
-        import select
-
+        """Sleep (a crash backoff) unless a stop signal comes."""
         deadline = time.monotonic() + seconds
         while not self.terminated:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            ready, _, _ = select.select([self._wake_r], [], [], left)
-            if ready:
-                with contextlib.suppress(OSError):
-                    os.read(self._wake_r, 512)
+            self._wake.clear()
+            self._wake.wait(left)
 
     def _reap(self) -> None:
         if self.popen is not None:
@@ -102,7 +122,23 @@ class Supervisor:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> int:
+        import signal
+
+        saved = {sig: signal.getsignal(sig) for sig in stop_signals()}
         self._install_signals()
+        try:
+            self._watch()
+            return self._loop()
+        finally:  # a supervisor run inside another program (tests) gives its signals back
+            signal.set_wakeup_fd(self._old_wakeup)
+            for sig, handler in saved.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
+            if self._sockets is not None:
+                for sock in self._sockets:
+                    sock.close()
+
+    def _loop(self) -> int:
         rt = self.rt
         while True:
             job = rt.cfg.job(self.job_name)
@@ -256,6 +292,7 @@ class Supervisor:
                 rt.launcher.failed(job, st.schedule, st, e)
                 return False
             self.adopted = None
+            self._watch()
             rt.state.write_state(name, st)
             rt.event(name, "restarted", schedule=st.schedule, pid=self.popen.pid, crash=st.crashes)
             return True

@@ -99,7 +99,7 @@ def render_each(
     to rendering one by one (tests/test_render.py checks)."""
     count = sum(len(j.enabled_schedules) for j in cfg.jobs.values())
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if len(names) < 2 or count < PARALLEL_MIN or cpus < 2 or not hasattr(os, "fork"):
+    if sys.platform == "win32" or len(names) < 2 or count < PARALLEL_MIN or cpus < 2:
         return [emit(n, render(n, cfg, ctx)) for n in names]
     return _render_forked(names, cfg, ctx, emit)
 
@@ -108,6 +108,9 @@ def _render_forked(
     names: tuple[str, ...], cfg: Config, ctx: RenderContext, emit: Callable[[str, list[File]], bytes]
 ) -> list[bytes]:
     import tempfile
+
+    if sys.platform == "win32":  # pragma: no cover - render_each renders serially there
+        raise NotImplementedError
 
     from ..project import host_firings
 

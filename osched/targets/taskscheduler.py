@@ -1,7 +1,8 @@
 """Windows Task Scheduler task XML (UTF-16 LE with a BOM, as ``schtasks /Create /XML`` wants).
 
-Tasks live in the ``\\osched\\`` folder: ``\\osched\\J.S.start`` and ``\\osched\\J.S.stop`` per
-schedule, and ``\\osched\\resume-<config id>`` with boot and logon triggers.  Task Scheduler
+Tasks live in the ``\\osched\\`` folder and carry the config id, so two configs with the same
+job and schedule ids never collide: ``\\osched\\<config id>.J.S.start`` and ``...J.S.stop`` per
+schedule, and ``\\osched\\<config id>.resume`` with boot and logon triggers.  Task Scheduler
 runs calendar triggers in the host's local time, so the firings come from
 ``project.host_firings``.  Every calendar trigger has a ``StartBoundary``; ``StartWhenAvailable``
 runs a missed firing as soon as possible; ``ExecutionTimeLimit`` is ``PT0S`` (none), so the
@@ -78,12 +79,12 @@ class TaskScheduler:
                     ("stop", ctx.stop_argv(job.name, s.id), stops),
                 ):
                     title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
-                    name = f"{job.name}.{s.id}.{kind}"
+                    name = f"{ctx.config_id}.{job.name}.{s.id}.{kind}"
                     files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
         if files:
             files.append(
                 _task(
-                    f"resume-{ctx.config_id}",
+                    f"{ctx.config_id}.resume",
                     "osched catch-up: start jobs whose window is open",
                     ctx.resume_argv(),
                     ctx,
