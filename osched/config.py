@@ -25,7 +25,7 @@ from .model import (
 )
 
 TOP_KEYS = {"timezone", "jobs"}
-JOB_KEYS = {"command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "schedules"}
+JOB_KEYS = {"command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "on_failure", "schedules"}
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -183,6 +183,9 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     if "command" not in raw:
         raise fail(f"{key}.command", "missing: every job needs a command (a list of strings)")
     command = _strings(raw["command"], f"{key}.command", fail, nonempty=True)
+    on_failure = None
+    if "on_failure" in raw:
+        on_failure = _strings(raw["on_failure"], f"{key}.on_failure", fail, nonempty=True)
     workdir = raw.get("workdir")
     if workdir is not None and (not isinstance(workdir, str) or not workdir or "\x00" in workdir):
         raise fail(f"{key}.workdir", "must be a non-empty path string")
@@ -204,6 +207,7 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     return Job(
         name=name,
         command=command,
+        on_failure=on_failure,
         workdir=workdir,
         env=env,
         stop_signal=stop_signal,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import install as inst
 from . import targets
+from .model import Config
 from .targets.base import Finding, RenderContext
 
 __all__ = ["Finding", "run_checks"]
@@ -83,6 +84,24 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
     return findings
 
 
+def check_commands(cfg: Config) -> list[Finding]:
+    """Every job's program (and on_failure hook) can be run by the timer, with its bare PATH."""
+    from .resolve import TIMER_PATH, timer_problem
+
+    found = []
+    for job in cfg.jobs.values():
+        for what, argv in (("program", job.command), ("on_failure", job.on_failure)):
+            if not argv:
+                continue
+            problem = timer_problem(job, cfg.path.parent, argv, what)
+            if problem:
+                fix = f"osched job set {job.name} -- $(command -v {argv[0]}) ...  (timer PATH={TIMER_PATH})"
+                found.append(Finding("FAIL", problem, fix))
+    if not found and cfg.jobs:
+        found.append(Finding("ok", "every job's program can be found by the timer"))
+    return found
+
+
 def run_checks(ctx: RenderContext) -> list[Finding]:
     from . import config as config_mod
     from .errors import OschedError
@@ -90,7 +109,9 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
     findings: list[Finding] = []
     try:
         cfg = config_mod.load(ctx.config_path)
-        findings.append(Finding("ok", f"config {ctx.config_path} is valid ({len(cfg.jobs)} jobs)"))
+        n = len(cfg.jobs)
+        findings.append(Finding("ok", f"config {ctx.config_path} is valid ({n} job{'s' if n != 1 else ''})"))
+        findings += check_commands(cfg)
     except OschedError as e:
         findings.append(Finding("FAIL", str(e), "fix the config"))
     findings += check_permissions(ctx.config_path, ctx.state_dir)

@@ -46,10 +46,13 @@ class Editor:
             raise UsageError(f"no job named {name!r} in {self.path}")
         return jobs[name]
 
-    def add_job(self, name: str, command: list[str], **fields: Any) -> None:
-        jobs = self._jobs(create=True)
-        if name in jobs:
+    def check_new_job(self, name: str) -> None:
+        if name in self._jobs():
             raise UsageError(f"job {name!r} already exists in {self.path}")
+
+    def add_job(self, name: str, command: list[str], **fields: Any) -> None:
+        self.check_new_job(name)
+        jobs = self._jobs(create=True)
         table = tomlkit.table()
         table["command"] = _array(command)
         self._set_job_fields(table, fields)
@@ -63,8 +66,11 @@ class Editor:
         for key, value in fields.items():
             if value is None:
                 continue
-            if key == "command":
-                _put(table, "command", _array(value))
+            if key in ("command", "on_failure"):
+                _put(table, key, _array(value))
+            elif key == "unset_on_failure":
+                if "on_failure" in table:
+                    del table["on_failure"]
             elif key in ("workdir", "stop_signal", "stop_timeout"):
                 _put(table, key, value)
             elif key == "env":

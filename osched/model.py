@@ -56,6 +56,7 @@ class Job:
     retries: int = DEFAULT_RETRIES
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
     schedules: tuple[Schedule, ...] = ()
+    on_failure: tuple[str, ...] | None = None  # argv run when the job gives up or cannot start
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         for s in self.schedules:

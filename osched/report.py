@@ -46,6 +46,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "stop_signal": job.stop_signal,
         "stop_timeout_seconds": job.stop_timeout,
         "restart": {"retries": job.retries, "backoff_seconds": list(job.backoff)},
+        "on_failure": list(job.on_failure) if job.on_failure else None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,8 @@ def test_calendar_marks_overlaps(ready: Path) -> None:
 def test_show(ready: Path) -> None:
     r = run("show", "agent")
     assert r.exit_code == 0
-    assert "command:      python3 -c 'print(1)'" in r.stdout
+    python3 = shutil.which("python3")  # resolved on PATH when the job was added (DESIGN section 2)
+    assert f"command:      {python3} -c 'print(1)'" in r.stdout
     assert "nights: 22:00 for 8h on mon-fri (Europe/Berlin)" in r.stdout
     data = json.loads(run("show", "agent", "--json").stdout)
     assert data["restart"] == {"retries": 3, "backoff_seconds": [10.0, 30.0, 90.0]}
@@ -130,7 +132,7 @@ def test_edit_commands_keep_comments(ready: Path) -> None:
     assert run("schedule", "remove", "agent", "s1").exit_code == 0
     assert run("job", "set", "agent", "--", "sleep", "5").exit_code == 0
     data = json.loads(run("list", "--json").stdout)["jobs"][0]
-    assert data["command"] == ["sleep", "5"]
+    assert data["command"] == [shutil.which("sleep"), "5"]  # resolved on PATH
     assert [s["id"] for s in data["schedules"]] == ["nights"]
     assert run("job", "remove", "agent").exit_code == 0
     assert json.loads(run("list", "--json").stdout)["jobs"] == []

@@ -8,7 +8,7 @@ handling.
 
 from __future__ import annotations
 
-from . import control_cmds, edit_cmds, os_cmds, view_cmds  # noqa: F401 - they register commands
+from . import control_cmds, edit_cmds, job_cmds, os_cmds, schedule_cmds, view_cmds  # noqa: F401 - register
 from .base import cli
 
 

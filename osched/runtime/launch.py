@@ -86,7 +86,7 @@ class Launcher:
         self.rt = rt
 
     # -- one process ---------------------------------------------------------------------------
-    def _open_log(self, job: str, header: str) -> int:
+    def open_log(self, job: str, header: str) -> int:
         state = self.rt.state
         path = state.output_log(job)
         state.job_dir(job)
@@ -106,7 +106,7 @@ class Launcher:
             raise RuntimeError(f"workdir {cwd} does not exist")
         env = merged_env(job, s, until)
         now = rt.clock.now()
-        fd = self._open_log(job.name, f"--- osched: {job.name} started at {iso(now)} ({why}) ---\n")
+        fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n")
         try:
             p = rt.procs.spawn(argv, str(cwd), env, fd)
         finally:
@@ -123,6 +123,11 @@ class Launcher:
         st.outcome, st.pid = JobOutcome.FAILED, None
         self.rt.state.write_state(job.name, st)
         self.rt.event(job.name, "start_failed", schedule=sid, reason=f"{msg}{where}")
+        with contextlib.suppress(OSError):
+            os.close(self.open_log(job.name, f"--- osched: could not start: {msg}{where} ---\n"))
+        from .hooks import on_failure
+
+        on_failure(self.rt, job, sid, "start_failed", None)
         return Reply(1, f"{job.name}: could not start: {msg}{where}")
 
     def _started(

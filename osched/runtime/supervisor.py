@@ -264,7 +264,11 @@ class Supervisor:
             rt.state.write_state(name, st)
             kind = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}.get(d.outcome, "crashed")
             rt.event(name, kind, exit=code, reason=d.reason)
-            return None
+        if d.outcome is JobOutcome.GAVE_UP and job is not None:
+            from .hooks import on_failure
+
+            on_failure(rt, job, st.schedule, "gave_up", code)  # outside the lock: it may take a while
+        return None
 
     def _restart(self) -> bool:
         rt, name = self.rt, self.job_name

@@ -1,0 +1,160 @@
+"""``osched job add|set|remove``: round-trip edits of a job (comments and layout kept), validated
+whole and written atomically; an installed config is re-synced after each edit."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import click
+
+from ..app import App
+from ..errors import UsageError
+from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal
+from ..resolve import resolve
+from .base import check, cli, echo_lines, pass_app
+
+
+def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not ENV_NAME_RE.fullmatch(name):
+            raise UsageError(f"{option}: expected NAME=VALUE, got {pair!r}")
+        out[name] = value
+    return out
+
+
+# -- job --------------------------------------------------------------------------------------
+@cli.group()
+def job() -> None:
+    """Add, change or remove jobs."""
+
+
+def _job_options(f: Any) -> Any:
+    f = click.option("--workdir", metavar="DIR", help="Working directory (~ is expanded).")(f)
+    f = click.option("--env", "env", multiple=True, metavar="NAME=VALUE", help="Set a variable.")(f)
+    f = click.option("--stop-signal", metavar="SIG", help="Signal at window end (SIGTERM).")(f)
+    f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
+    f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
+    f = click.option(
+        "--on-failure",
+        metavar="CMD",
+        help="Run CMD (words split like a shell's, no shell) when the job gives up or cannot start;"
+        " '' removes it.",
+    )(f)
+    return click.option("--backoff", metavar="D,D,...", help="Delays between restarts (10s,30s,90s).")(f)
+
+
+def _delay(text: str, option: str) -> str | int | float:
+    """A delay as given: ``30s``, ``1m30s``, or plain seconds (``5``, ``2.5``)."""
+    value: str | int | float = text
+    try:
+        number = float(text)
+    except ValueError:
+        pass
+    else:
+        value = int(number) if number.is_integer() else number
+    check(parse_seconds, value, option)
+    return value
+
+
+def _job_fields(
+    workdir: str | None,
+    env: tuple[str, ...],
+    stop_signal: str | None,
+    stop_timeout: str | None,
+    retries: int | None,
+    backoff: str | None,
+    on_failure: str | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The fields to write, and notes for the user (commands resolved on PATH)."""
+    fields: dict[str, Any] = {"workdir": workdir, "env": env_pairs(env) or None}
+    notes: list[str] = []
+    if on_failure == "":
+        fields["unset_on_failure"] = True
+    elif on_failure is not None:
+        try:
+            words = shlex.split(on_failure)
+        except ValueError as e:
+            raise UsageError(f"--on-failure: {e}") from None
+        if not words:
+            raise UsageError("--on-failure: give a command, or '' to remove it")
+        fields["on_failure"], note = resolve(words, "--on-failure")
+        notes += [note] if note else []
+    if stop_signal is not None:
+        fields["stop_signal"] = check(parse_signal, stop_signal, "--stop-signal")
+    if stop_timeout is not None:
+        fields["stop_timeout"] = _delay(stop_timeout, "--stop-timeout")
+    if retries is not None:
+        if not 0 <= retries <= 100:
+            raise UsageError("--retries: must be from 0 to 100")
+        fields["retries"] = retries
+    if backoff is not None:
+        steps = [b.strip() for b in backoff.split(",") if b.strip()]
+        if not steps:
+            raise UsageError("--backoff: give at least one delay, e.g. 10s,30s,90s")
+        fields["backoff"] = [_delay(step, "--backoff") for step in steps]
+    return fields, notes
+
+
+@job.command("add")
+@click.argument("name")
+@click.argument("command", nargs=-1, required=True)
+@_job_options
+@pass_app
+def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
+    """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
+    from ..edit import edit
+
+    check(lambda v: parse_id(v, "job name"), name, "NAME")
+    fields, notes = _job_fields(**opts)
+
+    def add(e: Any) -> list[str]:
+        e.check_new_job(name)  # a broken config or a taken name is said first
+        argv, note = resolve(list(command), "COMMAND")
+        notes.insert(0, note)
+        e.add_job(name, argv, **fields)
+        return argv
+
+    _, argv = edit(c.config_path, add)
+    echo_lines(c.resync())
+    click.echo(f"Added job {name!r}: {shlex.join(argv)}")
+    echo_lines([f"Note: {n}" for n in notes if n])
+    click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
+
+
+@job.command("set")
+@click.argument("name")
+@click.argument("command", nargs=-1)
+@_job_options
+@click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
+@pass_app
+def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any) -> None:
+    """Change job NAME; a COMMAND after -- replaces its command."""
+    from ..edit import edit
+
+    fields, notes = _job_fields(**opts)
+    if command:
+        fields["command"], note = resolve(list(command), "COMMAND")
+        notes.append(note)
+    if unset_env:
+        fields["unset_env"] = list(unset_env)
+    if not any(v is not None for v in fields.values()):
+        raise UsageError("nothing to change: give an option or a new command after --")
+    edit(c.config_path, lambda e: e.set_job(name, **fields))
+    echo_lines(c.resync())
+    click.echo(f"Updated job {name!r}.")
+    echo_lines([f"Note: {n}" for n in notes if n])
+
+
+@job.command("remove")
+@click.argument("name")
+@pass_app
+def job_remove(c: App, name: str) -> None:
+    """Remove job NAME and its schedules."""
+    from ..edit import edit
+
+    edit(c.config_path, lambda e: e.remove_job(name))
+    echo_lines(c.resync())
+    click.echo(f"Removed job {name!r}.")

@@ -1,0 +1,208 @@
+"""``osched schedule add|set|remove|enable|disable``: round-trip edits of a job's windows; an
+installed config is re-synced, and a window that becomes live now starts the job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .. import report
+from ..app import App
+from ..errors import UsageError
+from ..model import Config
+from ..parse import parse_days, parse_duration, parse_id, parse_time, zone
+from .base import check, cli, echo_lines, pass_app
+from .job_cmds import env_pairs
+
+
+# -- schedule ---------------------------------------------------------------------------------
+@cli.group()
+def schedule() -> None:
+    """Add, change, enable, disable or remove a job's schedules."""
+
+
+def _schedule_fields(
+    start: str | None,
+    duration: str | None,
+    days: str | None,
+    timezone: str | None,
+    arg: tuple[str, ...],
+    env: tuple[str, ...],
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if start is not None:
+        h, m = check(parse_time, start, "--start")
+        fields["start"] = f"{h:02d}:{m:02d}"
+    if duration is not None:
+        value: Any = int(duration) if duration.isdigit() else duration
+        check(parse_duration, value, "--duration")
+        fields["duration"] = value
+    if days is not None:
+        tokens = [d.strip() for d in days.split(",") if d.strip()]
+        check(parse_days, tokens, "--days")
+        fields["days"] = tokens
+    if timezone is not None:
+        check(zone, timezone, "--timezone")
+        fields["timezone"] = timezone
+    if arg:
+        fields["args"] = list(arg)
+    if env:
+        fields["env"] = env_pairs(env)
+    return fields
+
+
+def _schedule_options(required: bool) -> Any:
+    def deco(f: Any) -> Any:
+        opts = [
+            click.option("--env", multiple=True, metavar="NAME=VALUE", help="Variable for this window."),
+            click.option(
+                "--arg",
+                multiple=True,
+                metavar="ARG",
+                help="Argument appended to the command (repeat).",
+            ),
+            click.option("--timezone", metavar="TZ", help="IANA zone (default: the config's)."),
+            click.option(
+                "--days",
+                required=required,
+                metavar="DAYS",
+                help="e.g. mon-fri,sun | daily | weekdays | weekends.",
+            ),
+            click.option(
+                "--duration",
+                required=required,
+                metavar="D",
+                help="e.g. 8h, 90m, 1h30m, 2d (1 minute to 7 days).",
+            ),
+            click.option("--start", required=required, metavar="HH:MM", help="Wall-clock start in the zone."),
+        ]
+        for o in opts:
+            f = o(f)
+        return f
+
+    return deco
+
+
+@schedule.command("add")
+@click.argument("job_name", metavar="JOB")
+@_schedule_options(required=True)
+@click.option("--id", "sid", metavar="ID", help="Schedule id (default: s1, s2, ...).")
+@click.option("--disabled", is_flag=True, help="Add it disabled.")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
+@pass_app
+def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_start: bool, **opts: Any) -> None:
+    """Add a window to JOB: --start HH:MM --duration D --days DAYS.
+
+    If the new window is open now, the job starts at once (unless a stop override is active
+    or --no-start is given)."""
+    from ..edit import edit
+
+    fields = _schedule_fields(**opts)
+    if sid is not None:
+        fields["id"] = check(lambda v: parse_id(v, "schedule id"), sid, "--id")
+    if disabled:
+        fields["enabled"] = False
+    cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields))
+    echo_lines(c.resync())
+    _echo_schedule(c, cfg, job_name, new_id, "Added")
+    if not no_start:
+        echo_lines([m for m in [c.live_start(cfg, job_name, new_id)] if m])
+
+
+def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> None:
+    from ..windows import current_window, next_window
+
+    s = c.job(cfg, job_name).schedule(sid)
+    assert s is not None
+    click.echo(f"{verb} schedule {job_name}/{report.describe_schedule(s)}")
+    if s.enabled:
+        tz = c.host_tz
+        w = current_window(s, c.now)
+        if w is not None:
+            click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
+        else:
+            click.echo(f"Next window: {report.human(next_window(s, c.now).start, tz)}.")
+
+
+@schedule.command("set")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@_schedule_options(required=False)
+@click.option("--new-id", metavar="ID", help="Rename the schedule.")
+@click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
+@click.option("--clear-args", is_flag=True, help="Remove the schedule's extra arguments.")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
+@pass_app
+def schedule_set(
+    c: App,
+    job_name: str,
+    sid: str,
+    new_id: str | None,
+    unset_env: tuple[str, ...],
+    clear_args: bool,
+    no_start: bool,
+    **opts: Any,
+) -> None:
+    """Change schedule ID of JOB (only the options given); starts the job if the changed
+    window is open now (unless --no-start)."""
+    from ..edit import edit
+
+    fields = _schedule_fields(**opts)
+    if clear_args and "args" in fields:
+        raise UsageError("--clear-args and --arg do not go together")
+    if clear_args:
+        fields["args"] = []
+    if new_id is not None:
+        fields["id"] = check(lambda v: parse_id(v, "schedule id"), new_id, "--new-id")
+    if unset_env:
+        fields["unset_env"] = list(unset_env)
+    if not fields:
+        raise UsageError("nothing to change: give at least one option")
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields))
+    echo_lines(c.resync())
+    _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
+    if not no_start:
+        echo_lines([m for m in [c.live_start(cfg, job_name, fields.get("id", sid))] if m])
+
+
+@schedule.command("remove")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@pass_app
+def schedule_remove(c: App, job_name: str, sid: str) -> None:
+    """Remove schedule ID from JOB."""
+    from ..edit import edit
+
+    edit(c.config_path, lambda e: e.remove_schedule(job_name, sid))
+    echo_lines(c.resync())
+    click.echo(f"Removed schedule {job_name}/{sid}.")
+
+
+def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
+    from ..edit import edit
+
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}))
+    echo_lines(c.resync())
+    _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
+    if not no_start:
+        echo_lines([m for m in [c.live_start(cfg, job_name, sid)] if m])
+
+
+@schedule.command("enable")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
+@pass_app
+def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
+    """Enable schedule ID of JOB; starts the job if its window is open now (unless --no-start)."""
+    _toggle(c, job_name, sid, True, no_start)
+
+
+@schedule.command("disable")
+@click.argument("job_name", metavar="JOB")
+@click.argument("sid", metavar="ID")
+@pass_app
+def schedule_disable(c: App, job_name: str, sid: str) -> None:
+    """Disable schedule ID of JOB (kept in the file, never fires)."""
+    _toggle(c, job_name, sid, False)
