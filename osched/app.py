@@ -8,8 +8,9 @@ its ``Reply``.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -34,6 +35,7 @@ class App:
     state_flag: str | None = None
     runner: Runner = subprocess_runner
     procs: Any = None  # the runtime's process layer (None: this platform's)
+    display_zone: str | None = None  # --timezone: show times in this zone, not the host's
     _clock: Clock | None = field(default=None, repr=False)
 
     # -- where and when ------------------------------------------------------------------------------
@@ -71,6 +73,11 @@ class App:
     @property
     def host_tz(self) -> ZoneInfo:
         return zone(self.host_zone)
+
+    @property
+    def view_tz(self) -> ZoneInfo:
+        """The zone times are shown in: ``--timezone``, else the host's."""
+        return zone(self.display_zone) if self.display_zone else self.host_tz
 
     def load(self) -> Config:
         return config_mod.load(self.config_path)
@@ -186,13 +193,30 @@ class App:
             t = t_opt
         return self._checked(self.runtime().manual_start(job_name, t))
 
-    def stop(self, job_name: str, until: str | None) -> str:
-        """Stop now; a stop override until the end of the open window(s) (or ``until``)."""
+    def stop(self, job_name: str, until: str | None, progress: Callable[[str], None] | None = None) -> str:
+        """Stop now; a stop override until the end of the open window(s) (or ``until``).
+        ``progress`` hears, before the wait, what the stop will do."""
         from .windows import job_times
 
         job = self.job(self.load(), job_name)
         t = self.parse_when(until) if until is not None else job_times(job, self.now).next_end
-        return self._checked(self.runtime().manual_stop(job_name, t))
+        rt = self.runtime()
+        st = self.state.read_state(job_name, self.now, read_only=True)
+        if progress is not None and rt.running(st):
+            progress(
+                f"Stopping {job_name} (pid {st.pid}): {job.stop_signal} to its process group, "
+                f"SIGKILL if it is still there after {job.stop_timeout:g}s ..."
+            )
+        return self._checked(rt.manual_stop(job_name, t))
+
+    def humanize(self, message: str) -> str:
+        """ISO 8601 instants in a runtime message, in the one format every command prints."""
+        from .report import human
+
+        def one(m: re.Match[str]) -> str:
+            return human(datetime.fromisoformat(m.group(0)), self.view_tz)
+
+        return _ISO_RE.sub(one, message)
 
     @staticmethod
     def _checked(reply: Reply) -> str:
@@ -290,6 +314,9 @@ class App:
                     chunk = fh.read()
                 pos += len(chunk)
                 yield chunk
+
+
+_ISO_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:[+-]\d\d:\d\d|Z)")
 
 
 def _parse_instant(text: str, tz: ZoneInfo) -> datetime:

@@ -16,11 +16,14 @@ def iso(t: datetime | None, tz: ZoneInfo) -> str | None:
     return None if t is None else t.astimezone(tz).isoformat()
 
 
-def human(t: datetime | None, tz: ZoneInfo) -> str:
+def human(t: datetime | None, tz: ZoneInfo, seconds: bool = False) -> str:
+    """The one format every command prints a time in: ``Fri 2026-11-27 22:00 CET``."""
     if t is None:
         return "-"
     local = t.astimezone(tz)
-    return local.strftime("%a %Y-%m-%d %H:%M ") + (local.tzname() or "")
+    return local.strftime("%a %Y-%m-%d %H:%M:%S " if seconds else "%a %Y-%m-%d %H:%M ") + (
+        local.tzname() or ""
+    )
 
 
 def schedule_dict(s: Schedule) -> dict[str, Any]:
@@ -222,6 +225,7 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
         ),
         "outcome": st.outcome if not running else "running",
         "run_schedule": st.schedule,
+        "last_started": iso(parse_iso(st.started_at), tz),
         "crash_count": st.crashes,
         "last_exit": st.last_exit,
         "finished_at": iso(parse_iso(st.finished_at), tz),
@@ -257,7 +261,7 @@ def runtime_text(rt: dict[str, Any], tz: ZoneInfo) -> str:
 
 def event_text(rec: dict[str, Any], tz: ZoneInfo) -> str:
     try:
-        when = datetime.fromisoformat(str(rec["time"])).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+        when = human(datetime.fromisoformat(str(rec["time"])), tz, seconds=True)
     except (KeyError, ValueError, TypeError):  # a hand-edited or damaged record
         when = "-"
     what = rec.get("event", "?")

@@ -43,6 +43,8 @@ def cron_command(argv: list[str]) -> str:
 def _cron_word(arg: str) -> str:
     if "\\%" in arg:  # cron reads "\\\\%" as "\\" + a command-ending "%": no escape exists for it
         raise UsageError(f"{arg!r} contains a backslash before '%', which a crontab line cannot pass on")
+    if "#" in arg:  # python-crontab, which checks osched's lines, drops an @reboot line that holds one
+        raise UsageError(f"{arg!r} contains '#', which osched does not put into a crontab line")
     return shlex.quote(_no_newline(arg, "a crontab line")).replace("%", "\\%")
 
 

@@ -74,7 +74,9 @@ def test_two_overlapping_schedules_next_status_calendar(ready: Path) -> None:
     assert job["next_start"] is None
 
     r = run("status", env={"OSCHED_NOW": "2026-11-24T15:00:00+00:00"})
-    assert r.stdout == ("agent: outside its windows; next start Tue 2026-11-24 21:00 UTC\n  not running\n"
+    assert r.stdout == ("JOB    NEXT                      LEFT       LAST  RESULT  WINDOW ENDS\n"
+                        "agent  Tue 2026-11-24 21:00 UTC  in 6h 00m  -     -       -\n"
+                        "\n1 job listed; times in UTC.\n"
                         "Not installed in any scheduler (osched install).\n")
 
     r = run("calendar", env={"TZ": "Europe/Berlin"})

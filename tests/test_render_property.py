@@ -139,7 +139,7 @@ PARSERS = {
 def _refusable(value: str, target: str, is_exe: bool) -> bool:
     if re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029]", value):
         return True
-    if target == "cron" and "\\%" in value:
+    if target == "cron" and ("\\%" in value or "#" in value):
         return True
     return target == "systemd" and is_exe and any(c in value for c in "\"'\\")
 

@@ -29,6 +29,15 @@ class OschedGroup(click.Group):
         debug = "--debug" in (sys.argv[1:] if argv is None else argv)
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:  # `osched`, `osched job`: the help, exit 0
+            click.echo(e.ctx.get_help())
+            sys.exit(0)
+        except click.NoSuchOption as e:
+            path = e.ctx.command_path.split() if e.ctx else []
+            hint = ""
+            if path[-2:] in (["job", "add"], ["job", "set"]):
+                hint = " (a command's own options go after --: osched job add NAME -- COMMAND [ARGS...])"
+            fail(e.format_message() + hint, e.exit_code, debug)
         except click.exceptions.Abort:
             click.echo("Error: aborted", err=True)
             sys.exit(EXIT_FAILURE)
@@ -112,6 +121,43 @@ def cli(ctx: click.Context, config_flag: str | None, state_flag: str | None, deb
     given = ctx.obj if isinstance(ctx.obj, App) else App()  # tests hand in an App with fakes
     given.config_flag, given.state_flag = config_flag, state_flag
     ctx.obj = given
+
+
+def _set_display_zone(ctx: click.Context, param: Any, value: str | None) -> str | None:
+    if value is not None:
+        from ..parse import zone
+
+        check(zone, value, "--timezone")
+        ctx.ensure_object(App).display_zone = value
+    return value
+
+
+timezone_option = click.option(
+    "--timezone",
+    "display_zone",
+    metavar="TZ",
+    expose_value=False,
+    callback=_set_display_zone,
+    help="Show times in this IANA zone (default: the host's).",
+    shell_complete=lambda ctx, param, incomplete: complete_zones(incomplete),
+)
+
+
+def complete_jobs(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
+    """Shell completion: the config's job names."""
+    app = ctx.find_object(App) or App()
+    try:
+        names = list(app.load().jobs)
+    except Exception:
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def complete_zones(incomplete: str) -> list[str]:
+    import zoneinfo
+
+    zones = sorted(zoneinfo.available_timezones())
+    return [z for z in zones if z.lower().startswith(incomplete.lower())][:200]
 
 
 def echo_lines(lines: list[str] | None) -> None:

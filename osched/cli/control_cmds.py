@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from ..app import App
-from .base import cli, pass_app
+from .base import cli, complete_jobs, pass_app
 
 
 @cli.command()
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.option("--until", "until", metavar="WHEN", help="Keep it running until WHEN: 2h, 23:30, or ISO 8601.")
 @pass_app
 def start(c: App, job_name: str, until: str | None) -> None:
@@ -18,11 +18,11 @@ def start(c: App, job_name: str, until: str | None) -> None:
     Writes a start override until the end of the open window(s) (or --until; with no window
     open, until the next window starts), so no scheduled stop ends it before.  Clears a stop
     override.  Runs again a job that finished or gave up in this window."""
-    click.echo(c.start(job_name, until))
+    click.echo(c.humanize(c.start(job_name, until)))
 
 
 @cli.command()
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.option("--until", "until", metavar="WHEN", help="Keep it stopped until WHEN: 2h, 23:30, or ISO 8601.")
 @pass_app
 def stop(c: App, job_name: str, until: str | None) -> None:
@@ -30,4 +30,4 @@ def stop(c: App, job_name: str, until: str | None) -> None:
 
     Writes a stop override until the end of the open window(s) (or --until), so no timer,
     catch-up or crash restart starts it again before.  Clears a start override."""
-    click.echo(c.stop(job_name, until))
+    click.echo(c.humanize(c.stop(job_name, until, progress=click.echo)))

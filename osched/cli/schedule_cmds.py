@@ -35,9 +35,12 @@ def _schedule_fields(
         h, m = check(parse_time, start, "--start")
         fields["start"] = f"{h:02d}:{m:02d}"
     if duration is not None:
-        value: Any = int(duration) if duration.isdigit() else duration
-        check(parse_duration, value, "--duration")
-        fields["duration"] = value
+        if duration.strip().isdigit():
+            raise UsageError(
+                f"--duration: {duration!r} has no unit: did you mean {duration}h or {duration}m?"
+            )
+        check(parse_duration, duration, "--duration")
+        fields["duration"] = duration
     if days is not None:
         tokens = [d.strip() for d in days.split(",") if d.strip()]
         check(parse_days, tokens, "--days")
@@ -107,7 +110,7 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, new_id, "Added")
     if not no_start:
-        echo_lines([m for m in [c.live_start(cfg, job_name, new_id)] if m])
+        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, new_id)] if m])
 
 
 def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> None:
@@ -117,7 +120,7 @@ def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> N
     assert s is not None
     click.echo(f"{verb} schedule {job_name}/{report.describe_schedule(s)}")
     if s.enabled:
-        tz = c.host_tz
+        tz = c.view_tz
         w = current_window(s, c.now)
         if w is not None:
             click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
@@ -163,7 +166,7 @@ def schedule_set(
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
     if not no_start:
-        echo_lines([m for m in [c.live_start(cfg, job_name, fields.get("id", sid))] if m])
+        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, fields.get("id", sid))] if m])
 
 
 @schedule.command("remove")
@@ -186,7 +189,7 @@ def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
     if not no_start:
-        echo_lines([m for m in [c.live_start(cfg, job_name, sid)] if m])
+        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, sid)] if m])
 
 
 @schedule.command("enable")

@@ -8,7 +8,7 @@ import click
 from .. import report
 from ..app import App
 from ..errors import UsageError
-from .base import cli, emit, json_option, pass_app
+from .base import cli, complete_jobs, emit, json_option, pass_app, timezone_option
 
 
 @cli.command("list")
@@ -30,14 +30,14 @@ def list_cmd(c: App, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @json_option
 @pass_app
 def show(c: App, job_name: str, as_json: bool) -> None:
     """Show one job: command, settings, schedules and where it stands now."""
     cfg = c.load()
     job_ = c.job(cfg, job_name)
-    tz = c.host_tz
+    tz = c.view_tz
     rt = report.runtime_dict(c.state, job_.name, c.now, tz)
     if as_json:
         emit({**report.job_dict(job_), "status": {**report.status_dict(job_, c.now, tz), **rt}})
@@ -47,35 +47,28 @@ def show(c: App, job_name: str, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("job_name", metavar="[JOB]", required=False)
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@timezone_option
 @json_option
 @pass_app
 def status(c: App, job_name: str | None, as_json: bool) -> None:
-    """Per job: in a window or not, active schedules, window end, next start, process (pid,
-    since), overrides and crash restarts."""
+    """A table like systemctl list-timers: per job the NEXT start (and time LEFT), the LAST run
+    and its RESULT, the end of the open window; then the process, overrides and the starts
+    they skip, crash restarts, and after a failure where to look (osched logs JOB)."""
+    from ..status import job_status, table
+
     cfg = c.load()
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
-    tz = c.host_tz
-    state = c.state
+    tz = c.view_tz
     installed = c.installed_report()
+    rows = [job_status(c.state, j, c.now, tz) for j in jobs]
     if as_json:
-        emit(
-            {
-                "now": report.iso(c.now, tz),
-                "timezone": tz.key,
-                "installed": installed,
-                "jobs": [
-                    {**report.status_dict(j, c.now, tz), **report.runtime_dict(state, j.name, c.now, tz)}
-                    for j in jobs
-                ],
-            }
-        )
+        emit({"now": report.iso(c.now, tz), "timezone": tz.key, "installed": installed, "jobs": rows})
         return
     if not jobs:
         click.echo(f"No jobs in {cfg.path}.")
-    for j in jobs:
-        rt = report.runtime_dict(state, j.name, c.now, tz)
-        click.echo(f"{report.status_line(j, c.now, tz)}\n  {report.runtime_text(rt, tz)}")
+    else:
+        click.echo(table(rows, c.now, tz))
     if not installed:
         click.echo("Not installed in any scheduler (osched install).")
     for inst_ in installed:
@@ -84,17 +77,18 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
 
 
 @cli.command("next")
-@click.argument("job_name", metavar="[JOB]", required=False)
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@timezone_option
 @click.option("--count", "-n", default=10, show_default=True, help="How many windows.")
 @json_option
 @pass_app
 def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
-    """Upcoming windows (start and end), in the host's zone."""
+    """Upcoming windows (start and end), in the host's zone (or --timezone)."""
     if count < 1:
         raise UsageError("--count must be at least 1")
     cfg = c.load()
     job_ = c.job(cfg, job_name) if job_name else None
-    tz = c.host_tz
+    tz = c.view_tz
     windows = report.next_windows(cfg, job_, c.now, count)
     if as_json:
         emit(
@@ -109,7 +103,8 @@ def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("job_name", metavar="[JOB]", required=False)
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@timezone_option
 @json_option
 @pass_app
 def calendar(c: App, job_name: str | None, as_json: bool) -> None:
@@ -117,7 +112,7 @@ def calendar(c: App, job_name: str | None, as_json: bool) -> None:
     cfg = c.load()
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     schedules = [s for j in jobs for s in j.enabled_schedules]
-    tz = c.host_tz
+    tz = c.view_tz
     week_start, grid = report.week_grid(schedules, c.now, tz)
     if as_json:
         from datetime import timedelta
@@ -150,7 +145,7 @@ def override() -> None:
 @pass_app
 def override_list(c: App, job_name: str | None, as_json: bool) -> None:
     """Overrides in force (expired ones are not shown)."""
-    tz = c.host_tz
+    tz = c.view_tz
     rows = c.overrides_in_force(job_name)
     if as_json:
         emit(
@@ -174,7 +169,7 @@ def override_list(c: App, job_name: str | None, as_json: bool) -> None:
 
 
 @override.command("clear")
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.option("--kind", type=click.Choice(["start", "stop"]), help="Only this kind (default: both).")
 @pass_app
 def override_clear(c: App, job_name: str, kind: str | None) -> None:
@@ -188,7 +183,8 @@ def override_clear(c: App, job_name: str, kind: str | None) -> None:
 
 
 @cli.command()
-@click.argument("job_name", metavar="[JOB]", required=False)
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@timezone_option
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="Show the last N events.")
 @json_option
 @pass_app
@@ -200,7 +196,7 @@ def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         emit({"events": recs})
         return
-    tz = c.host_tz
+    tz = c.view_tz
     if not recs:
         click.echo("No events yet.")
     for rec in recs:
@@ -208,7 +204,7 @@ def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new output (Ctrl-C to end).")
 @click.option("--lines", "-n", type=int, default=200, show_default=True, help="Start with the last N lines.")
 @pass_app
