@@ -138,9 +138,7 @@ def _unknown(table: dict[str, Any], allowed: set[str], prefix: str, fail: Any) -
 
 def _zone(value: object, key: str, fail: Any) -> str:
     if not isinstance(value, str):
-        raise fail(
-            key, f"invalid time zone {value!r}: expected an IANA name such as 'Europe/Berlin'"
-        )
+        raise fail(key, f"invalid time zone {value!r}: expected an IANA name such as 'Europe/Berlin'")
     try:
         parse.zone(value)
     except ValueError as e:
@@ -242,26 +240,24 @@ def _schedules(name: str, raw: object, key: str, tz_name: str, fail: Any) -> tup
     schedules: list[Schedule] = []
     seen: set[str] = set()
     for i, s in enumerate(raw):
-        skey = f"{key}.schedules[{i}]"
+        sid = s.get("id") if isinstance(s, dict) else None
+        named = isinstance(sid, str) and parse.ID_RE.fullmatch(sid)
+        skey = f"{key}.schedules[{sid if named else i}]"  # the id a user searches for, when it has one
         if not isinstance(s, dict):
             raise fail(skey, "must be a table")
         sched = _schedule(name, i, s, skey, tz_name, fail)
         if sched.id in seen:
-            raise fail(f"{skey}.id", f"duplicate schedule id {sched.id!r} in job {name!r}")
+            raise fail(f"{key}.schedules[{i}].id", f"duplicate schedule id {sched.id!r} in job {name!r}")
         seen.add(sched.id)
         schedules.append(sched)
     return tuple(schedules)
 
 
-def _schedule(
-    job: str, index: int, raw: dict[str, Any], key: str, tz_name: str, fail: Any
-) -> Schedule:
+def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> Schedule:
     _unknown(raw, SCHEDULE_KEYS, key, fail)
     for required in ("id", "start", "duration", "days"):
         if required not in raw:
-            raise fail(
-                f"{key}.{required}", "missing (every schedule needs id, start, duration, days)"
-            )
+            raise fail(f"{key}.{required}", "missing (every schedule needs id, start, duration, days)")
     sid = _call(lambda v: parse.parse_id(v, "schedule id"), raw["id"], f"{key}.id", fail)
     hour, minute = _call(parse.parse_time, raw["start"], f"{key}.start", fail)
     duration = _call(parse.parse_duration, raw["duration"], f"{key}.duration", fail)

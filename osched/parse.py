@@ -40,7 +40,7 @@ SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGU
 def parse_id(value: object, what: str = "id") -> str:
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise ValueError(
-            f"invalid {what} {value!r}: use 1-50 letters, digits, '_' or '-', "
+            f"invalid {what} {value!r}: use 1-50 ASCII letters, digits, '_' or '-', "
             "starting with a letter or digit"
         )
     return value
@@ -80,9 +80,7 @@ def parse_duration(value: object) -> int:
             )
         minutes = seconds // 60
     if not MIN_DURATION <= minutes <= MAX_DURATION:
-        raise ValueError(
-            f"duration {value!r} is out of range: it must be between 1 minute and 7 days"
-        )
+        raise ValueError(f"duration {value!r} is out of range: it must be between 1 minute and 7 days")
     return minutes
 
 
@@ -166,15 +164,50 @@ def format_days(days: frozenset[int]) -> str:
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """An IANA zone by name, or ValueError.  Cached: the same name gives the same object."""
     if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
-        raise ValueError(
-            f"invalid time zone {name!r}: expected an IANA name such as 'Europe/Berlin'"
-        )
+        raise ValueError(f"invalid time zone {name!r}: expected an IANA name such as 'Europe/Berlin'")
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        hint = _zone_hint(name)
         raise ValueError(
-            f"unknown time zone {name!r}: expected an IANA name such as 'Europe/Berlin'"
+            f"unknown time zone {name!r}: "
+            + (f"did you mean {hint}?" if hint else "expected an IANA name such as 'Europe/Berlin'")
         ) from None
+
+
+def _zone_hint(name: str) -> str:
+    import difflib
+
+    names = zoneinfo.available_timezones()
+    folded = {n.lower(): n for n in names}
+    if name.lower() in folded:
+        return repr(folded[name.lower()])
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    close += [n for n in names if n.lower().endswith("/" + name.lower().replace(" ", "_"))][:3]
+    return " or ".join(repr(n) for n in dict.fromkeys(close)) if close else ""
+
+
+LEGACY_ZONES = {
+    "EST": "America/New_York",
+    "MST": "America/Denver",
+    "HST": "Pacific/Honolulu",
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "CET": "Europe/Paris",
+    "EET": "Europe/Athens",
+    "WET": "Europe/Lisbon",
+    "MET": "Europe/Paris",
+}
+
+
+def zone_note(name: str) -> str:
+    """A note for a legacy zone name that is valid but rarely what a user means ("" if none)."""
+    if name not in LEGACY_ZONES:
+        return ""
+    fixed = " (a fixed offset, no daylight saving time)" if name in ("EST", "MST", "HST") else ""
+    return f"{name!r} is a legacy zone name{fixed}; for a place's local time use e.g. {LEGACY_ZONES[name]!r}"
 
 
 def parse_signal(value: object) -> str:

@@ -167,6 +167,21 @@ def week_grid(schedules: list[Schedule], now: datetime, tz: ZoneInfo) -> tuple[d
     return week_start, grid
 
 
+def week_overlaps(schedules: list[Schedule], week_start: datetime, tz: ZoneInfo) -> list[str]:
+    """Which windows of this week overlap, and when (one line per pair of schedules)."""
+    week_end = week_start + timedelta(days=7)
+    windows = [w for s in schedules for w in windows_between(s, week_start, week_end)]
+    seen: dict[tuple[str, str], str] = {}
+    for i, a in enumerate(windows):
+        for b in windows[i + 1 :]:
+            if a.schedule is b.schedule or not (a.start < b.end and b.start < a.end):
+                continue
+            key = tuple(sorted((f"{a.schedule.job}/{a.schedule.id}", f"{b.schedule.job}/{b.schedule.id}")))
+            lo, hi = max(a.start, b.start), min(a.end, b.end)
+            seen.setdefault((key[0], key[1]), f"{key[0]} and {key[1]}, {human(lo, tz)} to {human(hi, tz)}")
+    return list(seen.values())
+
+
 def calendar_text(week_start: datetime, grid: list[list[int]], tz: ZoneInfo) -> str:
     head = "      " + "".join(f"{h:>3}" for h in range(24))
     lines = [
@@ -246,9 +261,10 @@ def runtime_text(rt: dict[str, Any], tz: ZoneInfo) -> str:
         if p["supervisor_pid"] is None:
             parts.append("no supervisor")
     else:
+        n = rt["crash_count"]
         outcome = {
             "finished": "finished (exit 0)",
-            "gave_up": f"gave up after {rt['crash_count']} crash restarts",
+            "gave_up": f"gave up after {n} crash restart{'s' if n != 1 else ''}",
             "backoff": "waiting to restart after a crash",
         }.get(rt["outcome"] or "", "not running")
         parts.append(outcome)

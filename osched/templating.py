@@ -111,7 +111,13 @@ def plist_string(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def cron_comment(value: str) -> str:
+    """Text in a crontab comment: one line (checked like every other value)."""
+    return _no_newline(value, "a crontab line")
+
+
 FILTERS = {
+    "cron_comment": cron_comment,
     "cron_command": cron_command,
     "systemd_exec": systemd_exec,
     "systemd_arg": systemd_arg,

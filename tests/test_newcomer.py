@@ -132,3 +132,179 @@ def test_job_set_on_failure_is_resolved_and_removable(env: Env) -> None:
     assert run("job", "set", "agent", "--on-failure", "").exit_code == 0
     assert "on_failure" not in env.config.read_text()
     assert stat.S_IMODE(env.config.stat().st_mode) == 0o600
+
+
+# -- 2. bare groups print their help ---------------------------------------------------------------
+@pytest.mark.parametrize("args", [[], ["job"], ["schedule"], ["override"]])
+def test_a_bare_group_prints_its_help(env: Env, args: list[str]) -> None:
+    r = run(*args)
+    assert r.exit_code == 0 and r.output.startswith("Usage: ") and "Commands:" in r.output
+    assert "Error" not in r.output
+
+
+# -- 3. a umask-002 config with the user's private group installs and fires -------------------------
+def test_a_group_writable_config_of_a_private_group_is_fine_everywhere(env: Env, tmp_path: Path) -> None:
+    env.write([DAY], agent_args=["--work", "5"])
+    env.config.chmod(0o664)  # Ubuntu's umask 002; root's group is private here
+    tab = tmp_path / "crontab"
+    tab.write_text("")
+    r = run("install", "--target", "cron", "--no-start", env={"OSCHED_CRONTAB_FILE": str(tab)})
+    assert r.exit_code == 0, r.output
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    assert "started" in env.kinds()
+
+
+# -- 4. numbers --------------------------------------------------------------------------------------
+def test_numbers_mean_what_a_user_expects(env: Env) -> None:
+    init(env)
+    assert run("job", "add", "agent", "--", "true").exit_code == 0
+    r = run("schedule", "add", "agent", "--start", "22:00", "--duration", "8", "--days", "mon")
+    assert r.exit_code == 2 and "--duration: '8' has no unit: did you mean 8h or 8m?" in r.output
+    r = run("job", "set", "agent", "--stop-timeout", "5", "--backoff", "10,20")
+    assert r.exit_code == 0, r.output
+    job = json.loads(run("list", "--json").output)["jobs"][0]
+    assert job["stop_timeout_seconds"] == 5 and job["restart"]["backoff_seconds"] == [10, 20]
+
+
+# -- 5. forgetting -- ----------------------------------------------------------------------------------
+def test_forgetting_the_double_dash_gives_a_hint(env: Env) -> None:
+    init(env)
+    r = run("job", "add", "x", "python3", "-m", "foo")
+    assert r.exit_code == 2
+    assert "No such option '-m'" in r.output and "go after --: osched job add NAME -- COMMAND" in r.output
+
+
+# -- 6, 8. status tells the truth, like list-timers ------------------------------------------------------
+def test_status_shows_the_start_a_stop_override_skips(env: Env) -> None:
+    env.write([DAY, {"id": "eve", "start": "18:00", "duration": "1h", "days": ["tue"]}], agent_args=["--work", "5"])
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    r = run("stop", "agent", "--until", "19:30")
+    assert r.exit_code == 0
+    assert r.output.startswith("Stopping agent (pid ") and "SIGTERM to its process group" in r.output
+    assert "no scheduled start before Tue 2026-11-24 19:30 UTC" in r.output  # one time format
+    r = run("status")
+    lines = r.output.splitlines()
+    assert lines[0].split() == ["JOB", "NEXT", "LEFT", "LAST", "RESULT", "WINDOW", "ENDS"]
+    assert lines[1].startswith("agent  Tue 2026-11-24 18:00 UTC (skipped)  in 6h 00m  Tue 2026-11-24 12:00 UTC")
+    assert "stopped" in lines[1] and "Tue 2026-11-24 14:00 UTC" in lines[1]
+    assert "  agent: in window, not running: stop override until Tue 2026-11-24 19:30 UTC" in lines
+    assert any("it skips the start at Tue 2026-11-24 18:00 UTC" in ln for ln in lines)
+    data = json.loads(run("status", "--json").output)["jobs"][0]
+    assert data["next_run"]["suppressed_by_override"] is True and data["next_run"]["schedule"] == "eve"
+
+
+def test_status_after_a_failure_points_at_the_logs_and_takes_a_zone(env: Env) -> None:
+    env.write([DAY], agent_args=["--work", "0.05", "--crash-after", "1"], restart={"retries": 0, "backoff": [0.1]})
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    env.wait_event("gave_up", timeout=10)
+    r = run("status", "--timezone", "Asia/Tokyo")
+    assert "gave up (exit 1)" in r.output and "Tue 2026-11-24 21:00 JST" in r.output
+    assert "see its output: osched logs agent" in r.output and "times in Asia/Tokyo" in r.output
+    r = run("events", "--timezone", "Asia/Tokyo")
+    assert "Tue 2026-11-24 21:00:00 JST" in r.output
+    assert "JST" in run("next", "--timezone", "Asia/Tokyo").output
+    assert "in Asia/Tokyo" in run("calendar", "--timezone", "Asia/Tokyo").output
+    r = run("status", "--timezone", "Mars/Base")
+    assert r.exit_code == 2 and "--timezone: unknown time zone 'Mars/Base'" in r.output
+
+
+# -- 9. overlaps, install's choice, an edit the OS has not seen -------------------------------------------
+def test_overlaps_install_choice_and_unsynced_edits_are_said(env: Env, tmp_path: Path) -> None:
+    init(env)
+    assert run("job", "add", "agent", "--", "true").exit_code == 0
+    assert run("schedule", "add", "agent", "--start", "22:00", "--duration", "8h", "--days", "mon-fri",
+               "--id", "nights", "--no-start").exit_code == 0
+    r = run("schedule", "add", "agent", "--start", "23:00", "--duration", "1h", "--days", "tue", "--id", "late",
+            "--no-start")
+    assert "Note: its windows overlap those of agent/nights (e.g. Tue 2026-11-24 22:00 UTC)" in r.output
+    assert "Overlap: agent/late and agent/nights" in run("calendar").output
+    tab = tmp_path / "crontab"
+    tab.write_text("")
+    r = run("install", "--no-start", env={"OSCHED_CRONTAB_FILE": str(tab), "PATH": "/nonexistent"})
+    assert "Target: cron (no systemd manager answers; --target chooses another)." in r.output
+    text = env.config.read_text().replace('start = "22:00"', 'start = "21:00"')
+    env.config.write_text(text)
+    r = run("next", env={"OSCHED_CRONTAB_FILE": str(tab)})
+    assert "the OS still fires the old times until you run osched install" in r.output
+
+
+def test_install_warns_when_no_cron_daemon_runs(env: Env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from osched.targets import cron
+
+    monkeypatch.setattr(cron, "daemon_pids", lambda names=("cron", "crond"): [])
+    env.write([DAY])
+    tab = tmp_path / "crontab"
+    tab.write_text("")
+    r = run("install", "--target", "cron", "--no-start", env={"OSCHED_CRONTAB_FILE": str(tab)})
+    assert r.exit_code == 0 and "Warning: no cron daemon is running (start it: systemctl start cron" in r.output
+
+
+# -- 10. completion ------------------------------------------------------------------------------------
+def test_completion_scripts_and_completed_words(env: Env) -> None:
+    env.write([DAY])
+    for shell in ("bash", "zsh", "fish"):
+        r = run("completion", shell)
+        assert r.exit_code == 0 and "_OSCHED_COMPLETE" in r.output
+    from click.shell_completion import ShellComplete
+
+    from osched.cli import cli as group
+
+    def complete(args: list[str], incomplete: str) -> list[str]:
+        return [c.value for c in ShellComplete(group, {}, "osched", "_OSCHED_COMPLETE").get_completions(args, incomplete)]
+
+    assert complete(["logs"], "a") == ["agent"]
+    assert complete(["schedule", "set", "agent"], "d") == ["day"]
+    assert "systemd" in complete(["install", "--target"], "")
+    assert complete(["schedule", "add", "agent", "--days"], "week") == ["weekdays", "weekends"]
+    assert "Europe/Berlin" in complete(["status", "--timezone"], "Europe/Be")
+
+
+# -- 11. the small ones --------------------------------------------------------------------------------
+def test_the_small_answers(env: Env) -> None:
+    init(env)
+    r = run("job", "add", "agént", "--", "true")
+    assert r.exit_code == 2 and "ASCII letters" in r.output
+    r = run("init", "--timezone", "Europe/Berln", "--force")
+    assert r.exit_code == 2 and "did you mean 'Europe/Berlin' or " in r.output
+    r = run("init", "--timezone", "EST", "--force")
+    assert r.exit_code == 0 and "Note: 'EST' is a legacy zone name (a fixed offset, no daylight saving time)" in r.output
+    assert run("job", "add", "agent", "--", "true").exit_code == 0
+    assert run("schedule", "add", "agent", "--start", "10:00", "--duration", "4h", "--days", "tue", "--id", "day",
+                "--timezone", "UTC", "--no-start").exit_code == 0
+    assert run("stop", "agent").exit_code == 0
+    r = run("override", "clear", "agent", "--kind", "start")
+    assert r.output.startswith("agent has no start override; its stop override until Tue 2026-11-24 14:00 UTC stays")
+    r = run("doctor")
+    assert "(1 job)" in r.output
+    env.config.write_text(env.config.read_text().replace('start = "10:00"', 'start = "10:61"'))
+    r = run("list")
+    assert "jobs.agent.schedules[day].start: invalid time '10:61'" in r.output
+
+
+def test_render_cron_shows_the_header_install_writes_and_uninstall_leaves_no_empty_crontab(
+    env: Env, tmp_path: Path
+) -> None:
+    env.write([DAY])
+    r = run("render", "--target", "cron")
+    assert "# osched: the lines ending in 'osched:" in r.output
+    calls: list[list[str]] = []
+    table = {"text": ""}
+
+    def fake_crontab(argv: list[str], input: str | None = None) -> Any:
+        from osched.runner import Result
+
+        calls.append(argv)
+        if argv == ["crontab", "-l"]:
+            return Result(0, table["text"], "") if table["text"] else Result(1, "", "no crontab for root")
+        if argv == ["crontab", "-"]:
+            table["text"] = input or ""
+        if argv == ["crontab", "-r"]:
+            table["text"] = ""
+        return Result(0, "", "")
+
+    from osched.app import App
+
+    assert CliRunner().invoke(cli, ["install", "--target", "cron", "--no-start"], obj=App(runner=fake_crontab)).exit_code == 0
+    assert table["text"].startswith("# osched: the lines ending in")
+    assert CliRunner().invoke(cli, ["uninstall"], obj=App(runner=fake_crontab)).exit_code == 0
+    assert calls[-1] == ["crontab", "-r"] and table["text"] == ""

@@ -171,7 +171,7 @@ def test_manual_stop_blocks_timer_and_catch_up_until_override_expires(env: Env) 
     pid = env.job_state()["pid"]
     r = cli_run("stop", "agent")
     assert r.exit_code == 0, r.output
-    assert "stopped (manual stop); no scheduled start before 2026-11-24T14:00:00+00:00" in r.output
+    assert "stopped (manual stop); no scheduled start before Tue 2026-11-24 14:00 UTC" in r.output
     assert not alive(pid)
     ov = json.loads((env.state / "jobs/agent/override-stop.json").read_text())
     assert (
@@ -190,7 +190,7 @@ def test_manual_stop_blocks_timer_and_catch_up_until_override_expires(env: Env) 
 def test_manual_stop_until_then_override_expires_and_timer_starts(env: Env) -> None:
     env.write([DAY])
     r = cli_run("stop", "agent", "--until", "10m")
-    assert r.exit_code == 0 and "no scheduled start before 2026-11-24T12:10:00+00:00" in r.output
+    assert r.exit_code == 0 and "no scheduled start before Tue 2026-11-24 12:10 UTC" in r.output
     r = env.entry("start", "agent", "--schedule", "day", now="2026-11-24T12:05:00+00:00", check=True)
     assert "stop override" in r.stdout
     r = env.entry("start", "agent", "--schedule", "day", now="2026-11-24T12:10:00+00:00", check=True)
@@ -203,7 +203,7 @@ def test_manual_start_survives_the_scheduled_stop(env: Env) -> None:
     env.write([DAY])
     r = cli_run("start", "agent")
     assert r.exit_code == 0, r.output
-    assert "started" in r.output and "manual start until 2026-11-24T14:00:00+00:00" in r.output
+    assert "started" in r.output and "manual start until Tue 2026-11-24 14:00 UTC" in r.output
     pid = env.job_state()["pid"]
     # a stop firing inside the override (an early or misplaced one) does not stop it
     r = env.entry("stop", "agent", "--schedule", "day", now="2026-11-24T13:00:00+00:00", check=True)
@@ -224,7 +224,7 @@ def test_manual_start_outside_windows_lasts_until_the_next_window(env: Env) -> N
     env.write([DAY])
     r = cli_run("start", "agent", now="2026-11-24T15:00:00+00:00")
     assert r.exit_code == 0, r.output
-    assert "manual start until 2026-12-01T10:00:00+00:00" in r.output
+    assert "manual start until Tue 2026-12-01 10:00 UTC" in r.output
     r = cli_run("override", "list", "--json", now="2026-11-24T15:00:00+00:00")
     assert json.loads(r.output)["overrides"][0]["kind"] == "start"
     r = cli_run("override", "clear", "agent", now="2026-11-24T15:00:00+00:00")

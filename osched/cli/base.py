@@ -153,6 +153,16 @@ def complete_jobs(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
     return [n for n in names if n.startswith(incomplete)]
 
 
+def complete_schedules(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
+    """Shell completion: the schedule ids of the job named before it."""
+    app = ctx.find_object(App) or App()
+    try:
+        job = app.load().job(str(ctx.params.get("job_name") or ""))
+    except Exception:
+        return []
+    return [s.id for s in job.schedules if s.id.startswith(incomplete)] if job else []
+
+
 def complete_zones(incomplete: str) -> list[str]:
     import zoneinfo
 

@@ -6,7 +6,7 @@ import click
 
 from ..app import App
 from ..errors import UsageError
-from ..parse import zone
+from ..parse import zone, zone_note
 from .base import check, cli, pass_app
 
 # -- init -------------------------------------------------------------------------------------
@@ -49,6 +49,9 @@ def init(c: App, tz: str | None, force: bool) -> None:
         raise UsageError(f"{path} already exists (use --force to overwrite it)")
     name = tz or host_zone_name()
     check(zone, name, "--timezone")
+    note = zone_note(name)
     atomic_write(path, STARTER.format(zone=name).encode("utf-8"), mode=0o600)
     click.echo(f"Wrote {path} (time zone {name}).")
+    if note:
+        click.echo(f"Note: {note}")
     click.echo("Next: osched job add NAME -- COMMAND...   then   osched schedule add NAME ...")

@@ -103,7 +103,14 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     cfg = c.load()
     ctx = c.render_ctx(system)
     name = targets.auto(ctx) if target == "auto" else target
+    if target == "auto":
+        click.echo(
+            f"Target: {name} ({getattr(targets.get(name), 'auto_reason', 'auto')}; --target chooses another)."
+        )
     _show_plan(inst.install(cfg, ctx, name, dry_run), dry_run)
+    for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
+        if f.level != "ok":
+            click.echo(f"Warning: {f.message}" + (f" ({f.fix})" if f.fix else ""), err=True)
     if not dry_run and not no_start:
         message = c.start_open_windows(cfg, name, system)
         if message:

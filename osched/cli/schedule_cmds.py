@@ -11,9 +11,11 @@ from .. import report
 from ..app import App
 from ..errors import UsageError
 from ..model import Config
-from ..parse import parse_days, parse_duration, parse_id, parse_time, zone
-from .base import check, cli, echo_lines, pass_app
+from ..parse import parse_days, parse_duration, parse_id, parse_time, zone, zone_note
+from .base import check, cli, complete_jobs, complete_schedules, complete_zones, echo_lines, pass_app
 from .job_cmds import env_pairs
+
+DAY_WORDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "mon-fri", "daily", "weekdays", "weekends")
 
 
 # -- schedule ---------------------------------------------------------------------------------
@@ -65,12 +67,20 @@ def _schedule_options(required: bool) -> Any:
                 metavar="ARG",
                 help="Argument appended to the command (repeat).",
             ),
-            click.option("--timezone", metavar="TZ", help="IANA zone (default: the config's)."),
+            click.option(
+                "--timezone",
+                metavar="TZ",
+                help="IANA zone (default: the config's).",
+                shell_complete=lambda ctx, param, incomplete: complete_zones(incomplete),
+            ),
             click.option(
                 "--days",
                 required=required,
                 metavar="DAYS",
                 help="e.g. mon-fri,sun | daily | weekdays | weekends.",
+                shell_complete=lambda ctx, param, incomplete: [
+                    d for d in DAY_WORDS if d.startswith(incomplete.split(",")[-1])
+                ],
             ),
             click.option(
                 "--duration",
@@ -88,7 +98,7 @@ def _schedule_options(required: bool) -> Any:
 
 
 @schedule.command("add")
-@click.argument("job_name", metavar="JOB")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @_schedule_options(required=True)
 @click.option("--id", "sid", metavar="ID", help="Schedule id (default: s1, s2, ...).")
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
@@ -126,11 +136,45 @@ def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> N
             click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
         else:
             click.echo(f"Next window: {report.human(next_window(s, c.now).start, tz)}.")
+        echo_lines([f"Note: {n}" for n in _overlaps(c, cfg, job_name, s)])
+    note = zone_note(s.timezone)
+    if note:
+        click.echo(f"Note: {note}")
+
+
+def _overlaps(c: App, cfg: Config, job_name: str, s: Any) -> list[str]:
+    """Other enabled schedules of the job whose windows overlap this one's in the next 2 weeks."""
+    from datetime import timedelta
+
+    from ..windows import windows_between
+
+    end = c.now + timedelta(days=14)
+    mine = windows_between(s, c.now, end)
+    notes = []
+    for other in c.job(cfg, job_name).enabled_schedules:
+        if other.id == s.id:
+            continue
+        hit = next(
+            (
+                w
+                for w in windows_between(other, c.now, end)
+                for m in mine
+                if w.start < m.end and m.start < w.end
+            ),
+            None,
+        )
+        if hit is not None:
+            when = report.human(hit.start, c.view_tz)
+            notes.append(
+                f"its windows overlap those of {job_name}/{other.id} (e.g. {when}); "
+                "the job runs once, until the later end"
+            )
+    return notes
 
 
 @schedule.command("set")
-@click.argument("job_name", metavar="JOB")
-@click.argument("sid", metavar="ID")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @_schedule_options(required=False)
 @click.option("--new-id", metavar="ID", help="Rename the schedule.")
 @click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
@@ -170,8 +214,8 @@ def schedule_set(
 
 
 @schedule.command("remove")
-@click.argument("job_name", metavar="JOB")
-@click.argument("sid", metavar="ID")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @pass_app
 def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
@@ -193,8 +237,8 @@ def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
 
 
 @schedule.command("enable")
-@click.argument("job_name", metavar="JOB")
-@click.argument("sid", metavar="ID")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_app
 def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
@@ -203,8 +247,8 @@ def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
 
 
 @schedule.command("disable")
-@click.argument("job_name", metavar="JOB")
-@click.argument("sid", metavar="ID")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @pass_app
 def schedule_disable(c: App, job_name: str, sid: str) -> None:
     """Disable schedule ID of JOB (kept in the file, never fires)."""

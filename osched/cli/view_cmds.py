@@ -8,7 +8,7 @@ import click
 from .. import report
 from ..app import App
 from ..errors import UsageError
-from .base import cli, complete_jobs, emit, json_option, pass_app, timezone_option
+from .base import cli, complete_jobs, echo_lines, emit, json_option, pass_app, timezone_option
 
 
 @cli.command("list")
@@ -100,6 +100,13 @@ def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
         )
     else:
         click.echo(report.next_text(windows, tz))
+        for inst_ in c.installed_report():
+            if any("config changed since install" in d for d in inst_["drift"]):
+                click.echo(
+                    f"Note: the config changed since it was installed in {inst_['target']}: "
+                    "the OS still fires the old times until you run osched install",
+                    err=True,
+                )
 
 
 @cli.command()
@@ -132,6 +139,10 @@ def calendar(c: App, job_name: str | None, as_json: bool) -> None:
         )
     else:
         click.echo(report.calendar_text(week_start, grid, tz))
+        local = c.now.astimezone(tz)
+        if 0 <= (local.date() - week_start.date()).days < 7:
+            click.echo(f"Now: {report.human(c.now, tz)} (row {local.strftime('%a')}, column {local.hour}).")
+        echo_lines([f"Overlap: {o}" for o in report.week_overlaps(schedules, week_start, tz)])
 
 
 @cli.group()
@@ -175,11 +186,15 @@ def override_list(c: App, job_name: str | None, as_json: bool) -> None:
 def override_clear(c: App, job_name: str, kind: str | None) -> None:
     """Remove JOB's overrides; the schedule decides again from the next firing."""
     cleared = c.clear_overrides(job_name, kind)
-    click.echo(
-        f"Cleared {' and '.join(cleared)} override of {job_name}."
-        if cleared
-        else f"{job_name} has no override."
+    if cleared:
+        click.echo(f"Cleared {' and '.join(cleared)} override of {job_name}.")
+        return
+    others = [ov for _, ov in c.overrides_in_force(job_name) if ov.kind != kind]
+    what = f"no {kind} override" if kind else "no override"
+    kept = "".join(
+        f"; its {ov.kind} override until {report.human(ov.expires, c.view_tz)} stays" for ov in others
     )
+    click.echo(f"{job_name} has {what}{kept}.")
 
 
 @cli.command()
@@ -216,3 +231,17 @@ def logs(c: App, job_name: str, follow: bool, lines: int) -> None:
     if follow:
         for chunk in c.follow_log(job_name, pos):
             click.echo(chunk.decode("utf-8", "replace"), nl=False)
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (job names, schedule ids, targets, days and
+    zones complete too).  Enable it with, in ~/.bashrc: eval "$(osched completion bash)"; in
+    ~/.zshrc: eval "$(osched completion zsh)"; for fish: osched completion fish >
+    ~/.config/fish/completions/osched.fish"""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "osched", "_OSCHED_COMPLETE").source())

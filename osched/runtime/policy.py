@@ -112,7 +112,8 @@ def start_decision(
         if st.outcome == JobOutcome.FINISHED:
             return skip(finished)
         if st.outcome == JobOutcome.GAVE_UP:
-            return skip(f"gave up after {st.crashes} crash restarts in this window")
+            n = st.crashes
+            return skip(f"gave up after {n} crash restart{'s' if n != 1 else ''} in this window")
         return pre
     done_at = parse_iso(st.finished_at)
     if done_at is not None and done_at >= w.start:

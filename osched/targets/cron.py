@@ -119,11 +119,19 @@ class CronTable:
                 if new == current:
                     return
                 if self.read() == current:
-                    self.write(new)
+                    if not new.strip() and not self.file:
+                        self.remove()  # nothing left: no empty crontab behind
+                    else:
+                        self.write(new)
                     return
         raise ToolError(
             f"{self.location} kept changing while osched installed into it; nothing was written: try again"
         )
+
+    def remove(self) -> None:
+        r = self.ctx.runner(["crontab", "-r"])
+        if r.code != 0 and "no crontab" not in (r.err + r.out).lower():
+            raise ToolError(f"crontab -r failed (exit {r.code}): {r.last_line()}")
 
     def write(self, text: str) -> None:
         if self.file:
@@ -159,14 +167,8 @@ class CronTable:
 
 
 def block(files: list[File], ctx: RenderContext) -> list[str]:
-    """The rendered crontab lines plus a header, validated by python-crontab."""
-    rows = [ln for f in files for ln in f.content.splitlines() if ln.strip() and not ln.startswith("#")]
-    if rows:
-        header = (
-            f"# osched: the lines ending in 'osched:{ctx.config_id}:...' are managed by osched for "
-            f"{ctx.config_path} (edit the TOML, then osched install) # osched:{ctx.config_id}:header"
-        )
-        rows.insert(0, header.replace("\n", " "))
+    """The rendered crontab lines (the header first), validated by python-crontab."""
+    rows = [ln for f in files for ln in f.content.split("\n") if ln.strip()]
     _validate(rows)
     return rows
 
@@ -198,6 +200,7 @@ class Cron:
     rank: ClassVar[int] = 10
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 90  # the fallback on any POSIX host
+    auto_reason: ClassVar[str] = "no systemd manager answers"
     cost: ClassVar[int] = 2
 
     def detect(self, ctx: RenderContext) -> bool:
@@ -212,7 +215,8 @@ class Cron:
                 "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(ctx.config_path), cid=ctx.config_id
             )
             return [File(f"osched-{ctx.config_id}", text)]
-        return [File("crontab", render_template("cron/crontab.j2", lines=rows))]
+        text = render_template("cron/crontab.j2", lines=rows, config=str(ctx.config_path), cid=ctx.config_id)
+        return [File("crontab", text)]
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
         if ctx.system:

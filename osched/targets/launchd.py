@@ -54,6 +54,7 @@ class Launchd:
     rank: ClassVar[int] = 40
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 10
+    auto_reason: ClassVar[str] = "this is macOS"
     cost: ClassVar[int] = 2
 
     def detect(self, ctx: RenderContext) -> bool:

@@ -155,6 +155,7 @@ class Systemd:
     rank: ClassVar[int] = 20
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 50  # when a manager answers
+    auto_reason: ClassVar[str] = "a systemd manager answers"
     cost: ClassVar[int] = 4
 
     def detect(self, ctx: RenderContext) -> bool:

@@ -61,6 +61,7 @@ class TaskScheduler:
     rank: ClassVar[int] = 30
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 10
+    auto_reason: ClassVar[str] = "this is Windows"
     cost: ClassVar[int] = 3
 
     def detect(self, ctx: RenderContext) -> bool:
