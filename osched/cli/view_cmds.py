@@ -54,7 +54,14 @@ def show(c: App, job_name: str, as_json: bool) -> None:
 def status(c: App, job_name: str | None, as_json: bool) -> None:
     """A table like systemctl list-timers: per job the NEXT start (and time LEFT), the LAST run
     and its RESULT, the end of the open window; then the process, overrides and the starts
-    they skip, crash restarts, and after a failure where to look (osched logs JOB)."""
+    they skip, crash restarts, and after a failure where to look (osched logs JOB).
+
+    \b
+    JOB    NEXT                      LEFT       LAST                      RESULT    WINDOW ENDS
+    agent  Mon 2026-11-30 22:00 CET  in 2d 7h   Fri 2026-11-27 22:00 CET  exit 1    -
+    \b
+      agent: last run: exit 1; see its output: osched logs agent
+    """
     from ..status import job_status, table
 
     cfg = c.load()
