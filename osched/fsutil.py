@@ -89,3 +89,11 @@ def lock_path(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def read_fd(fd: int) -> bytes:
+    """Everything left to read from ``fd``."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)

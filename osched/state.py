@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OschedError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, read_fd
 from .osdep import try_lock
 from .paths import EVENTS_FILE, JOBS_DIR
 
@@ -228,10 +228,7 @@ CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 def read_nofollow(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
     try:
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_fd(fd)
     finally:
         os.close(fd)
 

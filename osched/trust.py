@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 
 from .errors import OschedError
+from .fsutil import read_fd
 from .osdep import WINDOWS, euid, private_group
 
 
@@ -120,10 +121,7 @@ def read_config(path: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise InsecureError(f"refusing to run: config file {path} is not a regular file")
         _check_stat(st, path, "config file")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return read_fd(fd)
     finally:
         os.close(fd)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,19 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def cfg_path(isolated: Path) -> Path:
     return Path(os.environ["OSCHED_CONFIG"])
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A runtime test env (runtime_helpers.Env) with the clock pinned to a Tuesday noon; every
+    process it started is ended by pid afterwards."""
+    from runtime_helpers import Env
+
+    e = Env(tmp_path)
+    monkeypatch.setenv("OSCHED_CONFIG", str(e.config))
+    monkeypatch.setenv("OSCHED_STATE_DIR", str(e.state))
+    monkeypatch.setenv("OSCHED_NOW", "2026-11-24T12:00:00+00:00")
+    try:
+        yield e
+    finally:
+        e.cleanup()

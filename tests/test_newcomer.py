@@ -8,7 +8,6 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,6 @@ from osched.cli import cli
 
 TUE_NOON = "2026-11-24T12:00:00+00:00"
 DAY = {"id": "day", "start": "10:00", "duration": "4h", "days": ["tue"]}
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    e = Env(tmp_path)
-    monkeypatch.setenv("OSCHED_CONFIG", str(e.config))
-    monkeypatch.setenv("OSCHED_STATE_DIR", str(e.state))
-    monkeypatch.setenv("OSCHED_NOW", TUE_NOON)
-    try:
-        yield e
-    finally:
-        e.cleanup()
 
 
 def run(*args: str, **kw: Any) -> Any:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +25,6 @@ TUE_NOON = "2026-11-24T12:00:00+00:00"
 DAY = {"id": "day", "start": "10:00", "duration": "4h", "days": ["tue"]}
 OTHER = 65534
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="playing another user needs root to chown")
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
-    e = Env(tmp_path)
-    monkeypatch.setenv("OSCHED_CONFIG", str(e.config))
-    monkeypatch.setenv("OSCHED_STATE_DIR", str(e.state))
-    monkeypatch.setenv("OSCHED_NOW", TUE_NOON)
-    try:
-        yield e
-    finally:
-        e.cleanup()
 
 
 def cli_run(*args: str) -> Any:

@@ -15,6 +15,15 @@ import time
 from typing import Any
 
 
+def start_job(popen: Any, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, **kw: Any) -> Any:
+    """``argv`` without a shell, stdin on /dev/null, stdout and stderr on ``out_fd``."""
+    import subprocess
+
+    return popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=out_fd, close_fds=True, **kw
+    )
+
+
 class _Procs:
     name = ""
 
@@ -31,23 +40,6 @@ class _Procs:
     def end_group(self, pgid: int | None, leader_start: str | None, signame: str, timeout: float) -> str:
         """End what is left of the job's process group: "signal", "killed" or "gone"."""
         return "gone"
-
-    def _start(
-        self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, popen: Any, **kw: Any
-    ) -> Any:
-        """``argv`` without a shell, stdin on /dev/null, stdout and stderr on ``out_fd``."""
-        import subprocess
-
-        return popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out_fd,
-            stderr=out_fd,
-            close_fds=True,
-            **kw,
-        )
 
 
 class PosixProcs(_Procs):
@@ -89,7 +81,7 @@ class PosixProcs(_Procs):
         """Start ``argv`` (no shell) as the leader of a new session and process group."""
         import subprocess
 
-        return self._start(argv, cwd, env, out_fd, subprocess.Popen, start_new_session=True)
+        return start_job(subprocess.Popen, argv, cwd, env, out_fd, start_new_session=True)
 
     def leftovers(self, pgid: int | None, leader_start: str | None) -> list[int]:
         """Live members of the job's process group (its leader may be gone): processes whose

@@ -80,18 +80,10 @@ class WindowsProcs:
         return bool(pid) and start is not None and self.start_time(pid or 0) == start
 
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
-        import subprocess
+        from .proc import start_job
 
-        p = self.popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out_fd,
-            stderr=out_fd,
-            close_fds=True,
-            creationflags=CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW,
-        )
+        flags = CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
+        p = start_job(self.popen, argv, cwd, env, out_fd, creationflags=flags)
         self.jobs[p.pid] = self.api.create_job(job_name(p.pid, self.start_time(p.pid)), p.pid)
         return p
 
