@@ -7,8 +7,11 @@ Chosen by ``sys.platform`` at import, so type checkers see the guards: CI runs
 
 from __future__ import annotations
 
-import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal
 
 WINDOWS = sys.platform == "win32"
 
@@ -37,13 +40,16 @@ if sys.platform == "win32":
         return False
 
     def stop_signals() -> list[signal.Signals]:
+        import signal
+
         return [signal.SIGTERM, signal.SIGINT, signal.SIGBREAK]
 
 else:
-    import fcntl
 
     def try_lock(fd: int, blocking: bool) -> bool:
         """An exclusive ``flock`` on ``fd``; False when ``blocking`` is off and it is held."""
+        import fcntl
+
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -69,4 +75,6 @@ else:
         return gid == user.pw_gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
 
     def stop_signals() -> list[signal.Signals]:
+        import signal
+
         return [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]

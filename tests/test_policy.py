@@ -125,7 +125,7 @@ STOP_CASES = [
 @pytest.mark.parametrize(("what", "job", "now", "start_ov", "action", "reason"), STOP_CASES, ids=[c[0] for c in STOP_CASES])
 def test_stop_decision(what: str, job: Job, now: datetime, start_ov: Override | None, action: Action, reason: str) -> None:
     d = stop_decision(job, now, start_ov)
-    assert d.action is action and reason in d.reason
+    assert d.action == action and reason in d.reason
 
 
 def test_keep_running_strict_counts_the_window_open_now() -> None:

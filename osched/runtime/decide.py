@@ -13,17 +13,21 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..model import Config, Job
-from ..runner import Runner
 from ..state import JobOutcome, JobState, Override, StateDir, iso
 from ..windows import open_windows
 from . import policy
 from .clock import Clock
 from .policy import Action, Facts
-from .proc import Procs, default_procs
+from .proc import default_procs
+
+if TYPE_CHECKING:
+    from ..runner import Runner
+    from .launch import Launcher
+    from .proc import Procs
 
 LOCK_WAIT = 120.0  # a firing waits this long for another decision (a stop's grace) before giving up
 
@@ -58,15 +62,22 @@ class Runtime:
         foreground: bool = False,
         runner: Runner | None = None,
     ) -> None:
-        from .launch import Launcher
-
         self.cfg = cfg
         self.state = state
         self.clock = clock or Clock()
         self.procs: Any = procs or default_procs()
         self.foreground = foreground
         self.runner = runner
-        self.launcher = Launcher(self)
+        self._launcher: Launcher | None = None
+
+    @property
+    def launcher(self) -> Launcher:
+        """Spawning and supervising (imported only when something is started)."""
+        if self._launcher is None:
+            from .launch import Launcher
+
+            self._launcher = Launcher(self)
+        return self._launcher
 
     # -- reading --------------------------------------------------------------------------------
     def event(self, job: str | None, event: str, **kw: Any) -> None:
@@ -108,15 +119,15 @@ class Runtime:
     def start_firing(self, job_name: str, sid: str) -> Reply:
         job = self.cfg.job(job_name)
         pre = policy.start_precheck(job, job_name, sid, self.cfg.path, self.clock.now())
-        if pre.action is Action.SKIP or job is None:  # the common skip takes no lock
+        if pre.action == Action.SKIP or job is None:  # the common skip takes no lock
             return self.skip(job_name, sid, "start_skipped", pre.reason)
         with self.state.lock(job.name, LOCK_WAIT) as held:
             facts = self.facts(job.name)
             d = policy.start_decision(job, job_name, sid, self.cfg.path, facts, self.foreground)
             st = facts.state
-            if d.action is Action.ADOPT:
+            if d.action == Action.ADOPT:
                 return self.launcher.adopt(job, st, held)
-            if d.action is Action.SKIP or d.window is None:
+            if d.action == Action.SKIP or d.window is None:
                 return self.skip(job.name, sid, "start_skipped", d.reason)
             if d.new_window:
                 st.crashes = 0
@@ -152,7 +163,7 @@ class Runtime:
             now = self.clock.now()
             self.state.active_override(job.name, "stop", now)  # clears an expired one
             d = policy.stop_decision(job, now, self.state.active_override(job.name, "start", now))
-            if d.action is Action.SKIP:
+            if d.action == Action.SKIP:
                 return self.skip(job.name, sid, "stop_skipped", d.reason)
             return self.stop_job(job, sid, f"window {sid} ended" if sid else "window ended")
 

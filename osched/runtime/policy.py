@@ -16,10 +16,9 @@ are tested in-process with tables (tests/test_policy.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from pathlib import Path
+from typing import Final
 
 from ..model import Job
 from ..state import JobOutcome, JobState, Override, iso, parse_iso
@@ -30,36 +29,62 @@ GRACE = 5.0  # the supervisor's own end-of-window stop comes this long after the
 WAKE = 30.0  # the supervisor re-checks the clock at least this often (suspend, clock changes)
 
 
-class Action(Enum):
-    SKIP = "skip"
-    START = "start"  # start the job (a new run in window ``window``)
-    ADOPT = "adopt"  # the job runs, its supervisor is gone: supervise it again
-    STOP = "stop"
+# Plain classes, not dataclasses or an Enum: this module is on the path every timer firing
+# takes, and generating those classes costs more at import than the whole decision.
+class Action:
+    SKIP: Final = "skip"
+    START: Final = "start"  # start the job (a new run in window ``window``)
+    ADOPT: Final = "adopt"  # the job runs, its supervisor is gone: supervise it again
+    STOP: Final = "stop"
 
 
-@dataclass(frozen=True)
 class Decision:
-    action: Action
-    reason: str
-    window: Window | None = None
-    new_window: bool = False  # the run belongs to a window the state has not seen: reset crashes
+    __slots__ = ("action", "new_window", "reason", "window")
+
+    def __init__(
+        self, action: str, reason: str, window: Window | None = None, new_window: bool = False
+    ) -> None:
+        self.action = action
+        self.reason = reason
+        self.window = window
+        self.new_window = new_window  # the run belongs to a window the state has not seen: reset crashes
+
+    def __repr__(self) -> str:
+        return f"Decision({self.action!r}, {self.reason!r})"
 
 
 def skip(reason: str) -> Decision:
     return Decision(Action.SKIP, reason)
 
 
-@dataclass(frozen=True)
 class Facts:
     """What the caller read under the job's lock."""
 
-    now: datetime
-    state: JobState
-    running: bool  # the job's pid is alive (checked with its start time)
-    supervised: bool  # its supervisor's pid is alive
-    stop_override: Override | None = None  # in force at ``now``
-    start_override: Override | None = None
-    refused: str = ""  # the config failed the trust check at the last reload: why
+    __slots__ = ("now", "refused", "running", "start_override", "state", "stop_override", "supervised")
+
+    def __init__(
+        self,
+        now: datetime,
+        state: JobState,
+        running: bool,  # the job's pid is alive (checked with its start time)
+        supervised: bool,  # its supervisor's pid is alive
+        stop_override: Override | None = None,  # in force at ``now``
+        start_override: Override | None = None,
+        refused: str = "",  # the config failed the trust check at the last reload: why
+    ) -> None:
+        self.now, self.state, self.running, self.supervised = now, state, running, supervised
+        self.stop_override, self.start_override, self.refused = stop_override, start_override, refused
+
+    def with_refusal(self, refused: str) -> Facts:
+        return Facts(
+            self.now,
+            self.state,
+            self.running,
+            self.supervised,
+            self.stop_override,
+            self.start_override,
+            refused,
+        )
 
 
 def window_for_start(job: Job, sid: str, now: datetime) -> Window | None:
@@ -98,7 +123,7 @@ def start_decision(
 ) -> Decision:
     """What a start firing of schedule ``sid`` does, given what was read under the lock."""
     pre = start_precheck(job, job_name, sid, config, facts.now)
-    if pre.action is Action.SKIP or pre.window is None:
+    if pre.action == Action.SKIP or pre.window is None:
         return pre
     w, st = pre.window, facts.state
     if facts.stop_override is not None:
@@ -168,11 +193,13 @@ def describe_exit(code: int | None) -> str:
     return f"exit {code}" if code >= 0 else f"killed by signal {-code}"
 
 
-@dataclass(frozen=True)
 class ExitDecision:
-    outcome: JobOutcome  # FINISHED, GAVE_UP, FAILED (no restart) or BACKOFF (restart after delay)
-    reason: str
-    delay: float | None = None
+    __slots__ = ("delay", "outcome", "reason")
+
+    def __init__(self, outcome: JobOutcome, reason: str, delay: float | None = None) -> None:
+        self.outcome = outcome  # FINISHED, GAVE_UP, FAILED (no restart) or BACKOFF (restart after delay)
+        self.reason = reason
+        self.delay = delay
 
 
 def exit_decision(job: Job | None, code: int | None, crashes: int, facts: Facts) -> ExitDecision:

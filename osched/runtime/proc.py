@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 def start_job(popen: Any, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, **kw: Any) -> Any:
@@ -169,11 +169,24 @@ class PosixProcs(_Procs):
         return "killed"
 
 
-from .winproc import WindowsProcs  # noqa: E402 - re-exported
+if TYPE_CHECKING:
+    from .winproc import WindowsProcs
 
-Procs = PosixProcs | WindowsProcs
+    Procs = PosixProcs | WindowsProcs
 
 
 def default_procs() -> Procs:
     """The process layer of this platform (tests pass their own to ``Runtime``)."""
-    return WindowsProcs() if sys.platform == "win32" else PosixProcs()
+    if sys.platform == "win32":
+        from .winproc import WindowsProcs
+
+        return WindowsProcs()
+    return PosixProcs()
+
+
+def __getattr__(name: str) -> Any:  # ``from osched.runtime.proc import WindowsProcs`` still works
+    if name == "WindowsProcs":
+        from .winproc import WindowsProcs
+
+        return WindowsProcs
+    raise AttributeError(name)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +188,7 @@ class Supervisor:
         return self.rt.cfg.job(self.job_name)
 
     def facts(self) -> policy.Facts:
-        return replace(self.rt.facts(self.job_name), refused=self.refused)
+        return self.rt.facts(self.job_name).with_refusal(self.refused)
 
     def _over(self, job: Job | None) -> bool:
         """Is every window of the job over (``GRACE`` seconds ago)?"""
