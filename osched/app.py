@@ -80,7 +80,20 @@ class App:
         return zone(self.display_zone) if self.display_zone else self.host_tz
 
     def load(self) -> Config:
-        return config_mod.load(self.config_path)
+        """The validated config; from its compiled plan when the file is unchanged (plans.py),
+        which a parse writes again when the state dir exists."""
+        from . import plans
+
+        try:
+            ident = plans.identity(self.config_path.stat())
+        except OSError:
+            return config_mod.load(self.config_path)  # the one-line "not found" error
+        cached = plans.whole_config(self.state_dir, self.config_path, ident)
+        if cached is not None:
+            return cached
+        cfg = config_mod.load(self.config_path)
+        plans.write(self.state_dir, cfg, ident)
+        return cfg
 
     def job(self, cfg: Config, name: str) -> Job:
         job = cfg.job(name)

@@ -80,16 +80,32 @@ def load(path: Path, *, host_zone: str | None = None) -> Config:
     return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
 
 
-def load_trusted(path: Path) -> Config:
+def load_trusted(path: Path, state: Path | None = None, job: str | None = None) -> Config:
     """``load`` through the trust check: the bytes parsed are the bytes of the checked file
-    (``trust.read_config``).  Raises ``trust.InsecureError`` for a refusal."""
-    from .trust import read_config
+    (``trust.checked_config``).  Raises ``trust.InsecureError`` for a refusal.
+
+    With ``state``, the compiled plans (``plans.py``) stand in for the file when its identity
+    is unchanged: only ``job``'s (a Config holding that one job), or, without ``job``, the
+    whole config's; a parse writes them again."""
+    from . import plans
+    from .trust import checked_config
 
     try:
-        data = read_config(path)
+        if state is not None:
+            _, st = checked_config(path, read=False)
+            ident = plans.identity(st)
+            cached = (
+                plans.job_config(state, path, ident, job) if job else plans.whole_config(state, path, ident)
+            )
+            if cached is not None:
+                return cached
+        data, st = checked_config(path, read=True)
     except OSError as e:
         raise read_error(e, path) from None
-    return validate(parse_toml(decode(data, path), path), path)
+    cfg = validate(parse_toml(decode(data, path), path), path)
+    if state is not None:
+        plans.write(state, cfg, plans.identity(st))
+    return cfg
 
 
 def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -> Config:

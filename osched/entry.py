@@ -74,7 +74,7 @@ def _check_usage(prog: str, pos: list[str], opts: dict[str, str | bool]) -> None
             raise _Usage("--schedule ID is required")
 
 
-def _open(opts: dict[str, str | bool], job_name: str | None) -> Any:
+def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = False) -> Any:
     """(Runtime, 0), or (None, exit code) after a refusal or a config error."""
     from . import paths
     from .errors import OschedError
@@ -90,7 +90,7 @@ def _open(opts: dict[str, str | bool], job_name: str | None) -> Any:
         sys.stderr.write(f"Error: {e}\n")
         return None, 2
     try:
-        cfg = load_checked(config_path, state)
+        cfg = load_checked(config_path, state, job_name if plan_only else None)
     except InsecureError as e:  # the trust check comes first: a refusal writes nothing
         sys.stderr.write(f"Error: {e}\n")
         return None, 1
@@ -143,7 +143,8 @@ def run(prog: str, argv: list[str]) -> int:
     except _Usage as e:
         sys.stderr.write(f"{prog}: error: {e}\n{USAGE.get(prog, '')}\n")
         return 2
-    rt, code = _open(opts, pos[0] if pos else None)
+    firing = prog in ("osched-start", "osched-stop") and not opts.get("--resume") and not opts.get("--manual")
+    rt, code = _open(opts, pos[0] if pos else None, plan_only=firing)
     if rt is None:
         return int(code)
     from .errors import OschedError

@@ -10,11 +10,12 @@ from pathlib import Path
 from .osdep import WINDOWS, try_lock
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix.
 
     The file keeps its current permission bits unless ``mode`` is given; a new file gets
-    ``mode`` or 0o644 (0o600 is the caller's choice for private state).
+    ``mode`` or 0o644 (0o600 is the caller's choice for private state).  ``durable=False``
+    skips the fsyncs (a cache that is rebuilt when lost).
     """
     path = Path(path)
     directory = path.parent
@@ -31,14 +32,16 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(directory)
+    if durable:
+        fsync_dir(directory)
 
 
 def fsync_dir(directory: Path) -> None:

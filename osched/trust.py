@@ -109,8 +109,14 @@ def _check_stat_link(path: Path) -> None:
 def read_config(path: Path) -> bytes:
     """The config's bytes, read from the one descriptor that was checked.  Raises
     ``InsecureError`` for a refusal, ``OSError`` (``FileNotFoundError`` ...) otherwise."""
+    return checked_config(path, read=True)[0]
+
+
+def checked_config(path: Path, read: bool) -> tuple[bytes, os.stat_result]:
+    """Check the config as ``read_config`` does; return its bytes (``read``) and the stat of
+    the checked descriptor, whose identity keys the compiled plans (``plans.py``)."""
     if WINDOWS:  # pragma: no cover
-        return path.read_bytes()
+        return (path.read_bytes() if read else b""), path.stat()
     real = resolve_config(path)
     check_folders(real, "config file")
     fd = os.open(
@@ -121,7 +127,7 @@ def read_config(path: Path) -> bytes:
         if not stat.S_ISREG(st.st_mode):
             raise InsecureError(f"refusing to run: config file {path} is not a regular file")
         _check_stat(st, path, "config file")
-        return read_fd(fd)
+        return (read_fd(fd) if read else b""), st
     finally:
         os.close(fd)
 

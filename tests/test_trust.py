@@ -455,3 +455,30 @@ def test_cron_d_user_must_be_a_login_name(env: Env, tmp_path: Path) -> None:
     env.write([DAY])
     r = CliRunner().invoke(cli, ["render", "--target", "cron", "--system"], env={"USER": "root\n* * * * * root x", "LOGNAME": "root\nx"})
     assert r.exit_code == 2 and "is not a plain login name" in r.output
+
+
+# -- compiled plans (scale): used only for the very file they were made from -----------------------------
+def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from osched import config as config_mod
+    from osched import plans
+
+    env.write([DAY])
+    env.state.mkdir(mode=0o700)
+    parses: list[int] = []
+    real = config_mod.parse_toml
+    monkeypatch.setattr(config_mod, "parse_toml", lambda text, path: parses.append(1) or real(text, path))
+    load = lambda: config_mod.load_trusted(env.config, env.state, "agent")  # noqa: E731
+    assert load().job("agent") is not None and len(parses) == 1  # just written: racy, parsed
+    time.sleep(1.1)
+    load()  # parsed again, and its plan is now older than the file by more than a second
+    assert len(parses) == 2
+    cfg = load()
+    assert len(parses) == 2 and list(cfg.jobs) == ["agent"]  # from the plan
+    env.write([{**DAY, "start": "11:00"}])  # an edit: a new identity, parsed again
+    assert load().jobs["agent"].schedules[0].hour == 11 and len(parses) == 3
+    assert (plans.plan_dir(env.state, env.config) / "agent.json").exists()
+    env.config.chmod(0o666)  # a refusal is never hidden by a plan
+    with pytest.raises(Exception, match="writable by other users"):
+        load()

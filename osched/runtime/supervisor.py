@@ -167,9 +167,9 @@ class Supervisor:
     def _reload(self) -> Job | None:
         """Read the config again, through the same trust check as the entrypoints.  A refusal
         keeps the config last read (so the window end is still kept) and blocks restarts."""
-        from .. import config as config_mod
         from ..errors import ConfigError
         from ..trust import InsecureError, check_state_dir
+        from .decide import load_checked
 
         try:
             check_state_dir(self.rt.state.root, create=False)
@@ -177,7 +177,7 @@ class Supervisor:
             self.refused = str(e)  # the state dir is not trusted: no event written
             return self.rt.cfg.job(self.job_name)
         try:
-            self.rt.cfg = config_mod.load_trusted(self.rt.cfg.path)
+            self.rt.cfg = load_checked(self.rt.cfg.path, self.rt.state, self.job_name, create=False)
             self.refused = ""
         except InsecureError as e:
             if self.refused != str(e):

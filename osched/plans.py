@@ -1,0 +1,173 @@
+"""Compiled plans: the validated config as plain data, so a timer firing costs the same at 10 and
+at 10,000 schedules.
+
+``<state>/plans/<config id>/`` holds one ``<job>.json`` per job and ``config.json`` with every
+job, each stamped with the config file's identity (device, inode, size, mtime and ctime in
+ns).  A firing opens and checks the config as always (``trust.read_config`` minus the read),
+compares the identity of that open descriptor with its job's plan, and uses the plan when they
+match; anything else (an edit, a chmod, a rename over it, a missing or unreadable plan) falls
+back to reading and validating the whole file, which then writes the plans again.  Plans live
+in the state dir, which the trust check covers, and are written atomically (0600).  A plan
+written within a second of the file's last change is not used (file times are coarse: an edit
+in the same tick would keep the identity), so a plan serves from its first rewrite after that.
+
+Standard library only: this is on the path every timer firing takes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .model import Config, Job, Schedule
+
+VERSION = 1
+RACY_NS = 1_000_000_000  # a config changed less than this before its plan was written: parse it
+
+
+def identity(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def plan_dir(state: Path, config_path: Path) -> Path:
+    """One folder per config file; the key is cheap (no hashlib on the skip path), and a plan
+    whose recorded config path differs is not used, so a collision only costs a parse."""
+    import zlib
+
+    return state / "plans" / f"{zlib.crc32(str(config_path).encode('utf-8')):08x}"
+
+
+def _schedule(s: Schedule) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "hour": s.hour,
+        "minute": s.minute,
+        "duration": s.duration,
+        "days": sorted(s.days),
+        "timezone": s.timezone,
+        "enabled": s.enabled,
+        "args": list(s.args),
+        "env": s.env,
+        "index": s.index,
+    }
+
+
+def job_data(job: Job) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "command": list(job.command),
+        "workdir": job.workdir,
+        "env": job.env,
+        "stop_signal": job.stop_signal,
+        "stop_timeout": job.stop_timeout,
+        "retries": job.retries,
+        "backoff": list(job.backoff),
+        "on_failure": list(job.on_failure) if job.on_failure else None,
+        "schedules": [_schedule(s) for s in job.schedules],
+    }
+
+
+def job_from(data: dict[str, Any]) -> Job:
+    schedules = tuple(
+        Schedule(
+            id=s["id"],
+            job=data["name"],
+            hour=s["hour"],
+            minute=s["minute"],
+            duration=s["duration"],
+            days=frozenset(s["days"]),
+            timezone=s["timezone"],
+            enabled=s["enabled"],
+            args=tuple(s["args"]),
+            env=dict(s["env"]),
+            index=s["index"],
+        )
+        for s in data["schedules"]
+    )
+    return Job(
+        name=data["name"],
+        command=tuple(data["command"]),
+        workdir=data["workdir"],
+        env=dict(data["env"]),
+        stop_signal=data["stop_signal"],
+        stop_timeout=float(data["stop_timeout"]),
+        retries=int(data["retries"]),
+        backoff=tuple(float(b) for b in data["backoff"]),
+        schedules=schedules,
+        on_failure=tuple(data["on_failure"]) if data.get("on_failure") else None,
+    )
+
+
+def write(state: Path, cfg: Config, ident: list[int]) -> None:
+    """Write every job's plan and the whole config's (never raises: plans are a cache)."""
+    import time
+
+    from .fsutil import atomic_write
+
+    directory = plan_dir(state, cfg.path)
+    stamp = {
+        "version": VERSION,
+        "identity": ident,
+        "written_ns": time.time_ns(),
+        "config": str(cfg.path),
+        "timezone": cfg.timezone,
+    }
+    try:
+        if not state.is_dir():  # read commands create no state dir
+            return
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        jobs = {name: job_data(j) for name, j in cfg.jobs.items()}
+        for name, data in jobs.items():
+            atomic_write(
+                directory / f"{name}.json", json.dumps({**stamp, "job": data}).encode(), 0o600, durable=False
+            )
+        atomic_write(
+            directory / "config.json", json.dumps({**stamp, "jobs": jobs}).encode(), 0o600, durable=False
+        )
+        for stale in directory.glob("*.json"):
+            if stale.stem not in jobs and stale.name != "config.json":
+                stale.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | None:
+    from .state import read_nofollow
+
+    try:
+        data: dict[str, Any] = json.loads(read_nofollow(path))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and data.get("version") == VERSION and data.get("identity") == ident
+    if not ok or data.get("config") != str(config_path):
+        return None
+    # racily clean (as git calls it): file times are coarse, so an edit in the same tick as the
+    # plan's writing could keep the identity; such a plan is not used
+    written = data.get("written_ns")
+    if not isinstance(written, int) or max(ident[3], ident[4]) >= written - RACY_NS:
+        return None
+    return data
+
+
+def job_config(state: Path, config_path: Path, ident: list[int], job: str) -> Config | None:
+    """A Config holding only ``job``, from its plan, or None (the caller parses the file)."""
+    data = _read(plan_dir(state, config_path) / f"{job}.json", config_path, ident)
+    if data is None:
+        return None
+    try:
+        return Config(path=config_path, timezone=data["timezone"], jobs={job: job_from(data["job"])})
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def whole_config(state: Path, config_path: Path, ident: list[int]) -> Config | None:
+    data = _read(plan_dir(state, config_path) / "config.json", config_path, ident)
+    if data is None:
+        return None
+    try:
+        jobs = {name: job_from(j) for name, j in data["jobs"].items()}
+        return Config(path=config_path, timezone=data["timezone"], jobs=jobs)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
