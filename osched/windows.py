@@ -16,6 +16,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .model import Job, Schedule
@@ -39,6 +40,7 @@ def _aware(t: datetime) -> datetime:
     return t.astimezone(UTC)
 
 
+@lru_cache(maxsize=65536)  # pure; schedules share wall times and zones (status, next, render at scale)
 def wall_to_instant(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     """The instant (UTC) at which the wall clock of ``tz`` shows ``day hour:minute``.
 
