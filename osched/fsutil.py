@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,34 @@ def read_fd(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def sync_dirs(directories: set[Path] | list[Path]) -> None:
+    """Make what was written into ``directories`` durable with one sync per file system
+    (``syncfs`` on Linux, ``sync`` elsewhere) instead of an fsync per file: files written with
+    ``atomic_write(durable=False)``, then this once."""
+    seen: set[int] = set()
+    for d in directories:
+        try:
+            dev = os.stat(d).st_dev
+        except OSError:
+            continue
+        if dev in seen:
+            continue
+        seen.add(dev)
+        _syncfs(d)
+
+
+def _syncfs(directory: Path) -> None:
+    if sys.platform != "linux":  # pragma: no cover
+        if hasattr(os, "sync"):
+            os.sync()
+        return
+    import ctypes
+
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)

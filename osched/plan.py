@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OschedError
-from .fsutil import atomic_write
+from .fsutil import atomic_write, sync_dirs
 from .runner import Runner, must
 
 Step = Callable[[], None]
@@ -31,10 +31,20 @@ class Plan:
     location: str = ""
     steps: list[Step] = field(default_factory=list)
     undo: list[Step] = field(default_factory=list)
+    dirs: set[Path] = field(default_factory=set)  # where steps wrote files: synced once at the end
 
     @property
     def empty(self) -> bool:
         return not self.steps
+
+    def write(self, path: Path, data: bytes, mode: int) -> Step:
+        """A step that writes ``path`` (made durable with the plan's one sync at the end)."""
+        self.dirs.add(path.parent)
+
+        def step() -> None:
+            atomic_write(path, data, mode=mode, durable=False)
+
+        return step
 
     def add(self, step: Step, undo: Step, command: list[str] | None = None) -> None:
         self.steps.append(step)
@@ -49,6 +59,7 @@ class Plan:
             for step, undo in zip(self.steps, self.undo, strict=True):
                 step()
                 done.append(undo)
+            sync_dirs(self.dirs)
         except BaseException as e:
             left = rollback(done)
             if left and isinstance(e, OschedError):

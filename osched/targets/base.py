@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from .. import safe
-from ..fsutil import atomic_write
 from ..parse import zone
 from ..paths import Settings
 from ..runner import Runner, subprocess_runner
@@ -166,12 +165,25 @@ class Target(Protocol):
 
 
 def write_files(files: list[File], directory: Path) -> list[Path]:
+    """``render --output``: write every file, then make them durable with one sync.  These are
+    copies for the user to read or ship, not state osched relies on, so each is written in
+    place (never through a symlink) rather than by rename: 80,000 files at 10,000 schedules."""
+    import os
+
+    from ..fsutil import sync_dirs
+
     directory.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     written = []
     for f in files:
         path = directory / f.name
-        atomic_write(path, f.data(), mode=f.mode)
+        fd = os.open(path, flags, f.mode)
+        try:
+            os.write(fd, f.data())
+        finally:
+            os.close(fd)
         written.append(path)
+    sync_dirs([directory])
     return written
 
 

@@ -106,11 +106,12 @@ def _plan_load(plan: Plan, ctx: RenderContext, path: Path, content: str) -> None
     boot_out = ["launchctl", "bootout", f"{dom}/{path.name[: -len('.plist')]}"]
     boot_in = ["launchctl", "bootstrap", dom, str(path)]
     plan.commands += [boot_out, boot_in] if old is not None else [boot_in]
+    plan.dirs.add(path.parent)
 
     def step() -> None:
         if old is not None:
             run(boot_out)
-        atomic_write(path, content.encode("utf-8"), mode=0o644)
+        atomic_write(path, content.encode("utf-8"), mode=0o644, durable=False)
         must(run, boot_in)
 
     def undo() -> None:

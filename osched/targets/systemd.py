@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from ..model import Config, Job, Schedule
 from ..parse import DAY_NAMES
-from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha, writer
+from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..project import transitions
 from ..templating import render as render_template
 from ..windows import Window, window_on
@@ -251,7 +251,7 @@ def _plan_files(plan: Plan, directory: Any, desired: dict[str, str]) -> list[str
         if old != content:
             changed.append(name)
             plan.diff += file_diff(str(path), old, content)
-            plan.add(writer(path, content.encode("utf-8"), 0o644), restore(path, old))
+            plan.add(plan.write(path, content.encode("utf-8"), 0o644), restore(path, old))
     return changed
 
 

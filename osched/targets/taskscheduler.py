@@ -129,9 +129,10 @@ def _create(task: str, path: Path) -> list[str]:
 
 def _plan_create(plan: Plan, run: Runner, task: str, path: Path, data: bytes, old: bytes | None) -> None:
     cmd = _create(task, path)
+    plan.dirs.add(path.parent)
 
     def step() -> None:
-        atomic_write(path, data, mode=0o600)
+        atomic_write(path, data, mode=0o600, durable=False)
         must(run, cmd)
 
     def undo() -> None:
