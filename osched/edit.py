@@ -6,6 +6,7 @@ edit leaves the file byte for byte as it was.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -15,20 +16,37 @@ import tomlkit
 from tomlkit.items import AoT, InlineTable, Table
 
 from . import config as config_mod
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, OschedError, UsageError
 from .fsutil import atomic_write, locked_file
 from .model import Config
 
+_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\[#\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
+
 
 class Editor:
-    """Open the config once, apply edits to the tomlkit document, then ``save()``."""
+    """Open the config once, apply edits to the tomlkit document, then ``save()``.
 
-    def __init__(self, path: Path) -> None:
+    ``job``: the edit touches only that job.  Then only the job's own tables are parsed and
+    re-emitted with tomlkit (it parses a 10,000-schedule file in seconds) and spliced back into
+    the text, when they can be cut out exactly (checked against the whole file's parse); the
+    result is validated as a whole before anything is written, as always."""
+
+    def __init__(self, path: Path, job: str | None = None) -> None:
         self.path = path
         self.original = config_mod.read_text(path)
-        # refuse to edit a config that is already broken: the error names what to fix first
-        config_mod.validate(config_mod.parse_toml(self.original, path), path)
-        self.doc = tomlkit.parse(self.original)
+        self.prefix = self.suffix = ""
+        self.appending = False
+        part = _job_part(self.original, job) if job is not None else None
+        self.partial = part is not None
+        if part is None:
+            # refuse to edit a config that is already broken: the error names what to fix first
+            config_mod.validate(config_mod.parse_toml(self.original, path), path)
+            self.doc = tomlkit.parse(self.original)
+        else:  # a broken config is still refused, by save()'s whole validation
+            start, end = part
+            self.prefix, self.suffix = self.original[:start], self.original[end:]
+            self.appending = start == end
+            self.doc = tomlkit.parse(self.original[start:end])
 
     # -- jobs -------------------------------------------------------------------------------
     def _jobs(self, create: bool = False) -> Any:
@@ -159,7 +177,11 @@ class Editor:
 
     # -- saving -----------------------------------------------------------------------------
     def render(self) -> str:
-        return tomlkit.dumps(self.doc)
+        body = tomlkit.dumps(self.doc)
+        if self.appending and self.prefix.strip() and body and not self.prefix.endswith("\n\n"):
+            # a new job at the end: a blank line before its table, as tomlkit writes one
+            body = "\n" + body
+        return self.prefix + body + self.suffix
 
     def save(self) -> Config:
         """Validate the edited document as a whole, then replace the file atomically."""
@@ -249,12 +271,51 @@ def _unset_env(table: Table | Any, names: Iterable[str]) -> None:
         del table["env"]
 
 
-def edit(path: Path, change: Callable[[Editor], Any]) -> tuple[Config, Any]:
+_OTHER_JOB_SYNTAX = re.compile(r"^[ \t]*(?:\[[ \t]*jobs[ \t]*\]|jobs[ \t]*[.=])", re.M)
+
+
+def _job_part(text: str, job: str) -> tuple[int, int] | None:
+    """Where job ``job``'s tables stand in ``text`` (``[jobs.JOB]``, ``[jobs.JOB.x]``,
+    ``[[jobs.JOB.schedules]]``, all together), or None when they cannot be cut out for sure.
+    A job with no table gets an empty part at the end (``job add``).  What this cannot see
+    (a job also defined another way) makes the whole result fail to parse at ``save``, and
+    ``edit`` then does the edit the full way."""
+    if '"""' in text or "\'\'\'" in text:  # a multi-line string could hold a header-like line
+        return None
+    if _OTHER_JOB_SYNTAX.search(text):  # jobs as a table, dotted or inline keys: full parse
+        return None
+    heads = [(m.start(), re.sub(r"[ \t]", "", m.group(1))) for m in _HEADER.finditer(text)]
+    ours = f"jobs.{job}"
+    mine = [i for i, (_, name) in enumerate(heads) if name == ours or name.startswith(ours + ".")]
+    if not mine:
+        return len(text), len(text)
+    if mine != list(range(mine[0], mine[-1] + 1)):
+        return None
+    start = heads[mine[0]][0]
+    end = heads[mine[-1] + 1][0] if mine[-1] + 1 < len(heads) else len(text)
+    try:
+        alone = tomllib.loads(text[start:end])
+    except tomllib.TOMLDecodeError:
+        return None
+    if list(alone) != ["jobs"] or list(alone["jobs"]) != [job]:
+        return None
+    return start, end
+
+
+def edit(path: Path, change: Callable[[Editor], Any], job: str | None = None) -> tuple[Config, Any]:
     """Open, apply ``change``, validate and save; return the new config and change's result.
-    Concurrent edits serialise on a lock on the config file itself, so both land."""
+    ``job``: the change touches only that job (faster on big files).  Concurrent edits
+    serialise on a lock on the config file itself, so both land."""
     if not path.exists():
         Editor(path)  # the one-line "config file not found" error
     with locked_file(path):
-        editor = Editor(path)
+        editor = Editor(path, job)
+        try:
+            result = change(editor)
+            return editor.save(), result
+        except OschedError:
+            if not editor.partial:
+                raise
+        editor = Editor(path)  # the job's part alone did not do: the whole file, with tomlkit
         result = change(editor)
         return editor.save(), result

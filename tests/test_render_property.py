@@ -66,7 +66,10 @@ def _systemd_words(line: str) -> list[str]:
                 w.append(line[i])
                 i += 1
         i += 1
-        words.append("".join(w).replace("%%", "\0").replace("$$", "$").replace("\0", "%"))
+        word = "".join(w).replace("%%", "\0")
+        if words:  # systemd expands $ variables in the arguments, never in the program word
+            word = word.replace("$$", "$")
+        words.append(word.replace("\0", "%"))
     return words
 
 
@@ -173,6 +176,7 @@ def test_hostile_values_are_refused_or_round_trip(target: str, a: str, b: str, c
 def test_the_parsers_read_what_they_should() -> None:
     assert _ms_split('a "b c" d\\"e "f\\\\" \\\\x') == ["a", "b c", 'd"e', "f\\", "\\\\x"]
     assert _systemd_words('"/bin/x" "a b" "100%%" "$$HOME" "q\\"q"') == ["/bin/x", "a b", "100%", "$HOME", 'q"q']
+    assert _systemd_words('"/opt/$$/x" "$$"') == ["/opt/$$/x", "$"]
     ctx = RenderContext(config_path=Path("/c/o.toml"), state_dir=Path("/s"), now=datetime(2026, 1, 1, tzinfo=UTC),
                         host_zone="UTC", start_exe="/b/osched-start", stop_exe="/b/osched-stop", user="ada")
     cfg = Config(path=Path("/c/o.toml"), timezone="UTC", jobs={"agent": CFG_JOB})

@@ -117,10 +117,10 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
         e.add_job(name, argv, **fields)
         return argv
 
-    _, argv = edit(c.config_path, add)
+    _, argv = edit(c.config_path, add, job=name)
     echo_lines(c.resync())
     click.echo(f"Added job {name!r}: {shlex.join(argv)}")
-    echo_lines([f"Note: {n}" for n in notes if n])
+    echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
     click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
 
 
@@ -142,10 +142,10 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
         fields["unset_env"] = list(unset_env)
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
-    edit(c.config_path, lambda e: e.set_job(name, **fields))
+    edit(c.config_path, lambda e: e.set_job(name, **fields), job=name)
     echo_lines(c.resync())
     click.echo(f"Updated job {name!r}.")
-    echo_lines([f"Note: {n}" for n in notes if n])
+    echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
 
 
 @job.command("remove")
@@ -155,6 +155,6 @@ def job_remove(c: App, name: str) -> None:
     """Remove job NAME and its schedules."""
     from ..edit import edit
 
-    edit(c.config_path, lambda e: e.remove_job(name))
+    edit(c.config_path, lambda e: e.remove_job(name), job=name)
     echo_lines(c.resync())
     click.echo(f"Removed job {name!r}.")

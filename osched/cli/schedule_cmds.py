@@ -116,7 +116,7 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
         fields["id"] = check(lambda v: parse_id(v, "schedule id"), sid, "--id")
     if disabled:
         fields["enabled"] = False
-    cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields))
+    cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, new_id, "Added")
     if not no_start:
@@ -206,7 +206,7 @@ def schedule_set(
         fields["unset_env"] = list(unset_env)
     if not fields:
         raise UsageError("nothing to change: give at least one option")
-    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields))
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
     if not no_start:
@@ -221,7 +221,7 @@ def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
     from ..edit import edit
 
-    edit(c.config_path, lambda e: e.remove_schedule(job_name, sid))
+    edit(c.config_path, lambda e: e.remove_schedule(job_name, sid), job=job_name)
     echo_lines(c.resync())
     click.echo(f"Removed schedule {job_name}/{sid}.")
 
@@ -229,7 +229,7 @@ def schedule_remove(c: App, job_name: str, sid: str) -> None:
 def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
     from ..edit import edit
 
-    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}))
+    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
     if not no_start:
