@@ -83,11 +83,16 @@ class App:
         """The validated config; from its compiled plan when the file is unchanged (plans.py),
         which a parse writes again when the state dir exists."""
         from . import plans
+        from .trust import InsecureError, check_state_dir
 
         try:
             ident = plans.identity(self.config_path.stat())
-        except OSError:
-            return config_mod.load(self.config_path)  # the one-line "not found" error
+            check_state_dir(self.state_dir, create=False)  # plans only from a trusted state dir
+            trusted = self.state_dir.is_dir()
+        except (OSError, InsecureError):
+            trusted = False
+        if not trusted:
+            return config_mod.load(self.config_path)
         cached = plans.whole_config(self.state_dir, self.config_path, ident)
         if cached is not None:
             return cached

@@ -482,3 +482,16 @@ def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
     env.config.chmod(0o666)  # a refusal is never hidden by a plan
     with pytest.raises(Exception, match="writable by other users"):
         load()
+
+
+@needs_root
+def test_cli_reads_never_use_or_write_plans_in_a_state_dir_of_another_user(env: Env, tmp_path: Path) -> None:
+    env.write([DAY])
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    env.state.mkdir(mode=0o700)
+    (env.state / "plans").symlink_to(victim)  # planted by the state dir's owner
+    os.chown(env.state, OTHER, OTHER)
+    r = cli_run("next")  # root reading a config whose state dir belongs to someone else
+    assert r.exit_code == 0, r.output
+    assert list(victim.iterdir()) == []
