@@ -1,9 +1,9 @@
 """The ``osched`` command line: a thin click layer over ``app.App`` and the library.
 
-One module per command group: ``edit_cmds`` (init, job, schedule), ``view_cmds`` (list, show,
-status, next, calendar, override, events, logs), ``control_cmds`` (start, stop) and
-``os_cmds`` (render, install, uninstall, doctor).  ``base`` holds the group and the error
-handling.
+One module per command group: ``edit_cmds`` (init), ``job_cmds``, ``schedule_cmds``,
+``view_cmds`` (list, show, status, next, calendar, override, events, logs, completion),
+``control_cmds`` (start, stop) and ``os_cmds`` (render, install, uninstall, doctor).  ``base``
+holds the group, the error handling and the completion helpers.
 """
 
 from __future__ import annotations
