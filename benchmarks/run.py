@@ -197,6 +197,34 @@ def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
     t.add("re-install, nothing changed", f"{again:.2f} s, crontab not written", "writes nothing", "met")
 
 
+def bench_install_others(t: Table, tmp: Path, n: int, runs: int) -> None:
+    """install into systemd, launchd and Task Scheduler: the files are real, the OS tools
+    (systemctl, launchctl, schtasks) are scripts on PATH that succeed, as a fast OS would."""
+    fake = tmp / "fake-bin"
+    fake.mkdir(exist_ok=True)
+    for tool in ("systemctl", "launchctl", "schtasks", "loginctl"):
+        (fake / tool).write_text("#!/bin/sh\nexit 0\n")
+        (fake / tool).chmod(0o755)
+    cfg = tmp / f"install-others-{n}.toml"
+    cfg.write_text(config_text(n))
+    cfg.chmod(0o600)
+    for target in ("systemd", "launchd", "taskscheduler"):
+        times = []
+        for i in range(runs):
+            env = {
+                **os.environ,
+                "TZ": "Europe/Berlin",
+                "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+                "OSCHED_STATE_DIR": str(tmp / f"io-{target}-{i}-state"),
+                "OSCHED_SYSTEMD_DIR": str(tmp / f"io-{target}-{i}-units"),
+                "OSCHED_LAUNCHD_DIR": str(tmp / f"io-{target}-{i}-agents"),
+            }
+            argv = [exe("osched"), "--config", str(cfg), "install", "--target", target, "--no-start"]
+            times.append(timed(argv, env))
+        m = statistics.median(times)
+        t.add(f"install --target {target}, {n} schedules (OS tools faked)", f"{m:.2f} s", "< 2 s", ok(m < 2))
+
+
 def bench_read(t: Table, tmp: Path, n: int, runs: int) -> None:
     cfg = tmp / f"read-{n}.toml"
     cfg.write_text(config_text(n))
@@ -284,6 +312,7 @@ def main() -> int:
         bench_entry_scale(t, tmp, 1000 if a.quick else 10_000, runs)
         render = bench_render(t, tmp, sizes, big_runs)
         bench_install(t, tmp, 100 if a.quick else 1000, big_runs)
+        bench_install_others(t, tmp, 100 if a.quick else 1000, big_runs)
         bench_read(t, tmp, 100 if a.quick else 1000, big_runs)
         bench_whenever(t, tmp, [100] if a.quick else [1000, 10_000], big_runs, render)
     t.print()
