@@ -7,6 +7,7 @@ errors, the line and column.  Editing (round trip, keeping comments) lives in ``
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -83,29 +84,35 @@ def load(path: Path, *, host_zone: str | None = None) -> Config:
 
 def load_trusted(path: Path, state: Path | None = None, job: str | None = None) -> Config:
     """``load`` through the trust check: the bytes parsed are the bytes of the checked file
-    (``trust.checked_config``).  Raises ``trust.InsecureError`` for a refusal.
+    (``trust.open_config``).  Raises ``trust.InsecureError`` for a refusal.
 
     With ``state``, the compiled plans (``plans.py``) stand in for the file when its identity
     is unchanged: only ``job``'s (a Config holding that one job), or, without ``job``, the
     whole config's; a parse writes them again."""
     from . import plans
-    from .trust import checked_config
+    from .fsutil import read_fd
+    from .trust import open_config
 
     try:
-        if state is not None:
-            _, st = checked_config(path, read=False)
-            ident = plans.identity(st)
+        fd, st = open_config(path)
+    except OSError as e:
+        raise read_error(e, path) from None
+    try:
+        ident = plans.identity(st)
+        if state is not None:  # one descriptor: its identity picks the plan, its bytes are parsed
             cached = (
                 plans.job_config(state, path, ident, job) if job else plans.whole_config(state, path, ident)
             )
             if cached is not None:
                 return cached
-        data, st = checked_config(path, read=True)
+        data = read_fd(fd)
     except OSError as e:
         raise read_error(e, path) from None
+    finally:
+        os.close(fd)
     cfg = validate(parse_toml(decode(data, path), path), path)
     if state is not None:
-        plans.write(state, cfg, plans.identity(st))
+        plans.write(state, cfg, ident)
     return cfg
 
 

@@ -3,7 +3,7 @@ at 10,000 schedules.
 
 ``<state>/plans/<config id>/`` holds one ``<job>.json`` per job and ``config.json`` with every
 job, each stamped with the config file's identity (device, inode, size, mtime and ctime in
-ns).  A firing opens and checks the config as always (``trust.read_config`` minus the read),
+ns).  A firing opens and checks the config as always (``trust.open_config``),
 compares the identity of that open descriptor with its job's plan, and uses the plan when they
 match; anything else (an edit, a chmod, a rename over it, a missing or unreadable plan) falls
 back to reading and validating the whole file, which then writes the plans again.  Plans live

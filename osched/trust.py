@@ -109,14 +109,19 @@ def _check_stat_link(path: Path) -> None:
 def read_config(path: Path) -> bytes:
     """The config's bytes, read from the one descriptor that was checked.  Raises
     ``InsecureError`` for a refusal, ``OSError`` (``FileNotFoundError`` ...) otherwise."""
-    return checked_config(path, read=True)[0]
+    fd, _ = open_config(path)
+    try:
+        return read_fd(fd)
+    finally:
+        os.close(fd)
 
 
-def checked_config(path: Path, read: bool) -> tuple[bytes, os.stat_result]:
-    """Check the config as ``read_config`` does; return its bytes (``read``) and the stat of
-    the checked descriptor, whose identity keys the compiled plans (``plans.py``)."""
+def open_config(path: Path) -> tuple[int, os.stat_result]:
+    """The config, opened once and checked on that descriptor: (fd, its stat).  The caller
+    reads from it (or not: its identity keys the compiled plans, ``plans.py``) and closes it."""
     if WINDOWS:  # pragma: no cover
-        return (path.read_bytes() if read else b""), path.stat()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return fd, os.fstat(fd)
     real = resolve_config(path)
     check_folders(real, "config file")
     fd = os.open(
@@ -127,9 +132,10 @@ def checked_config(path: Path, read: bool) -> tuple[bytes, os.stat_result]:
         if not stat.S_ISREG(st.st_mode):
             raise InsecureError(f"refusing to run: config file {path} is not a regular file")
         _check_stat(st, path, "config file")
-        return (read_fd(fd) if read else b""), st
-    finally:
+    except BaseException:
         os.close(fd)
+        raise
+    return fd, st
 
 
 def check_state_dir(root: Path, create: bool = True) -> None:
