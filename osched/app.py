@@ -200,7 +200,8 @@ class App:
         no window open, until the next window starts)."""
         from .windows import job_times
 
-        job = self.job(self.load(), job_name)
+        rt = self.runtime()  # the trust check first; its config is the one acted on
+        job = self.job(rt.cfg, job_name)
         if until is not None:
             t = self.parse_when(until)
         else:
@@ -209,16 +210,16 @@ class App:
             if t_opt is None:
                 raise UsageError(f"job {job_name!r} has no enabled schedule: give --until WHEN")
             t = t_opt
-        return self._checked(self.runtime().manual_start(job_name, t))
+        return self._checked(rt.manual_start(job_name, t))
 
     def stop(self, job_name: str, until: str | None, progress: Callable[[str], None] | None = None) -> str:
         """Stop now; a stop override until the end of the open window(s) (or ``until``).
         ``progress`` hears, before the wait, what the stop will do."""
         from .windows import job_times
 
-        job = self.job(self.load(), job_name)
+        rt = self.runtime()  # the trust check first; its config is the one acted on
+        job = self.job(rt.cfg, job_name)
         t = self.parse_when(until) if until is not None else job_times(job, self.now).next_end
-        rt = self.runtime()
         st = self.state.read_state(job_name, self.now, read_only=True)
         if progress is not None and rt.running(st):
             progress(
