@@ -9,8 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .model import Job
-from .report import human, iso, runtime_dict, window_dict
-from .windows import Window, next_window, open_windows
+from .report import human, iso, runtime_dict, status_times
 
 HEADERS = ("JOB", "NEXT", "LEFT", "LAST", "RESULT", "WINDOW ENDS")
 
@@ -55,31 +54,10 @@ def result(rt: dict[str, Any]) -> str:
     return "-"
 
 
-def _times(job: Job, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any], Window | None]:
-    """``report.status_dict``'s fields and the next window start, each schedule's windows
-    computed once (at 10,000 schedules this is most of ``status``)."""
-    opened: list[Window] = []
-    nexts: list[Window] = []
-    for s in job.enabled_schedules:
-        opened += open_windows(s, now)
-        nexts.append(next_window(s, now))
-    next_run = min(nexts, key=lambda w: (w.start, w.schedule.id)) if nexts else None
-    fields = {
-        "name": job.name,
-        "in_window": bool(opened),
-        "active_schedules": len({w.schedule.id for w in opened}),
-        "enabled_schedules": len(job.enabled_schedules),
-        "open_windows": [window_dict(w, tz) for w in opened],
-        "window_end": iso(max(w.end for w in opened), tz) if opened else None,
-        "next_start": None if opened or next_run is None else iso(next_run.start, tz),
-    }
-    return fields, next_run
-
-
 def job_status(state: Any, job: Job, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     """The JSON object of one job (docs/json.md)."""
     rt = runtime_dict(state, job.name, now, tz)
-    fields, next_run = _times(job, now, tz)
+    fields, next_run = status_times(job, now, tz)
     suppressed_by = None
     for ov in rt["overrides"]:
         if (
