@@ -66,9 +66,17 @@ class App:
 
     @cached_property
     def host_zone(self) -> str:
+        """The zone times are shown in ($TZ first)."""
         from .tzhost import host_zone_name
 
         return host_zone_name()
+
+    @cached_property
+    def scheduler_zone(self) -> str:
+        """The zone cron, Task Scheduler and launchd run in (the system's)."""
+        from .tzhost import system_zone_name
+
+        return system_zone_name()
 
     @property
     def host_tz(self) -> ZoneInfo:
@@ -112,7 +120,7 @@ class App:
             config_path=self.config_path,
             state_dir=self.state_dir,
             now=self.now,
-            host_zone=host_zone or self.host_zone,
+            host_zone=host_zone or self.scheduler_zone,
             system=system,
             runner=self.runner,
         )

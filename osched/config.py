@@ -126,9 +126,9 @@ def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -
     tz_name = doc.get("timezone")
     if tz_name is None:
         if host_zone is None:
-            from .tzhost import host_zone_name
+            from .tzhost import system_zone_name
 
-            host_zone = host_zone_name()
+            host_zone = system_zone_name(override=False)  # what the entrypoints see too
         tz_name = host_zone
     else:
         _zone(tz_name, "timezone", fail)

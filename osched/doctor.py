@@ -13,6 +13,7 @@ from pathlib import Path
 from . import install as inst
 from . import targets
 from .model import Config
+from .project import HORIZON_DAYS
 from .targets.base import Finding, RenderContext
 
 __all__ = ["Finding", "run_checks"]
@@ -81,7 +82,26 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
             findings.append(
                 Finding("ok", f"{name}: {n} artifacts installed in {entry.get('location')} match")
             )
+        if inst.renewal_due(entry, ctx.now):
+            findings.append(
+                Finding(
+                    "warn",
+                    f"{name}: installed {entry.get('installed_at')}; its DST-day firings cover "
+                    f"{HORIZON_DAYS} days from then",
+                    f"osched install --target {name} (renews them)",
+                )
+            )
     return findings
+
+
+def check_host_zone() -> list[Finding]:
+    """cron, Task Scheduler and launchd run in the system zone, whatever $TZ says."""
+    from .tzhost import system_zone_name, tz_differs
+
+    warning = tz_differs()
+    if warning:
+        return [Finding("warn", warning, f"unset TZ, or export OSCHED_HOST_TZ={system_zone_name()}")]
+    return [Finding("ok", f"host-local schedulers run in {system_zone_name()}")]
 
 
 def check_commands(cfg: Config) -> list[Finding]:
@@ -116,4 +136,5 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
         findings.append(Finding("FAIL", str(e), "fix the config"))
     findings += check_permissions(ctx.config_path, ctx.state_dir)
     findings += check_entrypoints(ctx)
+    findings += check_host_zone()
     return findings + check_installed(ctx)

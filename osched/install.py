@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import tomllib
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,7 @@ def install(cfg: Any, ctx: RenderContext, target: str, dry_run: bool = False) ->
         and entry
         and entry.get("artifacts") == plan.artifacts
         and entry.get("config_sha256") == config_hash
+        and not renewal_due(entry, ctx.now, RENEW_AFTER_DAYS // 10)
     ):
         return Outcome(target, plan, False)  # nothing changed: nothing written, not even the manifest
     plan.apply()
@@ -132,6 +134,21 @@ def uninstall(ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome
         manifest["targets"].pop(target)
         write_manifest(ctx.state_dir, ctx.config_id, manifest)
     return Outcome(target, plan, not plan.empty)
+
+
+# Rendered artifacts carry dated firings for the DST days of the next HORIZON_DAYS (400);
+# doctor asks for a fresh install after RENEW_AFTER_DAYS, and an install that changes nothing
+# still records its date once it is a month old.
+RENEW_AFTER_DAYS = 330
+
+
+def renewal_due(entry: dict[str, Any], now: datetime, days: int = RENEW_AFTER_DAYS) -> bool:
+    """The target was installed more than ``days`` ago (or the date is unreadable)."""
+    try:
+        at = datetime.fromisoformat(str(entry.get("installed_at")))
+    except ValueError:
+        return True
+    return at.tzinfo is None or now - at > timedelta(days=days)
 
 
 def drift(target: str, entry: dict[str, Any], ctx: RenderContext, config_path: Path) -> list[str]:

@@ -1,15 +1,25 @@
-"""Host-local firing times for schedulers that only know the host's clock (cron, Task
-Scheduler, launchd).
+"""Firing times for the schedulers: host-local ones for cron, Task Scheduler and launchd, and
+the windows that need an exact (dated) firing on DST days, for every target.
 
-A window starts at a wall time in the schedule's zone.  When the host runs in another zone,
-the host-local start moves with both zones' DST rules.  This module works out every
-host-local (weekday, time) a window start or end can fall on over the coming year; the
-rendered jobs fire at all of them, and the entrypoints' window check makes exactly the right
-one act (a firing outside any window is skipped; one inside a window that already started is
-a repeated firing, also safe).
+A window starts at a wall time in the schedule's zone and lasts an elapsed duration.  A host
+scheduler knows only its own clock, so each window start and end is turned into a host-local
+firing.  On most days that is a fixed weekly time: the window's wall time plus the offset
+difference between host and schedule zone in a *steady period* (between two offset changes of
+either zone; changes at the same instant, as in zones that share rules, count as one).  Only
+windows near an offset change can fall elsewhere:
 
-Cost: per zone pair, one scan of the year for UTC offset changes (cached); per schedule, a
-handful of set operations plus an exact computation only on the few DST change days.
+* a start inside the schedule zone's gap opens after the gap;
+* an end moves when an offset changes inside its window;
+* a start or end inside the host's repeated hour, on its second pass: cron runs a fixed-time
+  line only on the first pass (a line with a wildcard hour runs on both).
+
+Those windows are worked out exactly, each instant checked against what the weekly lines
+already fire (cron runs a fixed time skipped by a spring-forward jump right after the jump),
+and what is not covered becomes a *dated* firing on that one host-local date.  The
+entrypoints' window check makes exactly the right firing act; the others skip.
+
+Cost: per zone pair, one scan of the year for offset changes (cached); per schedule timing,
+a few set operations plus the exact windows around each change (cached).
 """
 
 from __future__ import annotations
@@ -20,19 +30,28 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .model import Schedule
-from .windows import window_on
+from .windows import Window, window_on
 
 HORIZON_DAYS = 400
+LOOKBACK_DAYS = 8  # a window open at render time started up to 7 days before
 WEEK = 7 * 1440
+_MIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Firing:
-    """Fire at ``hour:minute`` host-local on ``days`` (Monday = 0)."""
+    """Fire at ``hour:minute`` host-local on ``days`` (Monday = 0) every week; or, when ``at``
+    is set, on the one host-local date ``month``/``day`` for the instant ``at`` (UTC).  A dated
+    firing with ``any_hour`` fires at ``:minute`` of every hour that day: the instant lies in
+    the second pass of the host's repeated hour, which a fixed-time cron line never hits."""
 
     hour: int
     minute: int
     days: frozenset[int]
+    at: datetime | None = None
+    month: int = 0
+    day: int = 0
+    any_hour: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +69,16 @@ def _offset(ts: int, tz: ZoneInfo) -> int:
 
 @lru_cache(maxsize=256)
 def transitions(zone: str, start_day: int) -> tuple[int, tuple[Transition, ...]]:
-    """(offset at start, offset changes) of ``zone`` over HORIZON_DAYS from day ``start_day``
-    (days since the epoch).  Found by hourly sampling and a binary search to the second."""
+    """(offset at the scan start, offset changes) of ``zone`` from LOOKBACK_DAYS before day
+    ``start_day`` (days since the epoch) to HORIZON_DAYS after it.  Found by hourly sampling
+    and a binary search to the second."""
     tz = ZoneInfo(zone)
-    t0 = start_day * 86400
+    t0 = (start_day - LOOKBACK_DAYS) * 86400
     first = prev = _offset(t0, tz)
     found = []
     step = 3600
     t = t0
-    end = t0 + HORIZON_DAYS * 86400
+    end = start_day * 86400 + HORIZON_DAYS * 86400
     while t < end:
         nxt = t + step
         off = _offset(nxt, tz)
@@ -77,22 +97,49 @@ def transitions(zone: str, start_day: int) -> tuple[int, tuple[Transition, ...]]
 
 
 @lru_cache(maxsize=1024)
-def _pair(zone: str, host: str, start_day: int) -> tuple[frozenset[int], frozenset[int]]:
-    """Offset differences host - zone at the same instant, and every host - zone pairing."""
-    s0, st = transitions(zone, start_day)
-    h0, ht = transitions(host, start_day)
-    events = sorted([(t.at, "s", t.after) for t in st] + [(t.at, "h", t.after) for t in ht])
-    s_off, h_off = s0, h0
-    same = {h_off - s_off}
-    for _at, which, after in events:
-        if which == "s":
-            s_off = after
-        else:
-            h_off = after
-        same.add(h_off - s_off)
-    s_all = {s0, *(t.after for t in st)}
-    h_all = {h0, *(t.after for t in ht)}
-    return frozenset(same), frozenset(a - b for a in h_all for b in s_all)
+def steady_diffs(zone: str, host: str, start_day: int) -> frozenset[int]:
+    """Every host - zone offset difference (minutes) of a steady period.  Changes of the two
+    zones at the same instant are one change: zones sharing rules keep one difference."""
+    if host == zone:
+        return frozenset({0})
+    z_off, zt = transitions(zone, start_day)
+    h_off, ht = transitions(host, start_day)
+    changes: dict[int, list[tuple[str, int]]] = {}
+    for which, ts in (("z", zt), ("h", ht)):
+        for t in ts:
+            changes.setdefault(t.at, []).append((which, t.after))
+    diffs = {h_off - z_off}
+    for at in sorted(changes):
+        for which, after in changes[at]:
+            if which == "z":
+                z_off = after
+            else:
+                h_off = after
+        diffs.add(h_off - z_off)
+    return frozenset(diffs)
+
+
+def change_instants(zones: tuple[str, ...], start_day: int) -> list[int]:
+    """Every offset change of ``zones`` in the scan range, epoch seconds, sorted, unique."""
+    return sorted({t.at for z in set(zones) for t in transitions(z, start_day)[1]})
+
+
+def near_change_windows(s: Schedule, zones: tuple[str, ...], start_day: int) -> list[Window]:
+    """Windows of ``s`` that start or end within a day of an offset change of ``zones``, and
+    that are not over at the start of ``start_day``: the only ones a weekly firing can miss."""
+    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
+    seen: dict[datetime, Window] = {}
+    tz = s.tz
+    for at in change_instants(zones, start_day):
+        t = datetime.fromtimestamp(at, UTC)
+        day = (t - timedelta(minutes=s.duration, days=1)).astimezone(tz).date()
+        last = (t + timedelta(days=1)).astimezone(tz).date()
+        while day <= last:
+            w = window_on(s, day)
+            if w is not None and w.end >= t0 and w.start not in seen:
+                seen[w.start] = w
+            day += timedelta(days=1)
+    return [seen[k] for k in sorted(seen)]
 
 
 def _add(out: dict[int, set[int]], day: int, minute_of_day: int) -> None:
@@ -101,84 +148,107 @@ def _add(out: dict[int, set[int]], day: int, minute_of_day: int) -> None:
     out.setdefault(m, set()).add(d)
 
 
-def _host_wall(ts: datetime, host: ZoneInfo) -> tuple[int, int]:
-    local = ts.astimezone(host)
-    return local.weekday(), local.hour * 60 + local.minute
-
-
-def host_firings(s: Schedule, host: ZoneInfo, now: datetime) -> tuple[list[Firing], list[Firing]]:
+def host_firings(
+    s: Schedule, host: ZoneInfo, now: datetime, exact: bool = False
+) -> tuple[list[Firing], list[Firing]]:
     """Host-local start and stop firings of ``s`` covering the year after ``now``.
 
-    Cached on the schedule's timing alone: cron, Task Scheduler and launchd all ask for the
-    same schedule when rendering ``--target all``."""
+    ``exact=False`` relies on Debian cron's DST rules (a fixed time skipped by a jump runs
+    right after it; a fixed time in the repeated hour runs on its first pass).  ``exact=True``
+    relies on none: every instant near an offset change that is not an unambiguous weekly
+    wall time gets a dated firing (Task Scheduler, launchd).
+
+    Cached on the schedule's timing alone: the targets all ask for the same schedule when
+    rendering ``--target all``."""
     starts, ends = _host_firings(
-        s.hour, s.minute, s.duration, s.days, s.timezone, host.key, int(now.timestamp()) // 86400
+        s.hour, s.minute, s.duration, s.days, s.timezone, host.key, int(now.timestamp()) // 86400, exact
     )
     return list(starts), list(ends)
 
 
 @lru_cache(maxsize=65536)
 def _host_firings(
-    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, host_key: str, start_day: int
+    hour: int,
+    minute: int,
+    duration: int,
+    days: frozenset[int],
+    zone: str,
+    host_key: str,
+    start_day: int,
+    exact: bool = False,
 ) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
     s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
     host = ZoneInfo(host_key)
     wall = s.hour * 60 + s.minute
     starts: dict[int, set[int]] = {}
     ends: dict[int, set[int]] = {}
-    same_zone = s.timezone == host.key
-    if same_zone:
-        diffs_same: frozenset[int] = frozenset({0})
-        _, st = transitions(s.timezone, start_day)
-        diffs_any = frozenset(
-            {0} | {t.after - t.before for t in st} | {t.before - t.after for t in st}
-        )
-    else:
-        diffs_same, diffs_any = _pair(s.timezone, host.key, start_day)
-    for d in s.days:
-        for delta in diffs_same:
+    for delta in steady_diffs(zone, host_key, start_day):
+        for d in s.days:
             _add(starts, d, wall + delta)
-        for delta in diffs_any:
             _add(ends, d, wall + s.duration + delta)
-    _transition_days(s, host, start_day, starts, ends)
-    return _firings(starts), _firings(ends)
-
-
-def _transition_days(
-    s: Schedule, host: ZoneInfo, start_day: int, starts: dict[int, set[int]], ends: dict[int, set[int]]
-) -> None:
-    """Add the exact host-local firings of the windows around each offset change."""
-    # Exact windows on the days either zone changes offset: a start inside the schedule zone's
-    # gap (opens after the gap), and instants in the host's repeated hour (cron fires a
-    # repeated wall time only at its first occurrence, so add the first time after it).
-    zone_tz = s.tz
-    same_zone = s.timezone == host.key
-    special: set[datetime] = set()
-    _, st = transitions(s.timezone, start_day)
-    _, ht = transitions(host.key, start_day) if not same_zone else (0, ())
-    for t in (*st, *ht):
-        special.add(datetime.fromtimestamp(t.at, UTC))
-    folds = [
-        (t.at, t.at + (t.before - t.after) * 60)
-        for t in transitions(host.key, start_day)[1]
-        if t.after < t.before
-    ]
-    for instant in special:
-        local_day = instant.astimezone(zone_tz).date()
-        for back in range(s.duration // 1440 + 2):
-            w = window_on(s, local_day - timedelta(days=back))
-            if w is None:
+    weekly_starts, weekly_ends = _keys(starts), _keys(ends)
+    jumps = {} if exact else _jump_skips(host_key, start_day)
+    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
+    dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
+    dated_ends: dict[tuple[int, int, int, int, bool], Firing] = {}
+    for w in near_change_windows(s, (zone, host_key), start_day):
+        pairs = ((w.start, weekly_starts, dated_starts), (w.end, weekly_ends, dated_ends))
+        for point, weekly, dated in pairs:
+            if point < t0:
                 continue
-            for point, bucket in ((w.start, starts), (w.end, ends)):
-                ts = int(point.timestamp())
-                for lo, hi in folds:
-                    if lo <= ts < hi:
-                        _add(bucket, *_host_wall(datetime.fromtimestamp(hi, UTC), host))
-                # same zone: cron itself runs a start skipped by a gap right after the jump,
-                # but the end of such a window moves with the start and needs its own firing
-                if not same_zone or bucket is ends:
-                    _add(bucket, *_host_wall(point, host))
+            f = _dated_firing(point, host, weekly, jumps, exact)
+            if f is not None:
+                dated.setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
+    return (
+        _weekly(starts) + tuple(dated_starts[k] for k in sorted(dated_starts)),
+        _weekly(ends) + tuple(dated_ends[k] for k in sorted(dated_ends)),
+    )
 
 
-def _firings(table: dict[int, set[int]]) -> tuple[Firing, ...]:
+def _keys(table: dict[int, set[int]]) -> frozenset[tuple[int, int]]:
+    return frozenset((d, m) for m, ds in table.items() for d in ds)
+
+
+def _weekly(table: dict[int, set[int]]) -> tuple[Firing, ...]:
     return tuple(Firing(m // 60, m % 60, frozenset(days)) for m, days in sorted(table.items()))
+
+
+@lru_cache(maxsize=256)
+def _jump_skips(host: str, start_day: int) -> dict[int, frozenset[tuple[int, int]]]:
+    """For each spring-forward instant of ``host``: the host-local (weekday, minute of day)
+    wall times it skips.  Cron runs a fixed time skipped by the jump right after it."""
+    out = {}
+    for t in transitions(host, start_day)[1]:
+        if t.after <= t.before:
+            continue
+        first = datetime.fromtimestamp(t.at, UTC).replace(tzinfo=None) + timedelta(minutes=t.before)
+        skipped = set()
+        for i in range(t.after - t.before):
+            m = first + i * _MIN
+            skipped.add((m.weekday(), m.hour * 60 + m.minute))
+        out[t.at] = frozenset(skipped)
+    return out
+
+
+def in_second_pass(local: datetime) -> bool:
+    """True when the aware local time ``local`` is the second occurrence of its wall time."""
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def _dated_firing(
+    point: datetime,
+    host: ZoneInfo,
+    weekly: frozenset[tuple[int, int]],
+    jumps: dict[int, frozenset[tuple[int, int]]],
+    exact: bool = False,
+) -> Firing | None:
+    """The dated firing ``point`` needs, or None when a weekly line fires then."""
+    local = point.astimezone(host)
+    key = (local.weekday(), local.hour * 60 + local.minute)
+    if in_second_pass(local):
+        return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day, any_hour=True)
+    if exact and local.replace(fold=1).utcoffset() != local.utcoffset():  # first pass
+        return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day, any_hour=True)
+    if key in weekly or weekly & jumps.get(int(point.timestamp()), frozenset()):
+        return None
+    return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day)

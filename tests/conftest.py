@@ -27,6 +27,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OSCHED_CONFIG", str(tmp_path / "osched.toml"))
     monkeypatch.setenv("OSCHED_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("OSCHED_HOST_TZ", "UTC")  # the schedulers' zone, whatever this machine's is
     monkeypatch.delenv("OSCHED_NOW", raising=False)
     return tmp_path
 

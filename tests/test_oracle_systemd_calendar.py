@@ -162,20 +162,34 @@ def test_fall_back_fires_once_like_systemd() -> None:
     assert compare(s, int(datetime(2026, 10, 23, tzinfo=UTC).timestamp()), n=5) == []
 
 
-def test_systemd_252_chatham_limitations_are_covered_by_dated_specs() -> None:
-    """systemd skips 03:45 on Chatham's spring-forward day (2026-09-27) and cannot compute a
-    02:45 spec across it, nor the dated wall time; osched's start timer lists that day's
-    window as a dated UTC instant, which systemd does compute."""
-    from osched.targets.systemd import start_specs
+def test_systemd_252_chatham_limitations_are_covered_by_an_equivalent_zone() -> None:
+    """systemd 252 skips 03:45 on Chatham's spring-forward day (2026-09-27) and cannot compute a
+    02:45 spec across it ("Resource deadlock avoided").  osched writes those wall times in
+    Pacific/Auckland, whose clock changes at the same instants by the same hour, 45 minutes
+    behind: the same instants, which systemd computes."""
+    from osched.targets.systemd import engine_notes, start_specs
 
     base = int(datetime(2026, 9, 20, tzinfo=UTC).timestamp())
-    s = Schedule(id="s", job="j", hour=3, minute=45, duration=60, days=frozenset({6}),
-                 timezone="Pacific/Chatham")
-    theirs = systemd_starts(spec_for(s), base, 2)
-    assert datetime(2026, 9, 26, 14, 0, tzinfo=UTC) not in theirs  # systemd's skip
-    specs = start_specs(s, datetime.fromtimestamp(base, UTC))
-    assert "2026-09-26 14:00:00 UTC" in specs  # dated lines are UTC instants
-    assert systemd_starts("2026-09-27 03:45:00 Pacific/Chatham", base, 1) == []  # 'never'
-    assert systemd_starts("2026-09-26 14:00:00 UTC", base, 1) == [datetime(2026, 9, 26, 14, 0, tzinfo=UTC)]
+    now = datetime.fromtimestamp(base, UTC)
+    late = Schedule(id="s", job="j", hour=3, minute=45, duration=60, days=frozenset({6}),
+                    timezone="Pacific/Chatham")
+    assert datetime(2026, 9, 26, 14, 0, tzinfo=UTC) not in systemd_starts(spec_for(late), base, 2)  # the bug
+    assert start_specs(late, now) == ["Sun *-*-* 03:00:00 Pacific/Auckland"]
+    assert systemd_starts("Sun *-*-* 03:00:00 Pacific/Auckland", base, 2)[0] == datetime(
+        2026, 9, 26, 14, 0, tzinfo=UTC
+    )
+    early = Schedule(id="e", job="j", hour=2, minute=50, duration=60, days=frozenset({6}),
+                     timezone="Pacific/Chatham")
     with pytest.raises(SystemdCannot, match="Resource deadlock avoided"):
-        systemd_starts("Sun *-*-* 02:45:00 Pacific/Chatham", base, 2)
+        systemd_starts(spec_for(early), base, 2)
+    specs = start_specs(early, now)
+    assert specs[0] == "Sun *-*-* 02:05:00 Pacific/Auckland"
+    got = [t for spec in specs for t in systemd_starts(spec, base, 3)]
+    ours = list(islice(windows_after(early, now), 3))
+    assert sorted(set(got))[:3] == [w.start for w in ours]  # 09-27 opens after the gap (dated)
+    assert engine_notes(early) == [
+        "j/e: systemd 252 cannot compute 02:50 Pacific/Chatham on every day; the start is written "
+        "as 02:05 Pacific/Auckland, the same instants",
+        "j/e: systemd 252 cannot compute 03:50 Pacific/Chatham on every day; the end is written "
+        "as 03:05 Pacific/Auckland, the same instants",
+    ]

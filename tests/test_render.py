@@ -369,10 +369,9 @@ def _in_host_fold(t: datetime, host: str) -> bool:
 
 
 def _constant_difference(zone: str, host: str) -> bool:
-    from osched.project import _pair
+    from osched.project import steady_diffs
 
-    same, _ = _pair(zone, host, int(NOW.timestamp()) // 86400)
-    return len(same) == 1
+    return len(steady_diffs(zone, host, int(NOW.timestamp()) // 86400)) == 1
 
 
 def test_cron_gap_day_end_in_same_zone() -> None:

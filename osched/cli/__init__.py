@@ -2,13 +2,22 @@
 
 One module per command group: ``edit_cmds`` (init), ``job_cmds``, ``schedule_cmds``,
 ``view_cmds`` (list, show, status, next, calendar, override, events, logs, completion),
-``control_cmds`` (start, stop) and ``os_cmds`` (render, install, uninstall, doctor).  ``base``
+``control_cmds`` (start, stop), ``os_cmds`` (render, install, uninstall, doctor) and
+``simulate_cmds``.  ``base``
 holds the group, the error handling and the completion helpers.
 """
 
 from __future__ import annotations
 
-from . import control_cmds, edit_cmds, job_cmds, os_cmds, schedule_cmds, view_cmds  # noqa: F401 - register
+from . import (  # noqa: F401 - register
+    control_cmds,
+    edit_cmds,
+    job_cmds,
+    os_cmds,
+    schedule_cmds,
+    simulate_cmds,
+    view_cmds,
+)
 from .base import cli
 
 

@@ -4,6 +4,7 @@ The ``--target`` choices come from the target registry (``osched.targets``)."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from typing import Any
@@ -58,6 +59,7 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
     for chunk in targets.render_each(names, cfg, ctx, emit_files):
         stream.write(chunk)
     stream.flush()
+    _notes(names, cfg, ctx)
 
 
 def _show_plan(out: Any, dry_run: bool) -> None:
@@ -73,6 +75,22 @@ def _show_plan(out: Any, dry_run: bool) -> None:
         return
     for line in plan.summary:
         click.echo(f"{out.target}: {line}")
+
+
+def _notes(names: Any, cfg: Any, ctx: Any) -> None:
+    """What the user should know about how ``names`` were rendered: the host zone when $TZ
+    names another, and wall times a scheduler's engine cannot compute (their equivalent)."""
+    from .. import targets
+    from ..tzhost import tz_differs
+
+    chosen = [targets.get(n) for n in names]
+    if any(getattr(t, "host_local", False) for t in chosen):
+        warning = tz_differs()
+        if warning and ctx.host_zone != os.environ.get("TZ", "").lstrip(":"):
+            click.echo(f"Warning: {warning}", err=True)
+    for t in chosen:
+        for note in getattr(t, "notes", lambda cfg: [])(cfg):
+            click.echo(f"note: {note}", err=True)
 
 
 def auto_target_option(help: str) -> Any:
@@ -108,6 +126,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
             f"Target: {name} ({getattr(targets.get(name), 'auto_reason', 'auto')}; --target chooses another)."
         )
     _show_plan(inst.install(cfg, ctx, name, dry_run), dry_run)
+    _notes([name], cfg, ctx)
     for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
         if f.level != "ok":
             click.echo(f"Warning: {f.message}" + (f" ({f.fix})" if f.fix else ""), err=True)

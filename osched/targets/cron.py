@@ -55,6 +55,10 @@ def dow_field(days: frozenset[int]) -> str:
 
 
 def when(f: Firing) -> str:
+    """A weekly firing's schedule; a dated one names its day and month (and a wildcard hour
+    in the host's repeated hour: Debian cron runs only wildcard-hour lines on its second pass)."""
+    if f.at is not None:
+        return f"{f.minute} {'*' if f.any_hour else f.hour} {f.day} {f.month} *"
     return f"{f.minute} {f.hour} * * {dow_field(f.days)}"
 
 
@@ -202,6 +206,7 @@ class Cron:
     auto_priority: ClassVar[int | None] = 90  # the fallback on any POSIX host
     auto_reason: ClassVar[str] = "no systemd manager answers"
     cost: ClassVar[int] = 2
+    host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
 
     def detect(self, ctx: RenderContext) -> bool:
         import sys

@@ -23,16 +23,25 @@ from ..templating import render as render_template
 from .base import File, Finding, RenderContext, tool_finding
 
 
-def intervals(firings: list[Firing]) -> list[tuple[int, int, int]]:
-    """(Weekday, Hour, Minute) integers; launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday."""
-    return [((d + 1) % 7, f.hour, f.minute) for f in firings for d in sorted(f.days)]
+def intervals(firings: list[Firing]) -> list[dict[str, int]]:
+    """``StartCalendarInterval`` dicts; launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday.
+    A dated firing names its Month and Day; one in the host's repeated hour leaves out Hour
+    (every hour that day), as cron's wildcard-hour line does."""
+    out: list[dict[str, int]] = []
+    for f in firings:
+        if f.at is not None:
+            dated = {"Month": f.month, "Day": f.day, "Minute": f.minute}
+            out.append(dated if f.any_hour else {**dated, "Hour": f.hour})
+        else:
+            out += [{"Weekday": (d + 1) % 7, "Hour": f.hour, "Minute": f.minute} for d in sorted(f.days)]
+    return out
 
 
 def _plist(
     label: str,
     argv: list[str],
     ctx: RenderContext,
-    intervals: list[tuple[int, int, int]] | None = None,
+    intervals: list[dict[str, int]] | None = None,
     run_at_load: bool = False,
 ) -> File:
     text = render_template(
@@ -56,6 +65,7 @@ class Launchd:
     auto_priority: ClassVar[int | None] = 10
     auto_reason: ClassVar[str] = "this is macOS"
     cost: ClassVar[int] = 2
+    host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
 
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "darwin"
@@ -64,7 +74,7 @@ class Launchd:
         files: list[File] = []
         for job in cfg.jobs.values():
             for s in job.enabled_schedules:
-                starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+                starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
                 start = label(ctx, f"{job.name}.{s.id}.start")
                 stop = label(ctx, f"{job.name}.{s.id}.stop")
                 files.append(_plist(start, ctx.start_argv(job.name, s.id), ctx, intervals=intervals(starts)))

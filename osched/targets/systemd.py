@@ -18,15 +18,16 @@ start timer also lists that instant as a dated ``OnCalendar=`` line for the comi
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from ..model import Config, Job, Schedule
 from ..parse import DAY_NAMES
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
-from ..project import transitions
+from ..project import in_second_pass, near_change_windows
 from ..templating import render as render_template
-from ..windows import Window, window_on
+from ..windows import Window
 from .base import File, Finding, RenderContext
 
 ACCURACY = "1s"
@@ -60,8 +61,53 @@ def _days(days: set[int] | frozenset[int]) -> str:
     return ",".join(DAY_NAMES[d].capitalize() for d in sorted(days))
 
 
+# systemd 252's calendar engine fails for some wall times of a zone ("Resource deadlock
+# avoided" for Pacific/Chatham 02:45-02:59 on Sundays; 03:45-03:59 on its spring-forward
+# day elapse never).  Such a wall time is written in a zone whose clock changes at the same
+# instants by the same amount, shifted by the constant difference: the same instants.
+# (zone, first bad minute, end minute) -> (equivalent zone, minutes to add)
+EQUIVALENT: dict[str, tuple[int, int, str, int]] = {
+    "Pacific/Chatham": (2 * 60 + 45, 4 * 60, "Pacific/Auckland", -45),
+}
+
+
+def equivalent(zone: str, minute_of_day: int) -> tuple[str, int] | None:
+    """(zone, minutes to add) to write ``minute_of_day`` of ``zone`` in, when systemd's engine
+    fails on it; None when it does not."""
+    rule = EQUIVALENT.get(zone)
+    if rule is None or not rule[0] <= minute_of_day < rule[1]:
+        return None
+    return rule[2], rule[3]
+
+
 def _specs(table: dict[int, set[int]], zone: str) -> list[str]:
-    return [f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}" for m, days in sorted(table.items())]
+    out = []
+    for m, days in sorted(table.items()):
+        eq = equivalent(zone, m)
+        if eq is None:
+            out.append(f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}")
+            continue
+        shifted: dict[int, set[int]] = {}
+        for d in days:
+            _add(shifted, d, m + eq[1])
+        for mm, ds in sorted(shifted.items()):
+            out.append(f"{_days(ds)} *-*-* {mm // 60:02d}:{mm % 60:02d}:00 {eq[0]}")
+    return out
+
+
+def engine_notes(s: Schedule) -> list[str]:
+    """What systemd is given instead of the schedule's own wall times, said at render time."""
+    walls = {s.hour * 60 + s.minute: "start", (s.hour * 60 + s.minute + s.duration) % 1440: "end"}
+    notes = []
+    for m, what in walls.items():
+        eq = equivalent(s.timezone, m)
+        if eq is not None:
+            notes.append(
+                f"{s.job}/{s.id}: systemd 252 cannot compute {m // 60:02d}:{m % 60:02d} {s.timezone} "
+                f"on every day; the {what} is written as {(m + eq[1]) // 60 % 24:02d}:{(m + eq[1]) % 60:02d} "
+                f"{eq[0]}, the same instants"
+            )
+    return notes
 
 
 def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
@@ -69,49 +115,51 @@ def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
     table.setdefault(total % 1440, set()).add(total // 1440)
 
 
-def _gap_day_windows(s: Schedule, now: datetime) -> list[Window]:
-    """Windows of the coming year that start on a spring-forward day of the schedule's zone."""
-    found = []
-    for t in transitions(s.timezone, int(now.timestamp()) // 86400)[1]:
-        if t.after > t.before:
-            day: date = datetime.fromtimestamp(t.at, UTC).astimezone(s.tz).date()
-            w = window_on(s, day)
-            if w is not None:
-                found.append(w)
-    return found
-
-
-def _dated(t: datetime, s: Schedule) -> str:
-    """A one-off instant, in UTC: systemd 252 mis-computes some wall times on a zone's
-    spring-forward day (Pacific/Chatham: 03:45 on that day elapses 'never')."""
+def _dated(t: datetime) -> str:
+    """A one-off instant, in UTC."""
     return f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
+def _fires(weekly: dict[int, set[int]], t: datetime, tz: ZoneInfo) -> bool:
+    """Does a weekly spec of ``weekly`` elapse at instant ``t``?  systemd fires a wall time
+    once, at its first occurrence, and skips one inside a gap (``t`` is a real instant)."""
+    local = t.astimezone(tz)
+    if in_second_pass(local):
+        return False
+    return local.weekday() in weekly.get(local.hour * 60 + local.minute, ())
+
+
+def _with_dated(
+    specs: list[str], weekly: dict[int, set[int]], points: list[datetime], s: Schedule
+) -> list[str]:
+    """``specs`` plus a dated UTC line for every instant no weekly spec elapses at: a start
+    pushed out of a gap, an end moved by an offset change in its window or in the repeated
+    hour's second pass."""
+    out = list(specs)
+    for t in points:
+        spec = _dated(t)
+        if not _fires(weekly, t, s.tz) and spec not in out:
+            out.append(spec)
+    return out
+
+
+def _near(s: Schedule, now: datetime) -> list[Window]:
+    return near_change_windows(s, (s.timezone,), int(now.timestamp()) // 86400)
+
+
 def start_specs(s: Schedule, now: datetime) -> list[str]:
-    specs = _specs({s.hour * 60 + s.minute: set(s.days)}, s.timezone)
-    # every window on a spring-forward day also gets a dated line: systemd skips a start in
-    # the gap, and systemd 252 also skips some times right after a gap (Pacific/Chatham)
-    for w in _gap_day_windows(s, now):
-        spec = _dated(w.start, s)
-        if spec not in specs:
-            specs.append(spec)
-    return specs
+    weekly = {s.hour * 60 + s.minute: set(s.days)}
+    points = [w.start for w in _near(s, now) if w.start >= now]
+    return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
 
 
 def stop_specs(s: Schedule, now: datetime) -> list[str]:
-    _, ts = transitions(s.timezone, int(now.timestamp()) // 86400)
-    shifts = {0} | {t.after - t.before for t in ts} | {t.before - t.after for t in ts}
-    table: dict[int, set[int]] = {}
-    wall = s.hour * 60 + s.minute
+    """The nominal end, weekly; and a dated line for every end a DST change moves."""
+    weekly: dict[int, set[int]] = {}
     for d in s.days:
-        for shift in shifts:
-            _add(table, d, wall + s.duration + shift)
-    specs = _specs(table, s.timezone)
-    for w in _gap_day_windows(s, now):  # a start moved by a gap moves its end too
-        spec = _dated(w.end, s)
-        if spec not in specs:
-            specs.append(spec)
-    return specs
+        _add(weekly, d, s.hour * 60 + s.minute + s.duration)
+    points = [w.end for w in _near(s, now) if w.end >= now]
+    return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
 
 
 def _common(ctx: RenderContext) -> dict[str, object]:
@@ -160,6 +208,9 @@ class Systemd:
 
     def detect(self, ctx: RenderContext) -> bool:
         return reachable(ctx)
+
+    def notes(self, cfg: Config) -> list[str]:
+        return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []

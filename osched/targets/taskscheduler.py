@@ -12,6 +12,7 @@ supervisor is never killed by the scheduler.
 from __future__ import annotations
 
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,9 +37,17 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, list[str]]]:
-    """(StartBoundary, day names) per firing."""
+    """(StartBoundary, day names) per firing.  A weekly firing is a calendar trigger in local
+    time; a dated one (an instant near a DST change) a one-time trigger at its UTC instant,
+    which Task Scheduler fires at that instant whatever the local clock does."""
     day = ctx.now.astimezone(ctx.host_tz).date().isoformat()
-    return [(f"{day}T{f.hour:02d}:{f.minute:02d}:00", [WEEKDAYS[d] for d in sorted(f.days)]) for f in firings]
+    out: list[tuple[str, list[str]]] = []
+    for f in firings:
+        if f.at is not None:
+            out.append((f"{f.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", []))
+        else:
+            out.append((f"{day}T{f.hour:02d}:{f.minute:02d}:00", [WEEKDAYS[d] for d in sorted(f.days)]))
+    return out
 
 
 def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw: object) -> File:
@@ -63,6 +72,7 @@ class TaskScheduler:
     auto_priority: ClassVar[int | None] = 10
     auto_reason: ClassVar[str] = "this is Windows"
     cost: ClassVar[int] = 3
+    host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
 
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "win32"
@@ -71,7 +81,7 @@ class TaskScheduler:
         files: list[File] = []
         for job in cfg.jobs.values():
             for s in job.enabled_schedules:
-                starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+                starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
                 what = (
                     f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
                 )
