@@ -230,12 +230,50 @@ def check(sched: tuple[int, int, int, frozenset[int], str], fired: dict[str, set
     return problems
 
 
+SIMULATE_EVERY = 10  # osched simulate runs on every 10th schedule of the sweep
+
+
+def simulated(target: str, sched: tuple[int, int, int, frozenset[int], str], host: str,
+              engine: str = "osched") -> tuple[dict[str, set[datetime]], int]:
+    """``osched simulate``'s own firings (its cron model, its systemd evaluator) in [A, B),
+    and how many windows it flags."""
+    from osched.model import Config, Job, Schedule
+    from osched.simulate import simulate
+    from osched.targets.base import RenderContext
+
+    h, m, dur, days, zone = sched
+    s = Schedule(id="s", job="j", hour=h, minute=m, duration=dur, days=days, timezone=zone)
+    cfg = Config(Path("/c.toml"), zone, {"j": Job(name="j", command=("x",), schedules=(s,))})
+    ctx = RenderContext(config_path=Path("/c.toml"), state_dir=Path("/s"), now=NOW, host_zone=host,
+                        start_exe="/x/osched-start", stop_exe="/x/osched-stop")
+    r = simulate(target, cfg, ctx, A, B, engine)
+    out: dict[str, set[datetime]] = {"start": set(), "stop": set()}
+    for d in r.decided:
+        out[d.firing.kind].add(d.firing.at)
+    return out, len(r.problems)
+
+
+def agree(kind: str, sched: tuple[int, int, int, frozenset[int], str], host: str,
+          oracle: dict[str, set[datetime]]) -> list[str]:
+    ours, problems = simulated(kind, sched, host)
+    theirs = {k: {t for t in v if A <= t < B} for k, v in oracle.items()}
+    out = []
+    if ours != theirs:
+        diff = sorted((ours["start"] ^ theirs["start"]) | (ours["stop"] ^ theirs["stop"]))
+        out.append(f"simulate's {kind} firings differ from the oracle's at {diff[:3]}")
+    if problems:
+        out.append(f"simulate flags {problems} windows")
+    return out
+
+
 def sweep_host(host: str, schedules: list[tuple[int, int, int, frozenset[int], str]]) -> list[str]:
     bad = []
-    for sched in schedules:
+    for i, sched in enumerate(schedules):
         fired = cron_firings(render("cron", sched, host), host)
-        for p in check(sched, fired, constant_difference(sched[4], host)):
-            bad.append(f"cron on {host}: {sched}: {p}")
+        problems = check(sched, fired, constant_difference(sched[4], host))
+        if i % SIMULATE_EVERY == 0:
+            problems += agree("cron", sched, host, fired)
+        bad += [f"cron on {host}: {sched}: {p}" for p in problems]
     return bad
 
 
@@ -250,10 +288,12 @@ def test_cron_sweep() -> None:
 
 def sweep_systemd(schedules: list[tuple[int, int, int, frozenset[int], str]]) -> list[str]:
     bad = []
-    for sched in schedules:
+    for i, sched in enumerate(schedules):
         fired = systemd_firings(render("systemd", sched, "UTC"))
-        for p in check(sched, fired, same_rules=True):
-            bad.append(f"systemd: {sched}: {p}")
+        problems = check(sched, fired, same_rules=True)
+        if i % SIMULATE_EVERY == 0:
+            problems += agree("systemd", sched, "UTC", fired)
+        bad += [f"systemd: {sched}: {p}" for p in problems]
     return bad
 
 
