@@ -217,3 +217,24 @@ def test_every_target_renders_every_issue_case_without_a_late_window() -> None:
         for target in ("cron", "systemd", "taskscheduler", "launchd"):
             assert target in targets.names()
             no_late_windows(target, cfg, ctx)
+
+
+@pytest.mark.oracle
+def test_task_scheduler_dated_triggers_are_schema_valid_one_time_utc_triggers() -> None:
+    import os
+    import xml.etree.ElementTree as ET
+
+    schema_path = Path(__file__).resolve().parents[2] / "shared/oracles/TaskSchedulerV2Schema.xsd"
+    if not schema_path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{schema_path} is missing under CI")
+        pytest.skip(f"{schema_path} not found beside the checkout")
+    import xmlschema
+
+    cfg, ctx = setup(1, 30, 30, set(range(7)), "UTC", "Europe/Berlin", "2026-10-01T00:00:00+00:00")
+    files = {f.name: f for f in targets.render("taskscheduler", cfg, ctx)}
+    text = files[f"{ctx.config_id}.j.s.start.xml"].data().decode("utf-16")
+    xmlschema.XMLSchema(str(schema_path)).validate(text)
+    ns = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
+    once = [t.findtext(f"{ns}StartBoundary") for t in ET.fromstring(text.encode("utf-16")).iter(f"{ns}TimeTrigger")]
+    assert "2026-10-25T01:30:00Z" in once  # the second pass of Berlin's 02:30, as a UTC instant

@@ -225,6 +225,24 @@ def test_cron_drift_is_reported_by_status_and_doctor(setup: dict[str, Path]) -> 
     assert json.loads(run("status", "--json").output)["installed"][0]["drift"] == []
 
 
+def test_doctor_asks_to_renew_an_old_install_and_a_no_change_install_renews(setup: dict[str, Path]) -> None:
+    # dated DST-day firings cover 400 days from the render; after 330 days doctor says so
+    assert run("install", "--target", "cron", "--no-start").exit_code == 0
+    first = manifest(setup["state"])["targets"]["cron"]["installed_at"]
+    soon, late = "2027-01-01T12:00:00+00:00", "2027-11-01T12:00:00+00:00"
+    assert "renews them" not in run("doctor", env={"OSCHED_NOW": soon}).output
+    r = run("doctor", "--json", env={"OSCHED_NOW": late})
+    (warn,) = [f for f in json.loads(r.output)["findings"] if "DST-day firings" in f["message"]]
+    assert warn["level"] == "warn" and warn["message"].startswith(f"cron: installed {first}")
+    # nothing to change (a UTC schedule on a UTC host has no dated lines), yet the date renews
+    before = setup["tab"].read_bytes()
+    r = run("install", "--target", "cron", "--no-start", env={"OSCHED_NOW": late})
+    assert r.exit_code == 0 and "nothing to change" in r.output
+    assert setup["tab"].read_bytes() == before
+    assert manifest(setup["state"])["targets"]["cron"]["installed_at"] == late
+    assert "DST-day firings" not in run("doctor", env={"OSCHED_NOW": late}).output
+
+
 def test_cron_system_writes_cron_d_file(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     crond = setup["root"] / "cron.d"
     crond.mkdir()
