@@ -2,49 +2,30 @@
 start/stop decisions, and flag every window that would open or close late or never.
 
 The artifacts are rendered exactly as ``install`` would write them and read back (crontab
-lines, ``OnCalendar=`` lines, task triggers, plist intervals).  When each one fires is worked
-out by a scheduler model:
-
-* **cron** (Debian cron 3.0, cron(8)): a fixed-time line at a wall time a spring-forward jump
-  skips runs right after the jump; in a repeated hour it runs on the first pass only; a line
-  with a wildcard hour or minute runs at every wall time that occurs (both passes, none in
-  the gap).
-* **systemd**: a weekly ``OnCalendar=`` elapses at the first occurrence of its wall time and
-  not at all in a gap; a dated UTC line at its instant.  ``systemd-analyze calendar`` computes
-  them instead when it is installed (``engine="systemd-analyze"``); the tests hold the two
-  equal.
-* **Task Scheduler**: a one-time trigger with a UTC boundary fires at that instant; a weekly
-  calendar trigger is modelled as cron's fixed-time line (documented behaviour is thin).
-* **launchd**: a calendar interval is modelled as cron's fixed-time line, one without
-  ``Hour`` as its wildcard-hour line (launchd documents no DST behaviour).
-
-Each firing then goes through ``runtime.policy`` (the code the entrypoints run) with a
-simulated job that runs until it is stopped, in time order.
+lines, ``OnCalendar=`` lines, task triggers, plist intervals); when each one fires comes from
+``firemodels`` (Debian cron's DST rules; systemd's engine, or ``systemd-analyze calendar``
+when it is installed).  Each firing then goes through ``runtime.policy`` (the code the
+entrypoints run) with a simulated job that runs until it is stopped, in time order.
 """
 
 from __future__ import annotations
 
-import plistlib
 import re
 import shutil
-import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from .firemodels import cron_fires, launchd_fires, systemd_analyze_fires, systemd_fires, task_fires
 from .model import Config, Job, Schedule
-from .parse import zone as zone_info
 from .runtime.policy import EARLY, Action, Facts, start_decision, stop_decision
 from .state import JobOutcome, JobState, iso
 from .targets.base import File, RenderContext
-from .windows import Window, wall_to_instant, windows_between
+from .windows import Window, windows_between
 
 ON_TIME = timedelta(seconds=60)  # a firing within the window's first minute is on time
 SIMULATED = ("cron", "systemd", "taskscheduler", "launchd")
-_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,165 +79,7 @@ class Result:
         return [v for v in self.verdicts if v.late_open or v.late_close]
 
 
-# -- scheduler models ----------------------------------------------------------------------------
-def _days(a: datetime, b: datetime, tz: ZoneInfo) -> Iterator[date]:
-    day = a.astimezone(tz).date() - _DAY
-    last = b.astimezone(tz).date() + _DAY
-    while day <= last:
-        yield day
-        day += _DAY
-
-
-def _wild_instants(day: date, hour: int, minute: int, tz: ZoneInfo) -> list[datetime]:
-    """Every instant the wall clock of ``tz`` shows ``day hour:minute``: none in a gap, two in
-    a repeated hour."""
-    out = []
-    for fold in (0, 1):
-        local = datetime(day.year, day.month, day.day, hour, minute, fold=fold, tzinfo=tz)
-        u = local.astimezone(UTC)
-        back = u.astimezone(tz)
-        if back.replace(tzinfo=None) == local.replace(tzinfo=None) and u not in out:
-            out.append(u)
-    return out
-
-
-def _field(text: str, low: int, high: int) -> tuple[bool, set[int]]:
-    """(starts with a wildcard, values) of one cron field: ``*``, ``*/N``, N, N-M, lists."""
-    if text.startswith("*"):
-        step = int(text.split("/", 1)[1]) if "/" in text else 1
-        return True, set(range(low, high + 1, step))
-    values: set[int] = set()
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        values.update(range(int(lo), int(hi or lo) + 1))
-    return False, values
-
-
-def cron_fires(when: str, tz: ZoneInfo, a: datetime, b: datetime) -> list[datetime]:
-    """Instants in ``[a, b)`` at which Debian cron runs a line with schedule ``when``."""
-    f = when.split()
-    min_star, minutes = _field(f[0], 0, 59)
-    hour_star, hours = _field(f[1], 0, 23)
-    dom_star, doms = _field(f[2], 1, 31)
-    _, months = _field(f[3], 1, 12)
-    dow_star, dows = _field(f[4], 0, 7)
-    dows = {d % 7 for d in dows}
-    wild = min_star or hour_star
-    out: list[datetime] = []
-    for day in _days(a, b, tz):
-        if day.month not in months:
-            continue
-        dom_ok, dow_ok = day.day in doms, (day.weekday() + 1) % 7 in dows
-        if not dom_star and not dow_star:
-            if not (dom_ok or dow_ok):
-                continue
-        elif not (dom_ok and dow_ok):
-            continue
-        for h in sorted(hours):
-            for m in sorted(minutes):
-                found = _wild_instants(day, h, m, tz) if wild else [wall_to_instant(day, h, m, tz)]
-                out += [t for t in found if a <= t < b]
-    return sorted(set(out))
-
-
-_WEEKLY = re.compile(r"^(?P<days>[A-Za-z,]+) \*-\*-\* (?P<h>\d\d):(?P<m>\d\d):00 (?P<zone>\S+)$")
-_DATED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC$")
-_DAY_INDEX = {name: i for i, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))}
-
-
-def systemd_fires(spec: str, a: datetime, b: datetime) -> list[datetime]:
-    """osched's own evaluator for the two ``OnCalendar=`` forms it writes."""
-    dated = _DATED.match(spec)
-    if dated:
-        t = datetime.fromisoformat(dated.group(1) + "+00:00")
-        return [t] if a <= t < b else []
-    m = _WEEKLY.match(spec)
-    if m is None:
-        raise ValueError(f"not an OnCalendar= form osched writes: {spec!r}")
-    tz = zone_info(m["zone"])
-    days = {_DAY_INDEX[d] for d in m["days"].split(",")}
-    h, mi = int(m["h"]), int(m["m"])
-    out = []
-    for day in _days(a, b, tz):
-        if day.weekday() not in days:
-            continue
-        found = _wild_instants(day, h, mi, tz)  # first occurrence; none in a gap
-        if found and a <= found[0] < b:
-            out.append(found[0])
-    return out
-
-
-_ELAPSE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC")
-
-
-def systemd_analyze_fires(
-    specs: list[str], a: datetime, b: datetime, exe: str, notes: list[str] | None = None
-) -> dict[str, list[datetime]]:
-    """Elapse times in ``[a, b)`` of each spec, from systemd's own calendar engine.  A spec
-    the engine fails on elapses never (as the timer would), and is said in ``notes``."""
-    try:
-        return _analyze(specs, a, b, exe)
-    except ValueError:
-        if len(specs) == 1:
-            if notes is not None:
-                notes.append(f"systemd cannot compute OnCalendar={specs[0]}: it never elapses")
-            return {specs[0]: []}
-    out: dict[str, list[datetime]] = {}
-    for spec in specs:
-        out.update(systemd_analyze_fires([spec], a, b, exe, notes))
-    return out
-
-
-def _analyze(specs: list[str], a: datetime, b: datetime, exe: str) -> dict[str, list[datetime]]:
-    n = (b - a).days + 2
-    r = subprocess.run(
-        [exe, "calendar", f"--iterations={n}", f"--base-time=@{int(a.timestamp()) - 1}", *specs],
-        env={"TZ": "UTC", "PATH": "/usr/bin:/bin", "LANG": "C"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if r.returncode != 0:
-        raise ValueError(f"systemd-analyze calendar failed: {r.stderr.strip()}")
-    blocks = re.split(r"\n\s*\n", r.stdout.strip())
-    out: dict[str, list[datetime]] = {}
-    for spec, block in zip(specs, blocks, strict=True):
-        times = [datetime.fromisoformat(t + "+00:00") for t in _ELAPSE.findall(block)]
-        out[spec] = [t for t in times if a <= t < b]
-    return out
-
-
 # -- each target's artifacts, read back -----------------------------------------------------------
-def _task_fires(xml_text: str, tz: ZoneInfo, a: datetime, b: datetime) -> list[datetime]:
-    ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
-    root = ET.fromstring(xml_text.encode("utf-16"))
-    out: list[datetime] = []
-    for trig in root.iterfind("t:Triggers/t:TimeTrigger", ns):
-        boundary = trig.findtext("t:StartBoundary", "", ns)
-        t = datetime.fromisoformat(boundary.replace("Z", "+00:00"))
-        if a <= t < b:
-            out.append(t)
-    for trig in root.iterfind("t:Triggers/t:CalendarTrigger", ns):
-        local = datetime.fromisoformat(trig.findtext("t:StartBoundary", "", ns))
-        days = trig.find("t:ScheduleByWeek/t:DaysOfWeek", ns)
-        names = [child.tag.split("}", 1)[1] for child in days] if days is not None else []
-        dow = ",".join(str((_TASK_DAYS.index(n) + 1) % 7) for n in names)
-        out += cron_fires(f"{local.minute} {local.hour} * * {dow}", tz, a, b)
-    return sorted(set(out))
-
-
-_TASK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _launchd_fires(content: str, tz: ZoneInfo, a: datetime, b: datetime) -> list[datetime]:
-    data = plistlib.loads(content.encode("utf-8"))
-    out: list[datetime] = []
-    for iv in data.get("StartCalendarInterval", []):
-        when = " ".join(str(iv[k]) if k in iv else "*" for k in ("Minute", "Hour", "Day", "Month", "Weekday"))
-        out += cron_fires(when, tz, a, b)
-    return sorted(set(out))
-
-
 def _cron(cfg: Config, ctx: RenderContext, files: list[File], a: datetime, b: datetime) -> Iterator[Firing]:
     from .targets.cron import marker
 
@@ -339,7 +162,7 @@ def firings(
             a,
             b,
             lambda j, s, k: f"{ctx.config_id}.{j}.{s}.{k}.xml",
-            lambda text, a, b: _task_fires(text, tz, a, b),
+            lambda text, a, b: task_fires(text, tz, a, b),
         )
     else:
         found = _per_file(
@@ -348,7 +171,7 @@ def firings(
             a,
             b,
             lambda j, s, k: label(ctx, f"{j}.{s}.{k}") + ".plist",
-            lambda text, a, b: _launchd_fires(text, tz, a, b),
+            lambda text, a, b: launchd_fires(text, tz, a, b),
         )
     out = sorted(found, key=lambda f: (f.at, f.job, f.kind != "stop", f.schedule))
     return out, used
@@ -369,7 +192,7 @@ class _Job:
         self.running = False
 
 
-def replay(cfg: Config, fired: list[Firing], a: datetime) -> list[Decided]:
+def replay(cfg: Config, fired: list[Firing]) -> list[Decided]:
     jobs: dict[str, _Job] = {name: _Job() for name in cfg.jobs}
     out = []
     for f in fired:
@@ -441,7 +264,7 @@ def simulate(
 ) -> Result:
     notes: list[str] = []
     fired, used = firings(target, cfg, ctx, a, b, engine, notes)
-    decided = replay(cfg, fired, a)
+    decided = replay(cfg, fired)
     return Result(target, ctx.host_zone, a, b, used, decided, judge(cfg, decided, a, b), notes)
 
 

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 
 from osched import targets
 from osched.cli import cli
+from osched.firemodels import cron_fires, systemd_fires
 from osched.model import Config, Job, Schedule
-from osched.simulate import cron_fires, simulate, systemd_fires
+from osched.simulate import simulate
 from osched.targets.base import RenderContext
 from osched.targets.cron import lines
 from osched.targets.systemd import start_specs, stop_specs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -12,6 +13,10 @@ from .. import report
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
+
+if TYPE_CHECKING:
+    from ..simulate import Result
+
 from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
 
 
@@ -113,10 +118,7 @@ def simulate(
         sys.exit(EXIT_FAILURE)
 
 
-def _print(r: object, tz: ZoneInfo, quiet: bool) -> None:
-    from ..simulate import Result
-
-    assert isinstance(r, Result)
+def _print(r: Result, tz: ZoneInfo, quiet: bool) -> None:
     h = report.human
     click.echo(
         f"{r.target} on a host in {r.host_zone}, {h(r.start, tz)} to {h(r.end, tz)}"
