@@ -14,10 +14,10 @@ from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
 
+from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
+
 if TYPE_CHECKING:
     from ..simulate import Result
-
-from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
 
 
 def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) -> datetime:
