@@ -13,7 +13,6 @@ from .. import report
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-
 from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
 
 if TYPE_CHECKING:
