@@ -400,15 +400,29 @@ def test_launchd_install_and_uninstall_argv(setup: dict[str, Path], monkeypatch:
     agents = setup["root"] / "LaunchAgents"
     plists = sorted(agents.iterdir())
     domain = f"gui/{os.getuid()}"
-    assert rec.calls == [["launchctl", "bootstrap", domain, str(p)] for p in plists]
+    # one launchctl process loads every agent, however many
+    assert rec.calls == [["launchctl", "bootstrap", domain, *map(str, plists)]]
     import plistlib
 
     labels = [plistlib.loads(p.read_bytes())["Label"] for p in plists]
     assert [p.name for p in plists] == [f"{lbl}.plist" for lbl in labels]
+    # a changed schedule: its two agents are unloaded, rewritten and loaded again, together
+    rec.calls.clear()
+    setup["cfg"].write_text(setup["cfg"].read_text().replace('"22:00"', '"21:00"'))
+    assert run("install", "--target", "launchd", "--no-start").exit_code == 0
+    moved = [str(p) for p in plists if ".nights." in p.name]
+    assert rec.calls == [["launchctl", "bootout", domain, *moved], ["launchctl", "bootstrap", domain, *moved]]
     rec.calls.clear()
     run("uninstall")
-    assert rec.calls == [["launchctl", "bootout", f"{domain}/{lbl}"] for lbl in labels]
+    assert rec.calls == [["launchctl", "bootout", domain, *map(str, plists)]]
     assert list(agents.iterdir()) == []
+
+
+def test_launchd_failed_bootstrap_rolls_back_files(setup: dict[str, Path]) -> None:
+    use(Recorder(fail_on="bootstrap", message="Bootstrap failed: 5: Input/output error"))
+    r = run("install", "--target", "launchd", "--no-start")
+    assert r.exit_code != 0 and "Bootstrap failed" in r.output
+    assert not (setup["root"] / "LaunchAgents").exists() or list((setup["root"] / "LaunchAgents").iterdir()) == []
 
 
 # -- doctor ------------------------------------------------------------------------------------------------

@@ -14,11 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..fsutil import atomic_write
 from ..model import Config
-from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
+from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
 from ..project import Firing, host_firings
-from ..runner import must
 from ..templating import render as render_template
 from .base import File, Finding, RenderContext, tool_finding
 
@@ -84,19 +82,25 @@ class Launchd:
         return files
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
+        """Unload what changes or goes (one ``launchctl bootout`` for all), write the files,
+        load what is new or changed (one ``launchctl bootstrap`` for all): two launchctl
+        processes for any number of agents."""
         directory = ctx.settings.launchd_dir(ctx.system)
-        dom = domain(ctx.system)
-        plan = Plan(self.name, location=f"{directory} ({dom})")
+        plan = Plan(self.name, location=f"{directory} ({domain(ctx.system)})")
         desired = {} if uninstall else {f.name: f.content for f in files}
         before = {a["id"] for a in recorded.get("artifacts", [])}
+        changed: list[tuple[Path, str | None, str]] = []
         for name, content in sorted(desired.items()):
             path = directory / name
             plan.artifacts.append({"id": name, "path": str(path), "sha256": sha(content)})
-            _plan_load(plan, ctx, path, content)
-        for name in sorted(before - set(desired)):
-            _plan_unload(plan, ctx, directory / name)
+            old = read_text(path)
+            if old != content:
+                changed.append((path, old, content))
+        gone = [(directory / name, read_text(directory / name)) for name in sorted(before - set(desired))]
+        _plan_batch(plan, ctx, changed, gone)
         if plan.steps:
-            plan.summary.append(f"{directory}: {len(plan.steps)} agents loaded, changed or removed")
+            n = len(changed) + len(gone)
+            plan.summary.append(f"{directory}: {n} agents loaded, changed or removed")
         return plan
 
     def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
@@ -106,49 +110,35 @@ class Launchd:
         return tool_finding("launchctl", "macOS")
 
 
-def _plan_load(plan: Plan, ctx: RenderContext, path: Path, content: str) -> None:
-    """Write a plist and (re)load it: bootout the old one, bootstrap the new one."""
-    old = read_text(path)
-    if old == content:
-        return
+def _plan_batch(
+    plan: Plan,
+    ctx: RenderContext,
+    changed: list[tuple[Path, str | None, str]],
+    gone: list[tuple[Path, str | None]],
+) -> None:
     run, dom = ctx.runner, domain(ctx.system)
-    plan.diff += file_diff(str(path), old, content)
-    boot_out = ["launchctl", "bootout", f"{dom}/{path.name[: -len('.plist')]}"]
-    boot_in = ["launchctl", "bootstrap", dom, str(path)]
-    plan.commands += [boot_out, boot_in] if old is not None else [boot_in]
-    plan.dirs.add(path.parent)
+    loaded = [p for p, old, _ in changed if old is not None] + [p for p, old in gone if old is not None]
+    if loaded:  # not loaded is fine: bootout's failure is ignored
+        out = ["launchctl", "bootout", dom, *map(str, loaded)]
+        back = ["launchctl", "bootstrap", dom, *map(str, loaded)]
+        plan.add(quiet(run, out), quiet(run, back), out)
+    for path, old, content in changed:
+        plan.diff += file_diff(str(path), old, content)
+        plan.add(plan.write(path, content.encode("utf-8"), 0o644), restore(path, old))
+    for path, old in gone:
+        plan.diff += file_diff(str(path), old or "", None)
+        plan.add(_unlink(path), restore(path, old))
+    if changed:
+        new = [str(p) for p, _, _ in changed]
+        boot_in = ["launchctl", "bootstrap", dom, *new]
+        plan.add(run_step(run, boot_in), quiet(run, ["launchctl", "bootout", dom, *new]), boot_in)
 
+
+def _unlink(path: Path) -> Any:
     def step() -> None:
-        if old is not None:
-            run(boot_out)
-        atomic_write(path, content.encode("utf-8"), mode=0o644, durable=False)
-        must(run, boot_in)
-
-    def undo() -> None:
-        run(boot_out)
-        restore(path, old)()
-        if old is not None:
-            run(boot_in)
-
-    plan.add(step, undo)
-
-
-def _plan_unload(plan: Plan, ctx: RenderContext, path: Path) -> None:
-    run, dom = ctx.runner, domain(ctx.system)
-    old = read_text(path)
-    cmd = ["launchctl", "bootout", f"{dom}/{path.name[: -len('.plist')]}"]
-    plan.diff += file_diff(str(path), old or "", None)
-
-    def remove() -> None:
-        run(cmd)  # not loaded is fine
         path.unlink(missing_ok=True)
 
-    def unremove() -> None:
-        if old is not None:
-            restore(path, old)()
-            run(["launchctl", "bootstrap", dom, str(path)])
-
-    plan.add(remove, unremove, cmd)
+    return step
 
 
 TARGET = Launchd()
