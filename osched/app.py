@@ -136,8 +136,9 @@ class App:
         from .install import drift
 
         ctx = self.render_ctx()
-        return [
-            {
+        rows = []
+        for name, entry in self.installed().items():
+            row = {
                 "target": name,
                 "system": bool(entry.get("system")),
                 "location": entry.get("location"),
@@ -145,8 +146,22 @@ class App:
                 "artifacts": len(entry.get("artifacts", [])),
                 "drift": drift(name, entry, ctx, self.config_path),
             }
-            for name, entry in self.installed().items()
-        ]
+            if name == "kubernetes":  # the cluster runs the jobs: say what it did
+                from .targets.kubecluster import cluster_status
+
+                settings = dict(entry.get("kubectl", {}))
+                try:
+                    row["cluster"] = cluster_status(self.runner, settings, ctx.config_id)
+                except OschedError as e:
+                    row["cluster_error"] = str(e)
+            rows.append(row)
+        return rows
+
+    def on_cluster(self) -> tuple[dict[str, Any] | None, bool]:
+        """(the kubernetes install entry or None, whether this machine runs jobs too)."""
+        installed = self.installed()
+        entry = installed.get("kubernetes")
+        return entry, entry is None or len(installed) > 1
 
     def resync(self) -> list[str]:
         """After an edit of an installed config: install it again where it is installed."""
@@ -218,7 +233,13 @@ class App:
             if t_opt is None:
                 raise UsageError(f"job {job_name!r} has no enabled schedule: give --until WHEN")
             t = t_opt
-        return self._checked(rt.manual_start(job_name, t))
+        cluster, local = self.on_cluster()
+        out = [self._checked(rt.manual_start(job_name, t))] if local else []
+        if cluster is not None:
+            from .targets.kubecluster import start_on_cluster
+
+            out.append(start_on_cluster(self.runner, rt.cfg, job, self.render_ctx(), t))
+        return "\n".join(out)
 
     def stop(self, job_name: str, until: str | None, progress: Callable[[str], None] | None = None) -> str:
         """Stop now; a stop override until the end of the open window(s) (or ``until``).
@@ -228,13 +249,22 @@ class App:
         rt = self.runtime()  # the trust check first; its config is the one acted on
         job = self.job(rt.cfg, job_name)
         t = self.parse_when(until) if until is not None else job_times(job, self.now).next_end
-        st = self.state.read_state(job_name, self.now, read_only=True)
-        if progress is not None and rt.running(st):
-            progress(
-                f"Stopping {job_name} (pid {st.pid}): {job.stop_signal} to its process group, "
-                f"SIGKILL if it is still there after {job.stop_timeout:g}s ..."
-            )
-        return self._checked(rt.manual_stop(job_name, t))
+        cluster, local = self.on_cluster()
+        out = []
+        if local:
+            st = self.state.read_state(job_name, self.now, read_only=True)
+            if progress is not None and rt.running(st):
+                progress(
+                    f"Stopping {job_name} (pid {st.pid}): {job.stop_signal} to its process group, "
+                    f"SIGKILL if it is still there after {job.stop_timeout:g}s ..."
+                )
+            out.append(self._checked(rt.manual_stop(job_name, t)))
+        if cluster is not None:
+            from .targets.kubecluster import stop_on_cluster
+
+            settings = dict(cluster.get("kubectl", {}))
+            out.append(stop_on_cluster(self.runner, settings, self.render_ctx().config_id, job.name))
+        return "\n".join(out)
 
     def humanize(self, message: str) -> str:
         """ISO 8601 instants in a runtime message, in the one format every command prints."""

@@ -104,6 +104,7 @@ def install(cfg: Any, ctx: RenderContext, target: str, dry_run: bool = False) ->
             "host_timezone": ctx.host_zone,
             "location": plan.location,
             "artifacts": plan.artifacts,
+            **plan.record,
         }
     else:
         manifest["targets"].pop(target, None)

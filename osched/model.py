@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .parse import format_days, format_minutes, zone
 
@@ -57,6 +58,7 @@ class Job:
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
     schedules: tuple[Schedule, ...] = ()
     on_failure: tuple[str, ...] | None = None  # argv run when the job gives up or cannot start
+    kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         for s in self.schedules:
@@ -74,6 +76,7 @@ class Config:
     path: Path
     timezone: str
     jobs: dict[str, Job]
+    kubernetes: dict[str, str] = field(default_factory=dict)  # [kubernetes]: namespace, context
 
     def job(self, name: str) -> Job | None:
         return self.jobs.get(name)

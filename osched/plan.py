@@ -32,6 +32,7 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     undo: list[Step] = field(default_factory=list)
     dirs: set[Path] = field(default_factory=set)  # where steps wrote files: synced once at the end
+    record: dict[str, Any] = field(default_factory=dict)  # more for the manifest entry (kubectl settings)
 
     @property
     def empty(self) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 
 from .model import Config, Job, Schedule
 
-VERSION = 1
+VERSION = 2
 RACY_NS = 1_000_000_000  # a config changed less than this before its plan was written: parse it
 
 
@@ -66,6 +66,7 @@ def job_data(job: Job) -> dict[str, Any]:
         "backoff": list(job.backoff),
         "on_failure": list(job.on_failure) if job.on_failure else None,
         "schedules": [_schedule(s) for s in job.schedules],
+        "kubernetes": job.kubernetes,
     }
 
 
@@ -97,6 +98,7 @@ def job_from(data: dict[str, Any]) -> Job:
         backoff=tuple(float(b) for b in data["backoff"]),
         schedules=schedules,
         on_failure=tuple(data["on_failure"]) if data.get("on_failure") else None,
+        kubernetes=dict(data.get("kubernetes") or {}),
     )
 
 
@@ -113,6 +115,7 @@ def write(state: Path, cfg: Config, ident: list[int]) -> None:
         "written_ns": time.time_ns(),
         "config": str(cfg.path),
         "timezone": cfg.timezone,
+        "kubernetes": cfg.kubernetes,
     }
     try:
         if not state.is_dir():  # read commands create no state dir
@@ -157,7 +160,12 @@ def job_config(state: Path, config_path: Path, ident: list[int], job: str) -> Co
     if data is None:
         return None
     try:
-        return Config(path=config_path, timezone=data["timezone"], jobs={job: job_from(data["job"])})
+        return Config(
+            path=config_path,
+            timezone=data["timezone"],
+            jobs={job: job_from(data["job"])},
+            kubernetes=dict(data.get("kubernetes") or {}),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -168,6 +176,11 @@ def whole_config(state: Path, config_path: Path, ident: list[int]) -> Config | N
         return None
     try:
         jobs = {name: job_from(j) for name, j in data["jobs"].items()}
-        return Config(path=config_path, timezone=data["timezone"], jobs=jobs)
+        return Config(
+            path=config_path,
+            timezone=data["timezone"],
+            jobs=jobs,
+            kubernetes=dict(data.get("kubernetes") or {}),
+        )
     except (KeyError, TypeError, ValueError, AttributeError):
         return None

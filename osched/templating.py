@@ -116,6 +116,46 @@ def cron_comment(value: str) -> str:
     return _no_newline(value, "a crontab line")
 
 
+def yaml_document(value: Any) -> str:
+    """A YAML block of dicts, lists, strings, ints and bools.  Every string is written
+    double-quoted with JSON's escapes (a subset of YAML's), so YAML cannot retype it:
+    ``"yes"``, ``"1e3"``, ``"null"`` stay strings, ``#`` and ``:`` stay text.  Mapping keys are
+    osched's own names and label keys, written plain; values are checked like every other."""
+    import json
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, dict | list):  # only empty ones reach here
+            return "{}" if isinstance(v, dict) else "[]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return json.dumps(_no_newline(v, "a Kubernetes manifest"), ensure_ascii=False)
+        raise TypeError(f"no YAML form for {type(v).__name__}")
+
+    def block(v: Any, indent: str) -> list[str]:
+        out: list[str] = []
+        if isinstance(v, dict):
+            for k, item in v.items():
+                if isinstance(item, dict | list) and item:
+                    out.append(f"{indent}{k}:")
+                    out += block(item, indent + "  ")
+                else:
+                    out.append(f"{indent}{k}: {scalar(item)}")
+            return out
+        for item in v:
+            if isinstance(item, dict | list) and item:
+                inner = block(item, indent + "  ")
+                out.append(f"{indent}- {inner[0].lstrip()}")
+                out += inner[1:]
+            else:
+                out.append(f"{indent}- {scalar(item)}")
+        return out
+
+    return "\n".join(block(value, ""))
+
+
 FILTERS = {
     "cron_comment": cron_comment,
     "cron_command": cron_command,
@@ -126,6 +166,8 @@ FILTERS = {
     "xml": xml_text,
     "windows_cmdline": windows_cmdline,
     "plist_string": plist_string,
+    "yaml": yaml_document,
+    "one_line": cron_comment,
 }
 
 

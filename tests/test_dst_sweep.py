@@ -68,11 +68,12 @@ def wall_instant(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
-def reference(h: int, m: int, dur: int, days: frozenset[int], zone: str) -> list[tuple[datetime, datetime]]:
+def reference(h: int, m: int, dur: int, days: frozenset[int], zone: str, a: datetime = A,
+              b: datetime = B) -> list[tuple[datetime, datetime]]:
     tz = ZoneInfo(zone)
     out = []
-    day = (A - timedelta(days=9)).astimezone(tz).date()
-    while day <= B.astimezone(tz).date() + timedelta(days=1):
+    day = (a - timedelta(days=9)).astimezone(tz).date()
+    while day <= b.astimezone(tz).date() + timedelta(days=1):
         if day.weekday() in days:
             s = wall_instant(day, h, m, tz)
             out.append((s, s + timedelta(minutes=dur)))

@@ -81,6 +81,13 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
     for inst_ in installed:
         drift = "; ".join(inst_["drift"]) or "matches what was installed"
         click.echo(f"Installed: {inst_['target']} in {inst_['location']}: {drift}")
+        if "cluster_error" in inst_:
+            click.echo(f"  cluster: {inst_['cluster_error']}")
+        for cj in inst_.get("cluster", []):
+            click.echo(
+                f"  {cj['name']}: last scheduled {cj['last_schedule'] or 'never'}, "
+                f"{cj['active']} active, last Job {cj['last_result'] or '-'}"
+            )
 
 
 @cli.command("next")

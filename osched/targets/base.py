@@ -36,6 +36,7 @@ class File:
     mode: int = 0o644
     encoding: str = "utf-8"  # "utf-16" means UTF-16 LE with a BOM
     newline: str = "\n"
+    meta: tuple[tuple[str, str], ...] = ()  # what the target's plan needs beside the text (not written)
 
     def data(self) -> bytes:
         text = self.content if self.newline == "\n" else self.content.replace("\n", self.newline)
