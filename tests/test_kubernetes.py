@@ -92,6 +92,9 @@ fixtures = os.environ["FAKE_KUBECTL_FIXTURES"]
 def fixture(name):
     path = os.path.join(fixtures, name)
     return open(path).read() if os.path.exists(path) else '{"items": []}'
+if words and os.environ.get("FAKE_KUBECTL_FAIL") == words[0]:
+    sys.stderr.write("error: the server has asked for the client to provide credentials\n")
+    sys.exit(1)
 if "version" in words:
     print(json.dumps({"serverVersion": {"gitVersion": "v1.30.2"}}))
 elif words[:2] == ["auth", "can-i"]:
@@ -327,6 +330,17 @@ def test_install_applies_prunes_and_records(kube: dict[str, Path]) -> None:
     r = run("install", "--target", "kubernetes", "--no-start")
     assert "nothing to change" in r.output
     assert [c for c in calls(kube["log"]) if c["argv"][4] in ("diff", "apply", "delete")] == []
+
+
+def test_a_failed_apply_is_rolled_back_and_quoted(kube: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_KUBECTL_FAIL", "apply")
+    r = run("install", "--target", "kubernetes", "--no-start")
+    assert r.exit_code != 0
+    assert "kubectl --context prod --namespace agents apply -f - failed (exit 1): error: the server has asked" in r.output
+    (undo,) = [c["argv"][5:] for c in calls(kube["log"]) if c["argv"][4] == "delete"]
+    assert undo[0] == "cronjob" and f"osched-{_cid(kube)}-agent-weeknights" in undo  # the new ones, deleted
+    assert not list((Path(os.environ["OSCHED_STATE_DIR"]) / "kubernetes").glob("*.yaml"))
+    assert run("status", "--json").exit_code == 0 and json.loads(run("status", "--json").stdout)["installed"] == []
 
 
 def test_dry_run_shows_kubectl_diff_and_applies_nothing(kube: dict[str, Path]) -> None:

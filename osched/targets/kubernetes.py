@@ -340,7 +340,11 @@ def _plan_apply(
     olds = "---\n".join(old for _, old, _ in changed if old is not None)
 
     def do_apply() -> None:
-        must(run, apply, input=docs)
+        try:
+            must(run, apply, input=docs)
+        except Exception:  # kubectl applies document by document: undo what it did before failing
+            undo_apply()
+            raise
 
     def undo_apply() -> None:
         if new_names:
