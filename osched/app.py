@@ -195,19 +195,25 @@ class App:
 
     def live_start(self, cfg: Config, job_name: str, sid: str) -> str | None:
         """A schedule that becomes live inside its window starts the job at once: in its
-        systemd service when systemd holds this config, else under a detached supervisor."""
+        systemd service when systemd holds this config, on the cluster when kubernetes does,
+        else under a detached supervisor."""
         from .windows import current_window
 
         s = self.job(cfg, job_name).schedule(sid)
         if s is None or not s.enabled or current_window(s, self.now) is None:
             return None
-        systemd = self.installed().get("systemd")
-        if systemd is not None:  # the job belongs inside its service unit
-            from .targets.systemd import service_unit, start_unit_argv
+        cluster, local = self.on_cluster()
+        out = [self._start_on_cluster(cfg, job_name)] if cluster is not None else []
+        if local:
+            systemd = self.installed().get("systemd")
+            if systemd is not None:  # the job belongs inside its service unit
+                from .targets.systemd import service_unit, start_unit_argv
 
-            must(self.runner, start_unit_argv(job_name, sid, bool(systemd.get("system"))))
-            return f"{job_name}: started {service_unit(job_name, sid)}"
-        return self._checked(self.runtime().start_firing(job_name, sid))
+                must(self.runner, start_unit_argv(job_name, sid, bool(systemd.get("system"))))
+                out.append(f"{job_name}: started {service_unit(job_name, sid)}")
+            else:
+                out.append(self._checked(self.runtime().start_firing(job_name, sid)))
+        return "\n".join(o for o in out if o) or None
 
     def start_open_windows(self, cfg: Config, target: str, system: bool) -> str | None:
         """After install: start every job whose window is open now (``--resume``)."""
@@ -215,8 +221,22 @@ class App:
 
         if not any(open_windows(s, self.now) for j in cfg.jobs.values() for s in j.enabled_schedules):
             return None
+        if target == "kubernetes":  # the cluster runs them: a Job to the window's end
+            return self._start_on_cluster(cfg, None)
         systemd = ("system" if system else "user") if target == "systemd" else None
         return self._checked(self.runtime().resume(systemd=systemd))
+
+    def _start_on_cluster(self, cfg: Config, only: str | None) -> str | None:
+        """A Job on the cluster for each job (or ``only``) whose window is open, to its end."""
+        from .targets.kubecluster import start_on_cluster
+        from .windows import job_times
+
+        out = []
+        for job in cfg.jobs.values():
+            end = job_times(job, self.now).next_end
+            if end is not None and only in (None, job.name):
+                out.append(start_on_cluster(self.runner, cfg, job, self.render_ctx(), end))
+        return "\n".join(out) or None
 
     def start(self, job_name: str, until: str | None) -> str:
         """Start now; a start override until the end of the open window(s) (or ``until``; with

@@ -410,3 +410,14 @@ def test_doctor_checks_kubectl_the_cluster_the_namespace_and_rbac(kube: dict[str
     for line in ("ok    kubectl found", "ok    cluster reachable (Kubernetes v1.30.2)", "ok    namespace agents exists",
                  "ok    RBAC: can create cronjobs.batch", "ok    RBAC: can delete jobs.batch"):
         assert line in out, out
+
+
+def test_install_inside_an_open_window_starts_a_job_on_the_cluster_not_here(kube: dict[str, Path]) -> None:
+    # 2026-11-24 (Tuesday) 22:30 Berlin: the weeknights window is open until 06:00
+    r = CliRunner().invoke(cli, ["install", "--target", "kubernetes"], env={"OSCHED_NOW": "2026-11-24T21:30:00+00:00"})
+    assert r.exit_code == 0, r.output
+    (job,) = [yaml.safe_load(c["stdin"]) for c in calls(kube["log"]) if c["argv"][4] == "apply" and "kind: \"Job\"" in c["stdin"]]
+    assert job["spec"]["activeDeadlineSeconds"] == 7 * 3600 + 30 * 60  # 22:30 to 06:00 Berlin
+    assert "kubernetes: Job osched-" in r.output
+    assert not (Path(os.environ["OSCHED_STATE_DIR"]) / "jobs").exists() or not any(
+        (Path(os.environ["OSCHED_STATE_DIR"]) / "jobs").glob("*/state.json"))

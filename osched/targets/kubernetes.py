@@ -236,7 +236,7 @@ def manual_job(cfg: Config, job: Job, ctx: RenderContext, until: datetime) -> di
     labels = {**_labels(ctx.config_id, job.name, None), L_MANUAL: "true"}
     stamp = int(ctx.now.timestamp())
     name = cronjob_name(ctx.config_id, job.name, f"manual-{stamp}")
-    deadline = max(1, int((until - ctx.now).total_seconds()))
+    deadline = max(1, round((until - ctx.now).total_seconds()))
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
