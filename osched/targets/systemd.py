@@ -6,12 +6,14 @@ Per schedule ``S`` of job ``J``:
   schedule's own IANA zone.  The service runs ``osched-start`` in the foreground, so the job
   runs inside a unit systemd tracks.  ``Persistent=true`` fires a missed start after boot.
 * ``osched-J.S.stop.timer`` -> ``osched-J.S.stop.service`` (oneshot ``osched-stop``) at the
-  window end: the nominal wall time plus its DST-shifted variants (a duration is elapsed time,
-  so across a DST change the end moves by the shift; the stop entrypoint skips early ones).
+  window end's wall time.
 * ``osched-resume-<config id>.service``: boot/login catch-up, ``osched-start --resume``.
 
-systemd skips a start inside a DST gap; osched opens the window at the end of the gap, so the
-start timer also lists that instant as a dated ``OnCalendar=`` line for the coming year.
+systemd skips a wall time inside a DST gap and fires a repeated one on its first pass only;
+osched opens a gap-shifted window at the gap's end, and a duration is elapsed time (an offset
+change inside a window moves its end).  Every start or end of the coming 400 days that the
+weekly specs miss is listed as a dated UTC ``OnCalendar=`` line (``project.near_change_windows``).
+Pacific/Chatham wall times systemd 252 cannot compute are written in Pacific/Auckland.
 ``AccuracySec=1s``: the default (1 min) would let a start drift by up to a minute.
 """
 

@@ -4,7 +4,8 @@ Tasks live in the ``\\osched\\`` folder and carry the config id, so two configs 
 job and schedule ids never collide: ``\\osched\\<config id>.J.S.start`` and ``...J.S.stop`` per
 schedule, and ``\\osched\\<config id>.resume`` with boot and logon triggers.  Task Scheduler
 runs calendar triggers in the host's local time, so the firings come from
-``project.host_firings``.  Every calendar trigger has a ``StartBoundary``; ``StartWhenAvailable``
+``project.host_firings`` (instants near a DST change: one-time triggers at their UTC instant).
+Every calendar trigger has a ``StartBoundary``; ``StartWhenAvailable``
 runs a missed firing as soon as possible; ``ExecutionTimeLimit`` is ``PT0S`` (none), so the
 supervisor is never killed by the scheduler.
 """
