@@ -50,6 +50,9 @@ def config_text(n: int, seed: int = 1) -> str:
     return "\n".join(lines)
 
 
+BERLIN = {"TZ": "Europe/Berlin", "OSCHED_HOST_TZ": "Europe/Berlin"}  # a Berlin host, as a user there has
+
+
 def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
     r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
@@ -90,41 +93,97 @@ def ok(flag: bool) -> str:
     return "met" if flag else "NOT MET"
 
 
-def bench_entrypoints(t: Table, tmp: Path, runs: int) -> None:
+def make_venv(tmp: Path) -> tuple[Path | None, str]:
+    """A plain venv with osched installed from a wheel of this checkout, as pipx makes it:
+    (its bin dir, or None, and what happened)."""
+    root = Path(__file__).resolve().parent.parent
+    base = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "build",
+                "--wheel",
+                "--no-isolation",
+                "--outdir",
+                str(tmp / "dist"),
+                str(root),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        (wheel,) = (tmp / "dist").glob("osched-*.whl")
+        subprocess.run([base, "-m", "venv", str(tmp / "venv")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(tmp / "venv/bin/python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                str(wheel),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    except (subprocess.CalledProcessError, ValueError) as e:
+        return None, f"not built: {e}"
+    return tmp / "venv" / "bin", f"{base} -m venv, osched from a wheel"
+
+
+def bench_entrypoints(t: Table, tmp: Path, runs: int, venv: Path | None) -> None:
+    """The skip path against bare ``python -c pass`` of the same interpreter: the venv's (the
+    budget's baseline), and this interpreter's (whose site may import more)."""
     cfg = tmp / "one.toml"
     cfg.write_text(
         'timezone = "UTC"\n[jobs.agent]\ncommand = ["true"]\n[[jobs.agent.schedules]]\n'
         'id = "s"\nstart = "03:00"\nduration = "1m"\ndays = ["mon"]\n'
     )
     cfg.chmod(0o600)
-    state = tmp / "one-state"
     # outside the window (a fixed instant): both take their skip path
     env = {**os.environ, "OSCHED_NOW": "2026-11-24T12:00:00+00:00"}
-    tail = ["--config", str(cfg), "--state-dir", str(state)]
-    cmds = {
-        "python3 -c pass": [sys.executable, "-c", "pass"],
-        "osched-start (skip)": [exe("osched-start"), "agent", "--schedule", "s", *tail],
-        "osched-stop (skip)": [exe("osched-stop"), "agent", "--schedule", "s", *tail],
-    }
-    for argv in cmds.values():  # warm the page cache
+    tail = ["agent", "--schedule", "s", "--config", str(cfg), "--state-dir", str(tmp / "one-state")]
+    sets = {"this python": (sys.executable, exe("osched-start"), exe("osched-stop"))}
+    if venv is not None:
+        sets = {"venv": (str(venv / "python"), str(venv / "osched-start"), str(venv / "osched-stop")), **sets}
+    cmds: dict[str, list[str]] = {}
+    for label, (py, start, stop) in sets.items():
+        cmds[f"{label}: python -c pass"] = [py, "-c", "pass"]
+        cmds[f"{label}: python -c 'import re' (what pip's console-script wrapper imports)"] = [
+            py,
+            "-c",
+            "import re",
+        ]
+        cmds[f"{label}: osched-start (skip)"] = [start, *tail]
+        cmds[f"{label}: osched-stop (skip)"] = [stop, *tail]
+    for argv in cmds.values():  # warm the page cache; the first firing writes the plan
         timed(argv, env)
+    time.sleep(1.1)  # a plan written within a second of the config's change is not used
     times: dict[str, list[float]] = {k: [] for k in cmds}
     for _ in range(runs):  # interleaved
         for k, argv in cmds.items():
             times[k].append(timed(argv, env))
-    base = statistics.median(times["python3 -c pass"])
-    t.add("python3 -c pass", f"{base * 1000:.1f} ms (median of {runs})")
-    for k in ("osched-start (skip)", "osched-stop (skip)"):
-        m = statistics.median(times[k])
-        t.add(k, f"{m * 1000:.1f} ms = {m / base:.2f}x bare python", "<= 2x", ok(m / base <= 2))
+    for label in sets:
+        base = statistics.median(times[f"{label}: python -c pass"])
+        t.add(f"{label}: python -c pass", f"{base * 1000:.1f} ms (median of {runs})")
+        for k in (
+            f"{label}: python -c 'import re' (what pip's console-script wrapper imports)",
+            f"{label}: osched-start (skip)",
+            f"{label}: osched-stop (skip)",
+        ):
+            m = statistics.median(times[k])
+            budget = ("<= 1.5x", ok(m / base <= 1.5)) if label == "venv" and "osched" in k else ("", "")
+            t.add(k, f"{m * 1000:.1f} ms = {m / base:.2f}x bare python", *budget)
 
 
-def bench_entry_scale(t: Table, tmp: Path, big: int, runs: int) -> None:
+def bench_entry_scale(t: Table, tmp: Path, bigs: list[int], runs: int) -> None:
     """A skip firing with 10 schedules in the config, and with ``big``: the same cost (the
     compiled plan of the one job stands in for the file once it is a second old)."""
     env = {**os.environ, "OSCHED_NOW": "2026-11-24T12:00:00+00:00"}
     cmds = {}
-    for n in (10, big):
+    for n in (10, *bigs):
         cfg = tmp / f"scale-{n}.toml"
         cfg.write_text(config_text(n))
         cfg.chmod(0o600)
@@ -146,29 +205,71 @@ def bench_entry_scale(t: Table, tmp: Path, big: int, runs: int) -> None:
     for _ in range(runs):  # interleaved
         for n, argv in cmds.items():
             times[n].append(timed(argv, env))
-    small, large = (statistics.median(times[n]) for n in cmds)
-    t.add(
-        f"osched-start (skip), {big} vs 10 schedules",
-        f"{large * 1000:.1f} ms vs {small * 1000:.1f} ms = {large / small:.2f}x",
-        "<= 1.3x",
-        ok(large / small <= 1.3),
-    )
+    small = statistics.median(times[10])
+    for big in bigs:
+        large = statistics.median(times[big])
+        t.add(
+            f"osched-start (skip), {big} vs 10 schedules",
+            f"{large * 1000:.1f} ms vs {small * 1000:.1f} ms = {large / small:.2f}x",
+            "<= 1.3x",
+            ok(large / small <= 1.3),
+        )
 
 
 def bench_render(t: Table, tmp: Path, sizes: list[int], runs: int) -> dict[int, float]:
+    """``render --target all`` to stdout, and with ``--output`` (every file written to disk)."""
     out: dict[int, float] = {}
+    prev = None
     for n in sizes:
         cfg = tmp / f"render-{n}.toml"
         cfg.write_text(config_text(n))
-        env = {**os.environ, "TZ": "Europe/Berlin"}
-        out[n] = median_of([exe("osched"), "--config", str(cfg), "render", "--target", "all"], runs, env)
-    prev = None
-    for n in sizes:
+        env = {**os.environ, **BERLIN}
+        base = [exe("osched"), "--config", str(cfg), "render", "--target", "all"]
+        out[n] = median_of(base, runs, env)
+        disk = []
+        for i in range(runs):
+            target = tmp / f"render-{n}-out-{i}"
+            disk.append(timed([*base, "--output", str(target)], env))
+            shutil.rmtree(target)
+        written = statistics.median(disk)
         growth = f", x{out[n] / out[prev]:.1f} for x{n // prev}" if prev else ""
         budget, verdict = ("< 2 s", ok(out[n] < 2)) if n == 10_000 else ("", "")
-        t.add(f"render --target all, {n} schedules", f"{out[n]:.2f} s{growth}", budget, verdict)
+        t.add(f"render --target all, {n} schedules, to stdout", f"{out[n]:.2f} s{growth}", budget, verdict)
+        t.add(
+            f"render --target all --output DIR, {n} schedules",
+            f"{written:.2f} s = {written / out[n]:.2f}x stdout",
+            "within 2x of stdout",
+            ok(written <= 2 * out[n]),
+        )
         prev = n
     return out
+
+
+def bench_edit(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
+    """``schedule set`` of one schedule in a config of ``n`` schedules (comments kept)."""
+    for n in sizes:
+        cfg = tmp / f"edit-{n}.toml"
+        cfg.write_text(config_text(n))
+        cfg.chmod(0o600)
+        env = {**os.environ, **BERLIN, "OSCHED_STATE_DIR": str(tmp / f"edit-{n}-state")}
+        times = []
+        for i in range(runs):
+            duration = f"{60 + i}m"
+            argv = [
+                exe("osched"),
+                "--config",
+                str(cfg),
+                "schedule",
+                "set",
+                "job0",
+                "s0",
+                "--duration",
+                duration,
+            ]
+            times.append(timed(argv, env))
+        m = statistics.median(times)
+        budget = ("< 1 s", ok(m < 1)) if n == 10_000 else ("", "")
+        t.add(f"schedule set (one schedule), {n} schedules in the file", f"{m:.2f} s", *budget)
 
 
 def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
@@ -181,7 +282,7 @@ def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
         tab.write_text("# a user's own line\n17 3 * * * /bin/true\n")
         env = {
             **os.environ,
-            "TZ": "Europe/Berlin",
+            **BERLIN,
             "OSCHED_CRONTAB_FILE": str(tab),
             "OSCHED_STATE_DIR": str(tmp / f"install-state-{i}"),
         }
@@ -197,14 +298,20 @@ def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
     t.add("re-install, nothing changed", f"{again:.2f} s, crontab not written", "writes nothing", "met")
 
 
+DRIVER = """
+import sys
+from osched.app import App
+from osched.cli import cli
+from osched.runner import Result
+ok = lambda argv, input=None: Result(0, "running\\n" if argv[-1] == "is-system-running" else "", "")
+cli.main(sys.argv[1:], prog_name="osched", obj=App(runner=ok))
+"""
+
+
 def bench_install_others(t: Table, tmp: Path, n: int, runs: int) -> None:
-    """install into systemd, launchd and Task Scheduler: the files are real, the OS tools
-    (systemctl, launchctl, schtasks) are scripts on PATH that succeed, as a fast OS would."""
-    fake = tmp / "fake-bin"
-    fake.mkdir(exist_ok=True)
-    for tool in ("systemctl", "launchctl", "schtasks", "loginctl"):
-        (fake / tool).write_text("#!/bin/sh\nexit 0\n")
-        (fake / tool).chmod(0o755)
+    """install into systemd, launchd and Task Scheduler: the files are real, every OS call
+    (systemctl, launchctl, schtasks) is answered in-process by a runner that succeeds at once,
+    so the figure is osched's own cost, as on a machine whose tools are fast."""
     cfg = tmp / f"install-others-{n}.toml"
     cfg.write_text(config_text(n))
     cfg.chmod(0o600)
@@ -213,30 +320,41 @@ def bench_install_others(t: Table, tmp: Path, n: int, runs: int) -> None:
         for i in range(runs):
             env = {
                 **os.environ,
-                "TZ": "Europe/Berlin",
-                "PATH": f"{fake}:{os.environ.get('PATH', '')}",
+                **BERLIN,
                 "OSCHED_STATE_DIR": str(tmp / f"io-{target}-{i}-state"),
                 "OSCHED_SYSTEMD_DIR": str(tmp / f"io-{target}-{i}-units"),
                 "OSCHED_LAUNCHD_DIR": str(tmp / f"io-{target}-{i}-agents"),
             }
-            argv = [exe("osched"), "--config", str(cfg), "install", "--target", target, "--no-start"]
+            argv = [
+                sys.executable,
+                "-c",
+                DRIVER,
+                "--config",
+                str(cfg),
+                "install",
+                "--target",
+                target,
+                "--no-start",
+            ]
             times.append(timed(argv, env))
         m = statistics.median(times)
-        t.add(f"install --target {target}, {n} schedules (OS tools faked)", f"{m:.2f} s", "< 2 s", ok(m < 2))
+        t.add(f"install --target {target}, {n} schedules (OS calls faked)", f"{m:.2f} s", "< 2 s", ok(m < 2))
 
 
-def bench_read(t: Table, tmp: Path, n: int, runs: int) -> None:
-    cfg = tmp / f"read-{n}.toml"
-    cfg.write_text(config_text(n))
-    env = {
-        **os.environ,
-        "TZ": "Europe/Berlin",
-        "OSCHED_STATE_DIR": str(tmp / "read-state"),
-        "OSCHED_CRONTAB_FILE": str(tmp / "read-crontab"),
-    }
-    for cmd in (["status"], ["next"]):
-        m = median_of([exe("osched"), "--config", str(cfg), *cmd], runs, env)
-        t.add(f"{cmd[0]}, {n} schedules", f"{m:.2f} s", "< 1 s", ok(m < 1))
+def bench_read(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
+    for n in sizes:
+        cfg = tmp / f"read-{n}.toml"
+        cfg.write_text(config_text(n))
+        env = {
+            **os.environ,
+            **BERLIN,
+            "OSCHED_STATE_DIR": str(tmp / "read-state"),
+            "OSCHED_CRONTAB_FILE": str(tmp / "read-crontab"),
+        }
+        for cmd in (["status"], ["next"]):
+            m = median_of([exe("osched"), "--config", str(cfg), *cmd], runs, env)
+            budget = ("< 0.5 s", ok(m < 0.5)) if n == 10_000 else ("", "")
+            t.add(f"{cmd[0]}, {n} schedules", f"{m:.2f} s", *budget)
 
 
 def ensure_whenever() -> str | None:
@@ -277,7 +395,7 @@ def bench_whenever(t: Table, tmp: Path, sizes: list[int], runs: int, render: dic
         w = median_of([tool, "--load-file", str(sched)], runs)
         cfg = tmp / f"weekly-{n}.toml"
         cfg.write_text(config_text(n))
-        env = {**os.environ, "TZ": "Europe/Berlin"}
+        env = {**os.environ, **BERLIN}
         o = median_of([exe("osched"), "--config", str(cfg), "render", "--target", "cron"], runs, env)
         t.add(f"whenever, {n} weekly jobs -> crontab", f"{w:.2f} s")
         t.add(f"osched render --target cron, {n} schedules", f"{o:.2f} s = {o / w:.2f}x whenever")
@@ -308,12 +426,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="osched-bench-") as d:
         tmp = Path(d)
         tmp.chmod(0o700)
-        bench_entrypoints(t, tmp, runs)
-        bench_entry_scale(t, tmp, 1000 if a.quick else 10_000, runs)
+        venv, how = make_venv(tmp)
+        t.add("the baseline interpreter", how)
+        bench_entrypoints(t, tmp, runs, venv)
+        bench_entry_scale(t, tmp, sizes, runs)
         render = bench_render(t, tmp, sizes, big_runs)
+        bench_edit(t, tmp, sizes, big_runs)
         bench_install(t, tmp, 100 if a.quick else 1000, big_runs)
         bench_install_others(t, tmp, 100 if a.quick else 1000, big_runs)
-        bench_read(t, tmp, 100 if a.quick else 1000, big_runs)
+        bench_read(t, tmp, sizes, big_runs)
         bench_whenever(t, tmp, [100] if a.quick else [1000, 10_000], big_runs, render)
     t.print()
     return 0
