@@ -24,7 +24,7 @@ Step = Callable[[], None]
 @dataclass
 class Plan:
     target: str
-    diff: str = ""
+    diffs: list[str] = field(default_factory=list)  # parts of the diff: joined once (4,000 files)
     commands: list[list[str]] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     artifacts: list[dict[str, Any]] = field(default_factory=list)  # for the manifest
@@ -33,6 +33,10 @@ class Plan:
     undo: list[Step] = field(default_factory=list)
     dirs: set[Path] = field(default_factory=set)  # where steps wrote files: synced once at the end
     record: dict[str, Any] = field(default_factory=dict)  # more for the manifest entry (kubectl settings)
+
+    @property
+    def diff(self) -> str:
+        return "".join(self.diffs)
 
     @property
     def empty(self) -> bool:

@@ -46,7 +46,7 @@ class Echo:
         if new is not None:
             plan.artifacts.append({"id": path.name, "path": str(path), "sha256": sha(new)})
         if old != new:
-            plan.diff = file_diff(str(path), old, new)
+            plan.diffs.append(file_diff(str(path), old, new))
             step = restore(path, None) if new is None else writer(path, new.encode(), 0o644)
             plan.add(step, restore(path, old))
             plan.summary.append(f"{path}: {'removed' if new is None else 'written'}")

@@ -233,7 +233,7 @@ class Cron:
         artifacts = [{"id": ln.rsplit("# ", 1)[-1].strip(), "sha256": sha(ln)} for ln in rows]
         plan = Plan(self.name, location=tab.location, artifacts=artifacts)
         if new != current:
-            plan.diff = file_diff(tab.location, current, new)
+            plan.diffs.append(file_diff(tab.location, current, new))
             command = ["crontab", "-"] if not tab.file else ["write", str(tab.file)]
             before = CronTable.ours(current, ctx.config_id)
             plan.add(
@@ -255,7 +255,7 @@ class Cron:
             plan.artifacts.append({"id": path.name, "path": str(path), "sha256": sha(new)})
         if new == current:
             return plan
-        plan.diff = file_diff(str(path), current, new)
+        plan.diffs.append(file_diff(str(path), current, new))
         if new is None:
             plan.add(lambda: path.unlink(missing_ok=True), restore(path, current))
             plan.summary.append(f"{path}: removed")

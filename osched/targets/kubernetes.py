@@ -292,7 +292,7 @@ class Kubernetes:
             old = read_text(path)
             if old != content or name not in before:
                 changed.append((path, old, content))
-                plan.diff += file_diff(f"cronjob/{name[:-5]} ({path})", old, content)
+                plan.diffs.append(file_diff(f"cronjob/{name[:-5]} ({path})", old, content))
         gone = [Path(a.get("path", work / n)) for n, a in sorted(before.items()) if n not in desired]
         if uninstall:
             _plan_uninstall(plan, ctx, kc, gone)
@@ -332,9 +332,9 @@ def _plan_apply(
     docs = "---\n".join(desired[n] for n in sorted(desired))
     r = run([*kc, "diff", "-f", "-"], input=docs)
     if r.code == 1 and r.out:
-        plan.diff += r.out if r.out.endswith("\n") else r.out + "\n"
+        plan.diffs.append(r.out if r.out.endswith("\n") else r.out + "\n")
     elif r.code > 1:
-        plan.diff += f"# kubectl diff failed (exit {r.code}): {r.last_line()}\n"
+        plan.diffs.append(f"# kubectl diff failed (exit {r.code}): {r.last_line()}\n")
     apply = [*kc, "apply", "-f", "-"]
     new_names = [p.name[:-5] for p, old, _ in changed if old is None]
     olds = "---\n".join(old for _, old, _ in changed if old is not None)
@@ -376,7 +376,7 @@ def _plan_uninstall(plan: Plan, ctx: RenderContext, kc: list[str], gone: list[Pa
     plan.add(run_step(ctx.runner, cmd), noop, cmd)
     for path in gone:
         old = read_text(path)
-        plan.diff += file_diff(str(path), old or "", None)
+        plan.diffs.append(file_diff(str(path), old or "", None))
         plan.add(_unlink(path), restore(path, old))
     plan.summary.append(f"CronJobs labelled {selector(ctx.config_id)} deleted")
 

@@ -21,17 +21,20 @@ from ..templating import render as render_template
 from .base import File, Finding, RenderContext, tool_finding
 
 
-def intervals(firings: list[Firing]) -> list[dict[str, int]]:
-    """``StartCalendarInterval`` dicts; launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday.
-    A dated firing names its Month and Day; one in the host's repeated hour leaves out Hour
-    (every hour that day), as cron's wildcard-hour line does."""
-    out: list[dict[str, int]] = []
+def intervals(firings: list[Firing]) -> list[tuple[tuple[str, int], ...]]:
+    """``StartCalendarInterval`` dicts as (key, integer) pairs in plistlib's (sorted) key order;
+    launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday.  A dated firing names its Month and
+    Day; one in the host's repeated hour leaves out Hour (every hour that day), as cron's
+    wildcard-hour line does."""
+    out: list[tuple[tuple[str, int], ...]] = []
     for f in firings:
-        if f.at is not None:
-            dated = {"Month": f.month, "Day": f.day, "Minute": f.minute}
-            out.append(dated if f.any_hour else {**dated, "Hour": f.hour})
+        if f.at is None:
+            hm = (("Hour", f.hour), ("Minute", f.minute))
+            out += [(*hm, ("Weekday", (d + 1) % 7)) for d in sorted(f.days)]
+        elif f.any_hour:
+            out.append((("Day", f.day), ("Minute", f.minute), ("Month", f.month)))
         else:
-            out += [{"Weekday": (d + 1) % 7, "Hour": f.hour, "Minute": f.minute} for d in sorted(f.days)]
+            out.append((("Day", f.day), ("Hour", f.hour), ("Minute", f.minute), ("Month", f.month)))
     return out
 
 
@@ -39,7 +42,7 @@ def _plist(
     label: str,
     argv: list[str],
     ctx: RenderContext,
-    intervals: list[dict[str, int]] | None = None,
+    intervals: list[tuple[tuple[str, int], ...]] | None = None,
     run_at_load: bool = False,
 ) -> File:
     text = render_template(
@@ -123,10 +126,10 @@ def _plan_batch(
         back = ["launchctl", "bootstrap", dom, *map(str, loaded)]
         plan.add(quiet(run, out), quiet(run, back), out)
     for path, old, content in changed:
-        plan.diff += file_diff(str(path), old, content)
+        plan.diffs.append(file_diff(str(path), old, content))
         plan.add(plan.write(path, content.encode("utf-8"), 0o644), restore(path, old))
     for path, old in gone:
-        plan.diff += file_diff(str(path), old or "", None)
+        plan.diffs.append(file_diff(str(path), old or "", None))
         plan.add(_unlink(path), restore(path, old))
     if changed:
         new = [str(p) for p, _, _ in changed]

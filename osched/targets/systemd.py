@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,6 @@ from ..parse import DAY_NAMES
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..project import in_second_pass, near_change_windows
 from ..templating import render as render_template
-from ..windows import Window
 from .base import File, Finding, RenderContext
 
 ACCURACY = "1s"
@@ -145,13 +145,23 @@ def _with_dated(
     return out
 
 
-def _near(s: Schedule, now: datetime) -> list[Window]:
-    return near_change_windows(s, (s.timezone,), int(now.timestamp()) // 86400)
+def _near(s: Schedule, now: datetime) -> tuple[tuple[datetime, datetime], ...]:
+    """(start, end) of the windows near an offset change of the schedule's zone; cached on the
+    timing, as the start and the stop timer both ask."""
+    return _near_cached(s.hour, s.minute, s.duration, s.days, s.timezone, int(now.timestamp()) // 86400)
+
+
+@lru_cache(maxsize=65536)
+def _near_cached(
+    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, day: int
+) -> tuple[tuple[datetime, datetime], ...]:
+    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
+    return tuple((w.start, w.end) for w in near_change_windows(s, (zone,), day))
 
 
 def start_specs(s: Schedule, now: datetime) -> list[str]:
     weekly = {s.hour * 60 + s.minute: set(s.days)}
-    points = [w.start for w in _near(s, now) if w.start >= now]
+    points = [start for start, _ in _near(s, now) if start >= now]
     return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
 
 
@@ -160,7 +170,7 @@ def stop_specs(s: Schedule, now: datetime) -> list[str]:
     weekly: dict[int, set[int]] = {}
     for d in s.days:
         _add(weekly, d, s.hour * 60 + s.minute + s.duration)
-    points = [w.end for w in _near(s, now) if w.end >= now]
+    points = [end for _, end in _near(s, now) if end >= now]
     return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
 
 
@@ -237,7 +247,7 @@ class Systemd:
             path = directory / name
             old = read_text(path)
             if old is not None:
-                plan.diff += file_diff(str(path), old, None)
+                plan.diffs.append(file_diff(str(path), old, None))
                 plan.add(restore(path, None), restore(path, old))
         if plan.steps:
             _plan_enable(plan, ctx, desired, changed, before)
@@ -303,7 +313,7 @@ def _plan_files(plan: Plan, directory: Any, desired: dict[str, str]) -> list[str
         plan.artifacts.append({"id": name, "path": str(path), "sha256": sha(content)})
         if old != content:
             changed.append(name)
-            plan.diff += file_diff(str(path), old, content)
+            plan.diffs.append(file_diff(str(path), old, content))
             plan.add(plan.write(path, content.encode("utf-8"), 0o644), restore(path, old))
     return changed
 

@@ -116,8 +116,8 @@ class TaskScheduler:
             old = read_bytes(path)
             if name in before and before[name]["sha256"] == sha(data) and old == data:
                 continue
-            plan.diff += file_diff(
-                f"{task_path(name)} ({path})", old.decode("utf-16") if old else None, f.content
+            plan.diffs.append(
+                file_diff(f"{task_path(name)} ({path})", old.decode("utf-16") if old else None, f.content)
             )
             _plan_create(plan, ctx.runner, task_path(name), path, data, old)
         for name in sorted(set(before) - set(desired)):
@@ -160,7 +160,7 @@ def _plan_create(plan: Plan, run: Runner, task: str, path: Path, data: bytes, ol
 def _plan_delete(plan: Plan, run: Runner, task: str, path: Path) -> None:
     cmd = ["schtasks", "/Delete", "/TN", task, "/F"]
     old = read_bytes(path)
-    plan.diff += file_diff(task, old.decode("utf-16") if old else "(task)\n", None)
+    plan.diffs.append(file_diff(task, old.decode("utf-16") if old else "(task)\n", None))
 
     def delete() -> None:
         must(run, cmd)
