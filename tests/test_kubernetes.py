@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sys
 from datetime import UTC, datetime, timedelta
@@ -163,7 +164,7 @@ def test_every_object_validates_against_the_official_schemas(kube: dict[str, Pat
 
 def test_yaml_keeps_every_string_a_string(kube: dict[str, Path]) -> None:
     docs = rendered(kube)
-    obj = yaml.safe_load(docs["osched-" + _cid(kube) + "-agent-weeknights.yaml"])
+    (obj,) = [yaml.safe_load(b) for n, b in docs.items() if "-agent-weeknights-" in n]
     spec = obj["spec"]["jobTemplate"]["spec"]
     assert spec["activeDeadlineSeconds"] == 8 * 3600 and spec["backoffLimit"] == 2
     pod = spec["template"]["spec"]
@@ -191,10 +192,17 @@ def _cid(kube: dict[str, Path]) -> str:
     return config_id(kube["cfg"])
 
 
+_DNS = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
 def test_names_fit_kubernetes_rules() -> None:
-    assert cronjob_name("d6ed707c", "agent", "nights") == "osched-d6ed707c-agent-nights"
+    name = cronjob_name("d6ed707c", "agent", "nights")
+    assert re.fullmatch(r"osched-d6ed707c-agent-nights-[0-9a-f]{6}", name)
     long = cronjob_name("d6ed707c", "a" * 50, "b" * 50)
-    assert len(long) <= 52 and long.startswith("osched-d6ed707c-aaa")
+    assert len(long) <= 52 and long.startswith("osched-d6ed707c-aaa") and _DNS.fullmatch(long)
+    # ids that lower-casing, '_' -> '-' or the '-' between them would make equal get different names
+    assert cronjob_name("c", "a-b", "c") != cronjob_name("c", "a", "b-c")
+    assert cronjob_name("c", "j", "s", part=1) != cronjob_name("c", "j", "s-1")
     # ids that lower-casing or '_' -> '-' would make equal get different names
     assert cronjob_name("c", "Agent", "s") != cronjob_name("c", "agent", "s")
     assert cronjob_name("c", "a_b", "s") != cronjob_name("c", "a-b", "s")
@@ -310,7 +318,7 @@ def test_a_start_in_a_dst_gap_or_repeated_hour_is_written_in_utc() -> None:
 # -- against a fake kubectl -------------------------------------------------------------------------------
 def test_install_applies_prunes_and_records(kube: dict[str, Path]) -> None:
     (kube["fixtures"] / "cronjobs.json").write_text(json.dumps({"items": [
-        {"metadata": {"name": f"osched-{_cid(kube)}-agent-weeknights"}},
+        {"metadata": {"name": cronjob_name(_cid(kube), "agent", "weeknights")}},
         {"metadata": {"name": f"osched-{_cid(kube)}-agent-removed"}},
     ]}))
     r = run("install", "--target", "kubernetes", "--no-start")
@@ -338,7 +346,7 @@ def test_a_failed_apply_is_rolled_back_and_quoted(kube: dict[str, Path], monkeyp
     assert r.exit_code != 0
     assert "kubectl --context prod --namespace agents apply -f - failed (exit 1): error: the server has asked" in r.output
     (undo,) = [c["argv"][5:] for c in calls(kube["log"]) if c["argv"][4] == "delete"]
-    assert undo[0] == "cronjob" and f"osched-{_cid(kube)}-agent-weeknights" in undo  # the new ones, deleted
+    assert undo[0] == "cronjob" and cronjob_name(_cid(kube), "agent", "weeknights") in undo  # the new ones
     assert not list((Path(os.environ["OSCHED_STATE_DIR"]) / "kubernetes").glob("*.yaml"))
     assert run("status", "--json").exit_code == 0 and json.loads(run("status", "--json").stdout)["installed"] == []
 
@@ -386,7 +394,7 @@ def test_stop_and_start_act_on_the_cluster(kube: dict[str, Path]) -> None:
 
 def test_status_reads_the_cluster(kube: dict[str, Path]) -> None:
     assert run("install", "--target", "kubernetes", "--no-start").exit_code == 0
-    name = f"osched-{_cid(kube)}-agent-weeknights"
+    name = cronjob_name(_cid(kube), "agent", "weeknights")
     (kube["fixtures"] / "cronjobs.json").write_text(json.dumps({"items": [{
         "metadata": {"name": name, "labels": {"osched/job": "agent"}},
         "status": {"lastScheduleTime": "2026-11-23T21:00:00Z", "active": [{"name": "x"}]},

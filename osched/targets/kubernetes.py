@@ -12,8 +12,8 @@ listed day gets one CronJob in its own zone.  One whose start does is written in
 one CronJob per UTC start time, each naming the months (or, in a month of a change, the
 dates) it runs on: every window of the coming year starts once, at its instant.
 
-Names: ``osched-<config id>-<job>-<schedule>`` (DNS-1123, at most 52 characters: the
-controller appends 11 to its Jobs), with a short hash when an id does not fit as it is.
+Names: ``osched-<config id>-<job>-<schedule>-<hash of the ids>`` (DNS-1123, at most 52
+characters: the controller appends 11 to its Jobs).
 Labels: ``app.kubernetes.io/managed-by: osched``, ``osched/config-id``, ``osched/job``,
 ``osched/schedule``; install prunes and uninstall deletes by them.
 """
@@ -53,15 +53,13 @@ def _hash(*parts: str) -> str:
 
 
 def cronjob_name(cid: str, job: str, schedule: str, part: int = 0) -> str:
-    """``osched-<cid>-<job>-<schedule>[-<part>]``; ids that are not already lower-case DNS
-    words, or a name over 52 characters, get a hash of the ids instead of losing them."""
-    base = f"osched-{cid}-{job}-{schedule}".lower().replace("_", "-")
-    suffix = f"-{part}" if part else ""
-    clean = f"osched-{cid}-{job}-{schedule}" == base and _DNS.fullmatch(base) is not None
-    if clean and len(base + suffix) <= MAX_NAME:
-        return base + suffix
-    tail = f"-{_hash(job, schedule)}{suffix}"
-    return base[: MAX_NAME - len(tail)].rstrip("-") + tail
+    """``osched-<cid>-<job>-<schedule>-<hash>[-<part>]``: the ids lower-cased (``_`` as ``-``)
+    and cut to fit 52 characters, then a hash of the exact ids, so no two schedules share a
+    name (``a-b``/``c`` and ``a``/``b-c``, ``Agent`` and ``agent``, a part and an id ending
+    in ``-1``)."""
+    words = f"osched-{cid}-{job}-{schedule}".lower().replace("_", "-")
+    tail = f"-{_hash(job, schedule)}" + (f"-{part}" if part else "")
+    return words[: MAX_NAME - len(tail)].rstrip("-") + tail
 
 
 def label_value(ident: str) -> str:
