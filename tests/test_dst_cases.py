@@ -239,3 +239,16 @@ def test_task_scheduler_dated_triggers_are_schema_valid_one_time_utc_triggers() 
     ns = "{http://schemas.microsoft.com/windows/2004/02/mit/task}"
     once = [t.findtext(f"{ns}StartBoundary") for t in ET.fromstring(text.encode("utf-16")).iter(f"{ns}TimeTrigger")]
     assert "2026-10-25T01:30:00Z" in once  # the second pass of Berlin's 02:30, as a UTC instant
+
+
+def test_simulate_replays_the_target_the_config_is_installed_in(cfg_path: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg_path.write_text('timezone = "UTC"\n[jobs.j]\ncommand = ["true"]\n[[jobs.j.schedules]]\nid = "s"\n'
+                        'start = "01:30"\nduration = "30m"\ndays = "daily"\n')
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tmp_path / "crontab"))
+    monkeypatch.setenv("OSCHED_SYSTEMD_DIR", str(tmp_path / "units"))
+    env = {"OSCHED_NOW": "2026-10-01T00:00:00+00:00"}
+    assert CliRunner().invoke(cli, ["install", "--target", "cron", "--no-start"], env=env).exit_code == 0
+    r = CliRunner().invoke(cli, ["simulate", "--json", "--to", "2d"], env=env)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["target"] == "cron"

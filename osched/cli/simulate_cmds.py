@@ -17,6 +17,7 @@ from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezo
 
 if TYPE_CHECKING:
     from ..simulate import Result
+    from ..targets.base import RenderContext
 
 
 def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) -> datetime:
@@ -41,10 +42,10 @@ def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) ->
 @click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
 @click.option(
     "--target",
-    type=click.Choice(["cron", "systemd", "taskscheduler", "launchd"]),
-    default="cron",
+    type=click.Choice(["auto", "cron", "systemd", "taskscheduler", "launchd"]),
+    default="auto",
     show_default=True,
-    help="Whose artifacts to replay.",
+    help="Whose artifacts to replay (auto: where this config is installed, else what install would choose).",
 )
 @click.option(
     "--host-timezone",
@@ -98,6 +99,8 @@ def simulate(
     if host_timezone is not None:
         check(zone, host_timezone, "--host-timezone")
     ctx = c.render_ctx(host_zone=host_timezone)
+    if target == "auto":
+        target = _auto_target(c, ctx)
     show_tz = c.view_tz if c.display_zone else ctx.host_tz
     a = _when(start, "--from", ctx.host_tz) if start else c.now
     b = _when(end, "--to", ctx.host_tz, base=a) if end else a + timedelta(days=366)
@@ -115,6 +118,17 @@ def simulate(
         _print(r, show_tz, quiet)
     if r.problems:
         sys.exit(EXIT_FAILURE)
+
+
+def _auto_target(c: App, ctx: RenderContext) -> str:
+    from .. import targets
+    from ..simulate import SIMULATED
+
+    installed = [n for n in c.installed() if n in SIMULATED]
+    if installed:
+        return installed[0]
+    name = targets.auto(ctx)
+    return name if name in SIMULATED else "cron"
 
 
 def _print(r: Result, tz: ZoneInfo, quiet: bool) -> None:
