@@ -429,3 +429,18 @@ def test_install_inside_an_open_window_starts_a_job_on_the_cluster_not_here(kube
     assert "kubernetes: Job osched-" in r.output
     assert not (Path(os.environ["OSCHED_STATE_DIR"]) / "jobs").exists() or not any(
         (Path(os.environ["OSCHED_STATE_DIR"]) / "jobs").glob("*/state.json"))
+
+
+def test_a_config_installed_here_and_on_a_cluster_is_stopped_on_both(
+    kube: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tmp_path / "crontab"))
+    assert run("install", "--target", "kubernetes", "--no-start").exit_code == 0
+    assert run("install", "--target", "cron", "--no-start").exit_code == 0
+    kube["log"].unlink()
+    r = run("stop", "agent")
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 2 and lines[1] == "kubernetes: 1 running Job of agent deleted", lines  # and here first
+    assert [c["argv"][4] for c in calls(kube["log"])] == ["delete"]
+    assert lines[0].startswith("agent:")  # this machine's stop, as before
