@@ -1,7 +1,7 @@
 """Fixtures for the tests against the real cron daemon and a real systemd user manager.
 
-They run as a dedicated test user (``oschedit``), who gets osched the way a user would: a
-virtual environment (Debian's /usr/bin/python3, readable by that user) with the wheel built
+They run as a dedicated test user (``oschedit<pid>``, removed at the end), who gets osched
+the way a user would: a virtual environment (Debian's /usr/bin/python3, readable by that user) with the wheel built
 from this checkout.  Daemons are started here and stopped by pid; every file made is removed.
 Needs root (to create the user and start the daemons); CI runs as root.
 """
@@ -28,7 +28,7 @@ import pytest
 
 from conftest import EXAMPLES, ROOT
 
-USER = "oschedit"
+USER = f"oschedit{os.getpid()}"  # unique: another test run may share this machine
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
@@ -161,11 +161,8 @@ def user_env() -> Iterator[UserEnv]:
     require_root()
     if not Path(SYSTEM_PYTHON).exists():
         raise RuntimeError(f"{SYSTEM_PYTHON} is missing (.ci/run installs python3-venv)")
-    try:
-        pw = pwd.getpwnam(USER)
-    except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True)
-        pw = pwd.getpwnam(USER)
+    subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True)
+    pw = pwd.getpwnam(USER)
     base = Path(tempfile.mkdtemp(prefix="osched-it-", dir="/var/tmp"))
     base.chmod(0o755)
     work = Path(pw.pw_dir) / f"osched-it-{base.name}"
@@ -200,3 +197,11 @@ def user_env() -> Iterator[UserEnv]:
     finally:
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
+        for d in Path("/proc").iterdir():  # anything the test user still runs, by pid
+            with contextlib.suppress(OSError, ValueError):
+                if d.name.isdigit() and d.stat().st_uid == pw.pw_uid:
+                    os.kill(int(d.name), signal.SIGKILL)
+        for _ in range(50):  # userdel refuses while a process of the user is still there
+            if subprocess.run(["userdel", "-r", USER], check=False, capture_output=True).returncode in (0, 6):
+                break
+            time.sleep(0.1)

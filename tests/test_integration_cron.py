@@ -96,7 +96,7 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
     env.write_config(start, minutes=1)
     try:
         r = env.osched("install", "--target", "cron", "--no-start")
-        assert "cron: crontab of oschedit: 4 osched lines" in r.stdout
+        assert f"cron: crontab of {env.name}: 4 osched lines" in r.stdout
         tab = crontab_l(env)
         assert tab.startswith(FOREIGN)
         ours = tab[len(FOREIGN) :].splitlines()
@@ -106,7 +106,7 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
         # the cron daemon is seen by doctor
         r = env.osched("doctor", check=False)
         assert f"ok    cron daemon is running (pid {cron_daemon})" in r.stdout, r.stdout
-        assert "ok    cron: 4 artifacts installed in crontab of oschedit match" in r.stdout
+        assert f"ok    cron: 4 artifacts installed in crontab of {env.name} match" in r.stdout
 
         # the start firing: cron runs osched-start at the minute, the job appears
         wait_until(start)
