@@ -161,8 +161,11 @@ def user_env() -> Iterator[UserEnv]:
     require_root()
     if not Path(SYSTEM_PYTHON).exists():
         raise RuntimeError(f"{SYSTEM_PYTHON} is missing (.ci/run installs python3-venv)")
-    subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True)
-    pw = pwd.getpwnam(USER)
+    try:  # each test module that imports this fixture gets its own instance: same user
+        pw = pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(["useradd", "-m", "-s", "/bin/bash", USER], check=True)
+        pw = pwd.getpwnam(USER)
     base = Path(tempfile.mkdtemp(prefix="osched-it-", dir="/var/tmp"))
     base.chmod(0o755)
     work = Path(pw.pw_dir) / f"osched-it-{base.name}"
