@@ -4,8 +4,8 @@
   and launchd run in the system's zone (``/etc/localtime``), not in the ``$TZ`` of whoever
   runs osched; cron, Task Scheduler and launchd artifacts are rendered for it, and a config
   without a ``timezone`` means it (the entrypoints, started by the scheduler, see the same).
-  ``$OSCHED_HOST_TZ`` overrides it: a cron daemon started with its own ``TZ``, or Windows,
-  where Python cannot read the system zone as an IANA name without a helper.
+  On Windows the registry's zone, mapped to IANA by tzlocal.  ``$OSCHED_HOST_TZ`` overrides
+  it (a cron daemon started with its own ``TZ``).
 * ``host_zone_name()``: the zone times are shown in: ``$TZ`` first, then the system's.
 """
 
@@ -43,6 +43,16 @@ def _system_candidates() -> list[str]:
     return candidates
 
 
+def _windows_zone() -> list[str]:
+    """Windows keeps its zone as a Windows name; tzlocal maps it to the IANA one."""
+    try:
+        import tzlocal
+
+        return [str(tzlocal.get_localzone_name())]
+    except Exception:  # no tzlocal, or a zone it cannot map: $TZ, then UTC
+        return []
+
+
 def system_zone_name(override: bool = True) -> str:
     """``$OSCHED_HOST_TZ`` (when ``override``), else the system zone, else (Windows) ``$TZ``,
     else UTC."""
@@ -50,6 +60,7 @@ def system_zone_name(override: bool = True) -> str:
     names = [value] if value else []
     names += _system_candidates()
     if sys.platform == "win32":
+        names += _windows_zone()
         names.append(os.environ.get("TZ", "").lstrip(":"))
     return _valid([n for n in names if n]) or "UTC"
 

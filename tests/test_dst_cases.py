@@ -252,3 +252,21 @@ def test_simulate_replays_the_target_the_config_is_installed_in(cfg_path: Path, 
     r = CliRunner().invoke(cli, ["simulate", "--json", "--to", "2d"], env=env)
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["target"] == "cron"
+
+
+def test_windows_system_zone_comes_from_tzlocal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    from osched import tzhost
+
+    fake = types.ModuleType("tzlocal")
+    fake.get_localzone_name = lambda: "Europe/Berlin"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tzlocal", fake)
+    monkeypatch.delenv("OSCHED_HOST_TZ")
+    monkeypatch.setattr(tzhost, "_system_candidates", list)  # no /etc/localtime on Windows
+    monkeypatch.setattr(tzhost.sys, "platform", "win32")
+    assert tzhost.system_zone_name() == "Europe/Berlin"
+    fake.get_localzone_name = lambda: (_ for _ in ()).throw(LookupError("unknown zone"))  # type: ignore[attr-defined]
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    assert tzhost.system_zone_name() == "Asia/Kolkata"  # then $TZ, then UTC
