@@ -157,9 +157,11 @@ class App:
             rows.append(row)
         return rows
 
-    def on_cluster(self) -> tuple[dict[str, Any] | None, bool]:
+    def on_cluster(
+        self, installed: dict[str, dict[str, Any]] | None = None
+    ) -> tuple[dict[str, Any] | None, bool]:
         """(the kubernetes install entry or None, whether this machine runs jobs too)."""
-        installed = self.installed()
+        installed = self.installed() if installed is None else installed
         entry = installed.get("kubernetes")
         return entry, entry is None or len(installed) > 1
 
@@ -202,10 +204,11 @@ class App:
         s = self.job(cfg, job_name).schedule(sid)
         if s is None or not s.enabled or current_window(s, self.now) is None:
             return None
-        cluster, local = self.on_cluster()
+        installed = self.installed()  # the manifest, read once
+        cluster, local = self.on_cluster(installed)
         out = [self._start_on_cluster(cfg, job_name)] if cluster is not None else []
         if local:
-            systemd = self.installed().get("systemd")
+            systemd = installed.get("systemd")
             if systemd is not None:  # the job belongs inside its service unit
                 from .targets.systemd import service_unit, start_unit_argv
 
