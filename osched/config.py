@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import parse
+
+if TYPE_CHECKING:
+    from datetime import datetime
 from .errors import ConfigError
 from .model import (
     DEFAULT_BACKOFF,
@@ -98,13 +101,16 @@ def load(path: Path, *, host_zone: str | None = None) -> Config:
     return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
 
 
-def load_trusted(path: Path, state: Path | None = None, job: str | None = None) -> Config:
+def load_trusted(
+    path: Path, state: Path | None = None, job: str | None = None, now: datetime | None = None
+) -> Config:
     """``load`` through the trust check: the bytes parsed are the bytes of the checked file
     (``trust.open_config``).  Raises ``trust.InsecureError`` for a refusal.
 
     With ``state``, the compiled plans (``plans.py``) stand in for the file when its identity
     is unchanged: only ``job``'s (a Config holding that one job), or, without ``job``, the
-    whole config's; a parse writes them again."""
+    whole config's; a parse writes them again.  ``now`` (a firing): also renew the job's fire
+    file for the entrypoints' fast lane (``fire.py``) when it no longer serves."""
     from . import plans
     from .fsutil import read_fd
     from .trust import open_config
@@ -120,6 +126,7 @@ def load_trusted(path: Path, state: Path | None = None, job: str | None = None) 
                 plans.job_config(state, path, ident, job) if job else plans.whole_config(state, path, ident)
             )
             if cached is not None:
+                _renew_fire(state, path, ident, cached, job, now)
                 return cached
         data = read_fd(fd)
     except OSError as e:
@@ -129,7 +136,18 @@ def load_trusted(path: Path, state: Path | None = None, job: str | None = None) 
     cfg = validate(parse_toml(decode(data, path), path), path)
     if state is not None:
         plans.write(state, cfg, ident)
+        _renew_fire(state, path, ident, cfg, job, now)
     return cfg
+
+
+def _renew_fire(
+    state: Path, path: Path, ident: list[int], cfg: Config, job: str | None, now: datetime | None
+) -> None:
+    from . import plans
+
+    found = cfg.job(job) if job else None
+    if found is not None and now is not None:
+        plans.refresh_fire(state, path, ident, found, now)
 
 
 def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -> Config:

@@ -90,7 +90,9 @@ def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = F
         sys.stderr.write(f"Error: {e}\n")
         return None, 2
     try:
-        cfg = load_checked(config_path, state, job_name if plan_only else None)
+        cfg = load_checked(
+            config_path, state, job_name if plan_only else None, now=clock.now() if plan_only else None
+        )
     except InsecureError as e:  # the trust check comes first: a refusal writes nothing
         sys.stderr.write(f"Error: {e}\n")
         return None, 1

@@ -45,6 +45,33 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool
         fsync_dir(directory)
 
 
+def create_new(path: Path, data: bytes, mode: int) -> bool:
+    """Create ``path`` with ``data`` if it does not exist (False if it does): one file
+    system operation instead of a temp file and a rename, for files no reader looks at until
+    the writer says so.  Never follows a symlink; a failed write removes the file again."""
+    try:
+        fd = os.open(
+            path,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+            | getattr(os, "O_BINARY", 0),
+            mode,
+        )
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return create_new(path, data, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, mode)  # whatever the umask took away
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
+    return True
+
+
 def fsync_dir(directory: Path) -> None:
     """Make a rename in ``directory`` durable (a no-op where directories cannot be opened)."""
     if WINDOWS:  # pragma: no cover - Windows cannot open directories

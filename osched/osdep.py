@@ -8,7 +8,8 @@ Chosen by ``sys.platform`` at import, so type checkers see the guards: CI runs
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # not typing's: the firing fast lane (fire.py) imports this module without typing
 
 if TYPE_CHECKING:
     import signal

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OschedError
-from .fsutil import atomic_write, sync_dirs
+from .fsutil import atomic_write, create_new, sync_dirs
 from .runner import Runner, must
 
 Step = Callable[[], None]
@@ -43,11 +43,15 @@ class Plan:
         return not self.steps
 
     def write(self, path: Path, data: bytes, mode: int) -> Step:
-        """A step that writes ``path`` (made durable with the plan's one sync at the end)."""
+        """A step that writes ``path`` (made durable with the plan's one sync at the end).  A new
+        file is created in place: the OS tool reads it only at the reload or bootstrap step that
+        follows, and a failed install removes it.  An existing one is replaced atomically,
+        so nothing ever reads half of a changed file."""
         self.dirs.add(path.parent)
 
         def step() -> None:
-            atomic_write(path, data, mode=mode, durable=False)
+            if not create_new(path, data, mode):
+                atomic_write(path, data, mode=mode, durable=False)
 
         return step
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,10 @@ def write(state: Path, cfg: Config, ident: list[int]) -> None:
         atomic_write(
             directory / "config.json", json.dumps({**stamp, "jobs": jobs}).encode(), 0o600, durable=False
         )
-        for stale in directory.glob("*.json"):
-            if stale.stem not in jobs and stale.name != "config.json":
-                stale.unlink(missing_ok=True)
+        for pattern in ("*.json", "*.fire"):
+            for stale in directory.glob(pattern):
+                if stale.stem not in jobs and stale.name != "config.json":
+                    stale.unlink(missing_ok=True)
     except (OSError, ValueError):
         pass
 
@@ -152,6 +154,83 @@ def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | N
     if not isinstance(written, int) or max(ident[3], ident[4]) >= written - RACY_NS:
         return None
     return data
+
+
+FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
+FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
+
+
+def _zone_file(key: str) -> list[str] | None:
+    """Where ``zoneinfo`` reads ``key`` from, with the file's mtime and size; None when the zone
+    comes from elsewhere (the tzdata package): then no fire file is written."""
+    import zoneinfo
+
+    for root in zoneinfo.TZPATH:
+        candidate = os.path.join(root, key)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        return [candidate, str(st.st_mtime_ns), str(st.st_size)]
+    return None
+
+
+def fire_text(config_path: Path, ident: list[int], job: Job, now: datetime, written_ns: int) -> str | None:
+    """The job's fire file (``fire.py`` reads it): the stamp, the zone files, and every window
+    of each schedule that overlaps the horizon, as UTC seconds.  None if it cannot be written."""
+    from . import fire
+    from .windows import windows_between
+
+    if "\n" in str(config_path):
+        return None
+    a, b = now - timedelta(days=2), now + timedelta(days=FIRE_DAYS)
+    lines = [
+        fire.FORMAT,
+        f"config {config_path}",
+        "identity " + " ".join(str(i) for i in ident),
+        f"written {written_ns}",
+        f"horizon {int(a.timestamp())} {int(b.timestamp())}",
+    ]
+    for key in sorted({s.timezone for s in job.schedules if s.enabled}):
+        found = _zone_file(key)
+        if found is None:
+            return None
+        lines.append("zone " + " ".join(found))
+    for s in job.schedules:
+        lines.append(f"schedule {s.id} {int(s.enabled)}")
+        if s.enabled:
+            lines.extend(
+                f"w {int(w.start.timestamp())} {int(w.end.timestamp())}" for w in windows_between(s, a, b)
+            )
+    return "\n".join(lines) + "\n"
+
+
+def refresh_fire(state: Path, config_path: Path, ident: list[int], job: Job, now: datetime) -> None:
+    """Write ``job``'s fire file unless the one there serves the fast lane for another week
+    (never raises: it is a cache).  Called by the full path of a firing."""
+    if os.name != "posix":
+        return
+    import time
+
+    from . import fire
+    from .fsutil import atomic_write
+    from .state import read_nofollow
+
+    path = Path(fire.fire_path(str(state), str(config_path), job.name))
+    t = now.timestamp()
+    try:
+        old = fire.Fire(read_nofollow(path).decode("utf-8"))
+        if old.fresh(str(config_path), ident, t) and old.horizon[1] > t + FIRE_RENEW_DAYS * 86400:
+            return
+    except (OSError, ValueError, IndexError):
+        pass
+    text = fire_text(config_path, ident, job, now, time.time_ns())
+    try:
+        if text is not None and state.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, text.encode("utf-8"), 0o600, durable=False)
+    except OSError:
+        pass
 
 
 def job_config(state: Path, config_path: Path, ident: list[int], job: str) -> Config | None:

@@ -80,11 +80,13 @@ def systemd_exec(argv: list[str]) -> str:
     return " ".join([systemd_executable(argv[0]), *(systemd_arg(a) for a in argv[1:])])
 
 
+@lru_cache(maxsize=4096)  # names, paths and descriptions repeat across thousands of units
 def systemd_text(value: str) -> str:
     """Free text such as ``Description=``: specifiers doubled, one line."""
     return _no_newline(value, "a unit file line").replace("%", "%%")
 
 
+@lru_cache(maxsize=4096)
 def xml_text(value: str) -> str:
     """Text or attribute content in XML (a ``\\r`` would silently become ``\\n``)."""
     _no_newline(value, "XML")
@@ -104,11 +106,20 @@ def _cmdline_arg(arg: str) -> str:
     return subprocess.list2cmdline([arg])
 
 
+@lru_cache(maxsize=4096)
 def plist_string(value: str) -> str:
     """A ``<string>`` of an XML property list, escaped exactly as plistlib escapes it
     (line ends normalised to \\n; ``&``, ``<``, ``>``); control characters are refused."""
     _no_newline(value, "a property list")
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@lru_cache(maxsize=4096)
+def plist_integers(pairs: tuple[tuple[str, int], ...]) -> str:
+    """The ``<key>``/``<integer>`` lines of one ``StartCalendarInterval`` dict, in plistlib's
+    layout (three tabs deep).  The keys are launchd's own names; one call per dict, not a
+    template loop per key (10,000 schedules make 100,000 of them)."""
+    return "".join(f"\t\t\t<key>{k}</key>\n\t\t\t<integer>{int(v)}</integer>\n" for k, v in pairs)
 
 
 def cron_comment(value: str) -> str:
@@ -166,6 +177,7 @@ FILTERS = {
     "xml": xml_text,
     "windows_cmdline": windows_cmdline,
     "plist_string": plist_string,
+    "plist_integers": plist_integers,
     "yaml": yaml_document,
     "one_line": cron_comment,
 }

@@ -38,6 +38,14 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     )
     for script in ("osched", "osched-start", "osched-stop"):
         assert (bindir / script).exists(), script
+    # the entrypoints are plain scripts (no console-script wrapper and its `import re`), their
+    # shebang pointed at the venv's interpreter by the installer
+    entry_points = zipfile.ZipFile(wheel).read("osched-0.1.0.dist-info/entry_points.txt").decode()
+    assert "osched-start" not in entry_points and "osched-stop" not in entry_points
+    for script in ("osched-start", "osched-stop"):
+        text = (bindir / script).read_text()
+        assert text.splitlines()[0] == f"#!{bindir / 'python'}" and "import re" not in text
+        assert os.access(bindir / script, os.X_OK)
 
     work = tmp_path / "elsewhere"
     work.mkdir()
@@ -60,3 +68,20 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     module_file, template_dir = r.stdout.split()
     assert module_file.startswith(str(env_dir))
     assert template_dir.startswith(str(env_dir)) and Path(template_dir, "cron").is_dir()
+
+    # a timer's firing through the installed script: the full path first, then the fast lane
+    cfg, state = tmp_path / "osched.toml", tmp_path / "state"
+    cfg.write_text('timezone = "UTC"\n[jobs.a]\ncommand = ["true"]\n[[jobs.a.schedules]]\n'
+                   'id = "s"\nstart = "03:00"\nduration = "1m"\ndays = ["mon"]\n')
+    cfg.chmod(0o600)
+    import time
+
+    time.sleep(1.1)
+    argv = [str(bindir / "osched-start"), "a", "--schedule", "s", "--config", str(cfg), "--state-dir", str(state),
+            "-v"]
+    env["OSCHED_NOW"] = "2026-11-24T12:00:00+00:00"
+    outs = [subprocess.run(argv, cwd=work, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True,
+                           text=True) for _ in range(2)]
+    for r in outs:
+        assert r.returncode == 0 and r.stdout == "a: outside the window of s (next start 2026-11-30T03:00:00+00:00)\n"
+    assert [" osched.entry\n" in r.stderr for r in outs] == [True, False]

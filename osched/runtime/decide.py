@@ -40,17 +40,24 @@ class Reply:
     message: str
 
 
-def load_checked(config_path: Path, state: StateDir, job: str | None = None, create: bool = True) -> Config:
+def load_checked(
+    config_path: Path,
+    state: StateDir,
+    job: str | None = None,
+    create: bool = True,
+    now: datetime | None = None,
+) -> Config:
     """The config, after the trust checks every entrypoint and manual start/stop make first:
     the state dir (created 0700 when missing), then the config read from the one descriptor
     that was checked.  ``trust.InsecureError`` is a refusal: nothing has been written.
     ``job``: only that job is needed (a firing), so its compiled plan is enough when the
-    config is unchanged (``plans.py``)."""
+    config is unchanged (``plans.py``); with ``now``, its fire file is renewed for the fast lane
+    (``fire.py``) when needed."""
     from .. import config as config_mod
     from ..trust import check_state_dir
 
     check_state_dir(state.root, create=create)
-    return config_mod.load_trusted(config_path, state.root, job)
+    return config_mod.load_trusted(config_path, state.root, job, now)
 
 
 class Runtime:

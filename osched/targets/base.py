@@ -61,10 +61,20 @@ class Finding:
 
 
 def default_entrypoint(name: str) -> str:
-    """The entrypoint installed beside the running interpreter, as an absolute path."""
-    bindir = Path(sys.executable).absolute().parent
-    exe = name + (".exe" if sys.platform == "win32" else "")
-    return str(bindir / exe)
+    """The entrypoint installed beside the running interpreter, as an absolute path.  On
+    Windows, where the scripts ``osched-start``/``osched-stop`` cannot run by name, it is the
+    interpreter itself, and ``entry_args`` adds ``-m osched.entry start|stop``."""
+    if sys.platform == "win32":
+        return str(Path(sys.executable).absolute())
+    return str(Path(sys.executable).absolute().parent / name)
+
+
+def entry_args(name: str) -> tuple[str, ...]:
+    """What follows ``default_entrypoint(name)`` on the command line: nothing, or on Windows
+    the module and its verb."""
+    if sys.platform == "win32":
+        return ("-m", "osched.entry", name.removeprefix("osched-"))
+    return ()
 
 
 def config_id(config_path: Path) -> str:
@@ -83,6 +93,8 @@ class RenderContext:
     system: bool = False
     start_exe: str = field(default_factory=lambda: default_entrypoint("osched-start"))
     stop_exe: str = field(default_factory=lambda: default_entrypoint("osched-stop"))
+    start_args: tuple[str, ...] = field(default_factory=lambda: entry_args("osched-start"))
+    stop_args: tuple[str, ...] = field(default_factory=lambda: entry_args("osched-stop"))
     user: str = field(default_factory=getpass.getuser)
     settings: Settings = field(default_factory=Settings.from_env)
     runner: Runner = subprocess_runner
@@ -124,6 +136,7 @@ class RenderContext:
         """``--foreground``: supervise in this process (the systemd service's main process)."""
         return [
             self.start_exe,
+            *self.start_args,
             job,
             "--schedule",
             schedule,
@@ -132,11 +145,12 @@ class RenderContext:
         ]
 
     def stop_argv(self, job: str, schedule: str) -> list[str]:
-        return [self.stop_exe, job, "--schedule", schedule, *self.tail()]
+        return [self.stop_exe, *self.stop_args, job, "--schedule", schedule, *self.tail()]
 
     def resume_argv(self, systemd: str | None = None) -> list[str]:
         """``--systemd user|system``: resume by starting the schedules' service units."""
-        return [self.start_exe, "--resume", *self.tail(), *(["--systemd", systemd] if systemd else [])]
+        tail = [*self.tail(), *(["--systemd", systemd] if systemd else [])]
+        return [self.start_exe, *self.start_args, "--resume", *tail]
 
 
 class Target(Protocol):

@@ -117,6 +117,7 @@ def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
     table.setdefault(total % 1440, set()).add(total // 1440)
 
 
+@lru_cache(maxsize=65536)  # the instants near a change repeat across schedules
 def _dated(t: datetime) -> str:
     """A one-off instant, in UTC."""
     return f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
@@ -160,18 +161,28 @@ def _near_cached(
 
 
 def start_specs(s: Schedule, now: datetime) -> list[str]:
-    weekly = {s.hour * 60 + s.minute: set(s.days)}
-    points = [start for start, _ in _near(s, now) if start >= now]
-    return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
+    return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, True))
 
 
 def stop_specs(s: Schedule, now: datetime) -> list[str]:
     """The nominal end, weekly; and a dated line for every end a DST change moves."""
+    return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, False))
+
+
+@lru_cache(maxsize=65536)  # a function of the timing alone: schedules that share one share it
+def _timer_specs(
+    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, now: datetime, start: bool
+) -> tuple[str, ...]:
+    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
     weekly: dict[int, set[int]] = {}
-    for d in s.days:
-        _add(weekly, d, s.hour * 60 + s.minute + s.duration)
-    points = [end for _, end in _near(s, now) if end >= now]
-    return _with_dated(_specs(weekly, s.timezone), weekly, points, s)
+    if start:
+        weekly[hour * 60 + minute] = set(days)
+        points = [a for a, _ in _near(s, now) if a >= now]
+    else:
+        for d in days:
+            _add(weekly, d, hour * 60 + minute + duration)
+        points = [b for _, b in _near(s, now) if b >= now]
+    return tuple(_with_dated(_specs(weekly, zone), weekly, points, s))
 
 
 def _common(ctx: RenderContext) -> dict[str, object]:
