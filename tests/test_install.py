@@ -443,3 +443,30 @@ def test_doctor_reports_permissions_and_missing_scheduler(
     lines = r.output.splitlines()
     assert all(ln.split()[0] in ("ok", "warn", "FAIL") for ln in lines)
     assert any(ln.startswith("ok    config ") for ln in lines)
+
+
+def test_a_plan_creates_new_files_in_place_and_replaces_changed_ones_atomically(tmp_path: Path) -> None:
+    """``Plan.write``: a new file is one create (no temp file, no rename); an existing file, or a
+    symlink where the file goes, is replaced by a rename, never written through."""
+    from osched.fsutil import create_new
+    from osched.plan import Plan
+
+    old = os.umask(0o077)
+    try:
+        plan = Plan("t")
+        new = tmp_path / "units" / "a.timer"
+        plan.write(new, b"one\n", 0o644)()
+        assert new.read_bytes() == b"one\n" and new.stat().st_mode & 0o777 == 0o644  # the umask did not narrow it
+        ino = new.stat().st_ino
+        plan.write(new, b"two\n", 0o644)()
+        assert new.read_bytes() == b"two\n" and new.stat().st_ino != ino  # replaced by a rename
+        target = tmp_path / "elsewhere"
+        target.write_bytes(b"keep")
+        link = tmp_path / "units" / "b.timer"
+        link.symlink_to(target)
+        assert not create_new(link, b"x", 0o644)
+        plan.write(link, b"three\n", 0o644)()
+        assert target.read_bytes() == b"keep" and not link.is_symlink() and link.read_bytes() == b"three\n"
+        assert sorted(p.name for p in new.parent.iterdir()) == ["a.timer", "b.timer"]  # no temp files left
+    finally:
+        os.umask(old)
