@@ -122,6 +122,13 @@ def plist_integers(pairs: tuple[tuple[str, int], ...]) -> str:
     return "".join(f"\t\t\t<key>{k}</key>\n\t\t\t<integer>{int(v)}</integer>\n" for k, v in pairs)
 
 
+@lru_cache(maxsize=256)
+def task_days(days: tuple[str, ...]) -> str:
+    """The ``<DaysOfWeek>`` children of a Task Scheduler calendar trigger (English day names,
+    osched's own), ten spaces deep: one call per trigger, not a template loop per day."""
+    return "".join(f"          <{d} />\n" for d in days)
+
+
 def cron_comment(value: str) -> str:
     """Text in a crontab comment: one line (checked like every other value)."""
     return _no_newline(value, "a crontab line")
@@ -178,6 +185,7 @@ FILTERS = {
     "windows_cmdline": windows_cmdline,
     "plist_string": plist_string,
     "plist_integers": plist_integers,
+    "task_days": task_days,
     "yaml": yaml_document,
     "one_line": cron_comment,
 }

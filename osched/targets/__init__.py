@@ -94,7 +94,8 @@ def render_each(
 
     For big configs on POSIX with two or more CPUs, the targets are split in two halves of
     about equal cost and a forked child renders one half while this process renders the other
-    (the child inherits the loaded config and the host-local firing times computed here).
+    (the child inherits the loaded config; the exact host-local firings that Task Scheduler and
+    launchd share are computed by the one that renders both).
     The child hands its bytes back through unlinked temporary files; the output is identical
     to rendering one by one (tests/test_render.py checks)."""
     count = sum(len(j.enabled_schedules) for j in cfg.jobs.values())
@@ -112,11 +113,6 @@ def _render_forked(
     if sys.platform == "win32":  # pragma: no cover - render_each renders serially there
         raise NotImplementedError
 
-    from ..project import host_firings
-
-    for job in cfg.jobs.values():  # computed once, shared by cron, Task Scheduler, launchd
-        for s in job.enabled_schedules:
-            host_firings(s, ctx.host_tz, ctx.now)
     mine, theirs = _halves(names)
     sinks = {n: tempfile.TemporaryFile() for n in theirs}  # noqa: SIM115 - closed below
     sys.stdout.flush()

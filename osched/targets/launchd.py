@@ -65,7 +65,7 @@ class Launchd:
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 10
     auto_reason: ClassVar[str] = "this is macOS"
-    cost: ClassVar[int] = 2
+    cost: ClassVar[int] = 3
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
 
     def detect(self, ctx: RenderContext) -> bool:

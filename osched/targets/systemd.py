@@ -227,7 +227,7 @@ class Systemd:
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 50  # when a manager answers
     auto_reason: ClassVar[str] = "a systemd manager answers"
-    cost: ClassVar[int] = 4
+    cost: ClassVar[int] = 6
 
     def detect(self, ctx: RenderContext) -> bool:
         return reachable(ctx)

@@ -37,17 +37,17 @@ def task_path(name: str) -> str:
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, list[str]]]:
+def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, tuple[str, ...]]]:
     """(StartBoundary, day names) per firing.  A weekly firing is a calendar trigger in local
     time; a dated one (an instant near a DST change) a one-time trigger at its UTC instant,
     which Task Scheduler fires at that instant whatever the local clock does."""
     day = ctx.now.astimezone(ctx.host_tz).date().isoformat()
-    out: list[tuple[str, list[str]]] = []
+    out: list[tuple[str, tuple[str, ...]]] = []
     for f in firings:
         if f.at is not None:
-            out.append((f"{f.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", []))
+            out.append((f"{f.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", ()))
         else:
-            out.append((f"{day}T{f.hour:02d}:{f.minute:02d}:00", [WEEKDAYS[d] for d in sorted(f.days)]))
+            out.append((f"{day}T{f.hour:02d}:{f.minute:02d}:00", tuple(WEEKDAYS[d] for d in sorted(f.days))))
     return out
 
 
@@ -72,7 +72,7 @@ class TaskScheduler:
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 10
     auto_reason: ClassVar[str] = "this is Windows"
-    cost: ClassVar[int] = 3
+    cost: ClassVar[int] = 4
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
 
     def detect(self, ctx: RenderContext) -> bool:
