@@ -36,6 +36,7 @@ EARLY = 60  # runtime.policy.EARLY, in seconds: a window opening within it count
 RACY_NS = 1_000_000_000  # plans.RACY_NS: a fire file written that close to the config's change is not used
 EVENTS_MAX_BYTES = 5 * 1024 * 1024  # state.EVENTS_MAX_BYTES
 _VALUED = ("--schedule", "--config", "--state-dir")
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
@@ -84,7 +85,14 @@ def _args(prog: str, argv: list[str]) -> tuple[str, str | None, str, str, bool]:
     sid = opts.get("--schedule")
     if len(pos) != 1 or not config or not state or (prog == "osched-start" and not sid):
         raise _Fallback  # default dirs need platformdirs; usage errors are the full path's
+    if not _is_id(pos[0]) or (sid is not None and not _is_id(sid)):
+        raise _Fallback  # not a name osched gives (it becomes part of a path here)
     return pos[0], sid, _absolute(config), _absolute(state), verbose
+
+
+def _is_id(name: str) -> bool:
+    """parse.ID_RE: a letter or digit, then letters, digits, ``_`` and ``-``; 50 at most."""
+    return 0 < len(name) <= 50 and name[0] not in "_-" and _ID_CHARS.issuperset(name)
 
 
 def _absolute(p: str) -> str:
@@ -184,7 +192,7 @@ class Fire:
     """A parsed fire file: its stamp and each schedule's windows, ``(id, enabled, [(start,
     end), ...])`` in the job's order, windows in start order, UTC seconds."""
 
-    __slots__ = ("config", "horizon", "identity", "schedules", "written", "zones")
+    __slots__ = ("config", "horizon", "identity", "schedules", "tzpath", "written", "zones")
 
     def __init__(self, text: str) -> None:
         lines = text.split("\n")
@@ -198,6 +206,7 @@ class Fire:
         self.written = int(head[1][1])
         self.horizon = (int(head[2][1]), int(head[2][2]))
         self.zones: list[tuple[str, int, int]] = []
+        self.tzpath = ""
         self.schedules: list[tuple[str, bool, list[tuple[int, int]]]] = []
         windows: list[tuple[int, int]] = []
         for line in lines[5:]:
@@ -214,6 +223,8 @@ class Fire:
             elif kind == "zone":
                 zpath, mtime, size = rest.rsplit(" ", 2)
                 self.zones.append((zpath, int(mtime), int(size)))
+            elif kind == "tzpath":
+                self.tzpath = rest
             else:
                 raise ValueError(f"unknown line {kind!r}")
 
@@ -225,6 +236,8 @@ class Fire:
             return False  # racily clean: an edit in the same tick could keep the identity
         if not self.horizon[0] <= now or not now + EARLY < self.horizon[1]:
             return False
+        if os.environ.get("PYTHONTZPATH", "") != self.tzpath:
+            return False  # zoneinfo would look for the zones elsewhere
         for zpath, mtime, size in self.zones:  # the zone rules the windows were computed with
             try:
                 st = os.stat(zpath)

@@ -191,6 +191,10 @@ def fire_text(config_path: Path, ident: list[int], job: Job, now: datetime, writ
         f"written {written_ns}",
         f"horizon {int(a.timestamp())} {int(b.timestamp())}",
     ]
+    tzpath = os.environ.get("PYTHONTZPATH", "")
+    if "\n" in tzpath:
+        return None
+    lines.append(f"tzpath {tzpath}")
     for key in sorted({s.timezone for s in job.schedules if s.enabled}):
         found = _zone_file(key)
         if found is None:

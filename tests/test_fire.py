@@ -235,6 +235,9 @@ def test_new_zone_rules_are_read_again(tmp_path: Path) -> None:
     site.run("osched-start", "agent", "--schedule", "night", env=tz)
     assert str(zones) in site.fire_file("agent").read_text()
     assert site.run("osched-start", "agent", "--schedule", "night", env=tz).fast
+    assert not site.run("osched-start", "agent", "--schedule", "night").fast  # zoneinfo would read /usr/share
+    site.run("osched-start", "agent", "--schedule", "night", env=tz)
+    assert site.run("osched-start", "agent", "--schedule", "night", env=tz).fast
     os.utime(zones / "Europe" / "Berlin", ns=(0, 10**18))
     assert not site.run("osched-start", "agent", "--schedule", "night", env=tz).fast
 
@@ -307,6 +310,21 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
             until, why = policy.keep_running(job, now, None)
             assert fire._window_open(f, "j", now.timestamp()) == (why if until is not None else None)
     assert answered > 300 and handed > 20, (answered, handed)
+
+
+@given(st.text(max_size=60) | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,55}", fullmatch=True))
+def test_names_are_checked_as_the_config_checks_them(name: str) -> None:
+    from osched.parse import ID_RE
+
+    assert fire._is_id(name) == bool(ID_RE.fullmatch(name))
+
+
+def test_a_job_name_is_never_a_path(site: Site) -> None:
+    """The job name becomes part of the fire file's path: one that is not a name osched gives
+    goes to the full path, which says there is no such job."""
+    (site.state / "plans" / "agent.fire").write_text(site.fire_file("agent").read_text())
+    r = site.run("osched-start", "../agent", "--schedule", "night")
+    assert not r.fast and r.code == 0 and "no job '../agent'" in r.stdout
 
 
 @given(st.text())
