@@ -105,7 +105,7 @@ class App:
         if cached is not None:
             return cached
         cfg = config_mod.load(self.config_path)
-        plans.write(self.state_dir, cfg, ident)
+        plans.write(self.state_dir, cfg, ident, ())
         return cfg
 
     def job(self, cfg: Config, name: str) -> Job:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
+from . import fire
+
 USAGE = {
     "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
     " [--config PATH] [--state-dir PATH] [--foreground] [-v]",
     "osched-stop": "usage: osched-stop JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]",
 }
-_VALUED = {"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"}
-_FLAGS = {"--resume", "--foreground", "--manual", "--adopt", "-v", "--verbose"}
 
 
 class _Usage(Exception):
@@ -31,26 +31,10 @@ class _Usage(Exception):
 
 
 def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
-    pos: list[str] = []
-    opts: dict[str, str | bool] = {}
-    it = iter(argv)
-    for a in it:
-        name, eq, value = a.partition("=")
-        if name in _VALUED:
-            if not eq:
-                value = next(it, "")
-                if not value:
-                    raise _Usage(f"{name} needs a value")
-            opts[name] = value
-        elif a in _FLAGS:
-            opts["--verbose" if a == "-v" else a] = True
-        elif a in ("-h", "--help"):
-            opts["--help"] = True
-        elif a.startswith("-"):
-            raise _Usage(f"unknown option {a}")
-        else:
-            pos.append(a)
-    return pos, opts
+    try:
+        return fire.parse_args(argv)
+    except ValueError as e:
+        raise _Usage(str(e)) from None
 
 
 def _say(text: str, stream: TextIO | None = None) -> None:

@@ -34,8 +34,8 @@ import time
 FORMAT = "osched-fire 1"
 EARLY = 60  # runtime.policy.EARLY, in seconds: a window opening within it counts as open
 RACY_NS = 1_000_000_000  # plans.RACY_NS: a fire file written that close to the config's change is not used
-EVENTS_MAX_BYTES = 5 * 1024 * 1024  # state.EVENTS_MAX_BYTES
-_VALUED = ("--schedule", "--config", "--state-dir")
+EVENTS_MAX_BYTES = 5 * 1024 * 1024  # the events log is rotated above this (here and in state.py)
+EVENTS_FILE = "events.jsonl"  # paths.EVENTS_FILE
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -59,26 +59,42 @@ def main(prog: str) -> int:
     return run(prog, argv)
 
 
-def _args(prog: str, argv: list[str]) -> tuple[str, str | None, str, str, bool]:
-    """(job, schedule, config, state dir, verbose) of a plain firing, or _Fallback."""
+VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"})
+FLAGS = frozenset({"--resume", "--foreground", "--manual", "-v", "--verbose"})
+
+
+def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
+    """The entrypoints' options, parsed by hand (the full path's too: ``entry.parse_args``):
+    (positionals, options).  ValueError names a usage error."""
     pos: list[str] = []
-    opts: dict[str, str] = {}
-    verbose = False
+    opts: dict[str, str | bool] = {}
     it = iter(argv)
     for a in it:
         name, eq, value = a.partition("=")
-        if name in _VALUED:
+        if name in VALUED:
             if not eq:
                 value = next(it, "")
-            if not value:
-                raise _Fallback
+                if not value:
+                    raise ValueError(f"{name} needs a value")
             opts[name] = value
-        elif a in ("-v", "--verbose"):
-            verbose = True
+        elif a in FLAGS:
+            opts["--verbose" if a == "-v" else a] = True
+        elif a in ("-h", "--help"):
+            opts["--help"] = True
         elif a.startswith("-"):
-            raise _Fallback  # --resume, --foreground, --manual, --help, or a usage error
+            raise ValueError(f"unknown option {a}")
         else:
             pos.append(a)
+    return pos, opts
+
+
+def _args(prog: str, argv: list[str]) -> tuple[str, str | None, str, str, bool]:
+    """(job, schedule, config, state dir, verbose) of a plain firing, or _Fallback."""
+    pos, parsed = parse_args(argv)  # a usage error: the full path reports it
+    if not set(parsed) <= {"--schedule", "--config", "--state-dir", "--verbose"}:
+        raise _Fallback  # --resume, --foreground, --manual, --help ...
+    opts = {k: v for k, v in parsed.items() if isinstance(v, str)}
+    verbose = bool(parsed.get("--verbose"))
     env = os.environ
     config = opts.get("--config") or env.get("OSCHED_CONFIG")
     state = opts.get("--state-dir") or env.get("OSCHED_STATE_DIR")
@@ -404,8 +420,10 @@ def event_line(now: float, job: str, event: str, schedule: str | None, reason: s
     return ("{" + body + "}\n").encode("utf-8")
 
 
-def _event(state: str, line: bytes) -> None:
-    path = os.path.join(state, "events.jsonl")
+def append_event(state: str, line: bytes) -> None:
+    """Append one line to the events log (rotated above EVENTS_MAX_BYTES): one ``write`` in
+    append mode, never through a symlink.  Never raises (``state.StateDir.event`` uses it too)."""
+    path = os.path.join(state, EVENTS_FILE)
     try:
         try:
             if os.stat(path).st_size > EVENTS_MAX_BYTES:
@@ -448,7 +466,7 @@ def _fast(prog: str, argv: list[str]) -> int:
                 found = "not running"
             reason = found
         line = event_line(now, job, event, sid, reason)
-        _event(state, line)
+        append_event(state, line)
     finally:
         if lock >= 0:
             os.close(lock)

@@ -48,7 +48,14 @@ def parse_id(value: object, what: str = "id") -> str:
 
 def parse_time(value: object) -> tuple[int, int]:
     """``"HH:MM"`` (24-hour clock) -> (hour, minute)."""
-    m = _TIME_RE.fullmatch(value) if isinstance(value, str) else None
+    if isinstance(value, str):
+        return _parse_time(value)
+    raise ValueError(f"invalid time {value!r}: expected HH:MM between 00:00 and 23:59")
+
+
+@lru_cache(maxsize=4096)  # pure; a big config repeats its times, durations and day lists
+def _parse_time(value: str) -> tuple[int, int]:
+    m = _TIME_RE.fullmatch(value)
     if not m:
         raise ValueError(f"invalid time {value!r}: expected HH:MM between 00:00 and 23:59")
     return int(m.group(1)), int(m.group(2))
@@ -58,6 +65,11 @@ def split_duration(value: object) -> int | None:
     """Seconds in ``"1d2h30m"``-style text, or None when it does not parse."""
     if isinstance(value, bool) or not isinstance(value, str):
         return None
+    return _split_duration(value)
+
+
+@lru_cache(maxsize=4096)
+def _split_duration(value: str) -> int | None:
     text = value.strip().lower().replace(" ", "")
     m = _DURATION_RE.fullmatch(text)
     if not text or not m or not any(m.groups()):
@@ -107,6 +119,17 @@ def parse_days(value: object) -> frozenset[int]:
     """Days a window starts on: a list of ``mon``..``sun``, ranges such as ``mon-fri`` (a range
     may wrap: ``fri-mon``), ``daily``, ``weekdays``, ``weekends``.  A comma-separated string
     is accepted too.  Monday is 0."""
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(x, str) for x in value)):
+        return _parse_days_cached(value if isinstance(value, str) else tuple(value))
+    return _parse_days(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_days_cached(key: str | tuple[str, ...]) -> frozenset[int]:
+    return _parse_days(key if isinstance(key, str) else list(key))
+
+
+def _parse_days(value: object) -> frozenset[int]:
     items: list[object]
     if isinstance(value, str):
         items = list(value.split(","))

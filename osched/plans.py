@@ -103,57 +103,62 @@ def job_from(data: dict[str, Any]) -> Job:
     )
 
 
-def write(state: Path, cfg: Config, ident: list[int]) -> None:
-    """Write every job's plan and the whole config's (never raises: plans are a cache)."""
+def write(
+    state: Path, cfg: Config, ident: list[int], jobs: tuple[str, ...] | None = None, whole: bool = True
+) -> None:
+    """Write the whole config's plan and the plans of ``jobs`` (every job's when None); never
+    raises: plans are a cache.  A command writes only the whole config's (one file, not
+    10,000); a firing writes its own job's when it first needs it (``job_plan``, ``whole=False``)."""
     import time
 
     from .fsutil import atomic_write
 
     directory = plan_dir(state, cfg.path)
-    stamp = {
-        "version": VERSION,
-        "identity": ident,
-        "written_ns": time.time_ns(),
-        "config": str(cfg.path),
-        "timezone": cfg.timezone,
-        "kubernetes": cfg.kubernetes,
-    }
+    stamp = _stamp(cfg, ident, time.time_ns())
     try:
         if not state.is_dir():  # read commands create no state dir
             return
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        jobs = {name: job_data(j) for name, j in cfg.jobs.items()}
-        for name, data in jobs.items():
-            atomic_write(
-                directory / f"{name}.json", json.dumps({**stamp, "job": data}).encode(), 0o600, durable=False
-            )
+        wanted = cfg.jobs if whole else {n: cfg.jobs[n] for n in jobs or () if n in cfg.jobs}
+        data = {name: job_data(j) for name, j in wanted.items()}
+        for name in data if jobs is None else [n for n in jobs if n in data]:
+            body = json.dumps({**stamp, "job": data[name]}).encode()
+            atomic_write(directory / f"{name}.json", body, 0o600, durable=False)
+        if not whole:
+            return
         atomic_write(
-            directory / "config.json", json.dumps({**stamp, "jobs": jobs}).encode(), 0o600, durable=False
+            directory / "config.json", json.dumps({**stamp, "jobs": data}).encode(), 0o600, durable=False
         )
-        for pattern in ("*.json", "*.fire"):
-            for stale in directory.glob(pattern):
-                if stale.stem not in jobs and stale.name != "config.json":
-                    stale.unlink(missing_ok=True)
+        with os.scandir(directory) as entries:  # the files of jobs no longer in the config
+            for entry in entries:
+                stem, dot, ext = entry.name.rpartition(".")
+                if dot and ext in ("json", "fire") and stem not in data and entry.name != "config.json":
+                    os.unlink(entry.path)
     except (OSError, ValueError):
         pass
 
 
-def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | None:
-    from .state import read_nofollow
+def _stamp(cfg: Config, ident: list[int], written_ns: int) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "identity": ident,
+        "written_ns": written_ns,
+        "config": str(cfg.path),
+        "timezone": cfg.timezone,
+        "kubernetes": cfg.kubernetes,
+    }
 
-    try:
-        data: dict[str, Any] = json.loads(read_nofollow(path))
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(data, dict) and data.get("version") == VERSION and data.get("identity") == ident
-    if not ok or data.get("config") != str(config_path):
-        return None
-    # racily clean (as git calls it): file times are coarse, so an edit in the same tick as the
-    # plan's writing could keep the identity; such a plan is not used
-    written = data.get("written_ns")
-    if not isinstance(written, int) or max(ident[3], ident[4]) >= written - RACY_NS:
-        return None
-    return data
+
+def job_plan(state: Path, config_path: Path, ident: list[int], job: str) -> Config | None:
+    """The config for a firing of ``job``: its own plan; else the whole config's plan, from
+    which the job's own is written for the next firing; None when neither serves (parse)."""
+    cached = job_config(state, config_path, ident, job)
+    if cached is not None:
+        return cached
+    whole = whole_config(state, config_path, ident)
+    if whole is not None and job in whole.jobs:
+        write(state, whole, ident, (job,), whole=False)
+    return whole
 
 
 FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
@@ -235,6 +240,24 @@ def refresh_fire(state: Path, config_path: Path, ident: list[int], job: Job, now
             atomic_write(path, text.encode("utf-8"), 0o600, durable=False)
     except OSError:
         pass
+
+
+def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | None:
+    from .state import read_nofollow
+
+    try:
+        data: dict[str, Any] = json.loads(read_nofollow(path))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and data.get("version") == VERSION and data.get("identity") == ident
+    if not ok or data.get("config") != str(config_path):
+        return None
+    # racily clean (as git calls it): file times are coarse, so an edit in the same tick as the
+    # plan's writing could keep the identity; such a plan is not used
+    written = data.get("written_ns")
+    if not isinstance(written, int) or max(ident[3], ident[4]) >= written - RACY_NS:
+        return None
+    return data
 
 
 def job_config(state: Path, config_path: Path, ident: list[int], job: str) -> Config | None:

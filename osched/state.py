@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OschedError
+from .fire import append_event
 from .fsutil import atomic_write, read_fd
 from .osdep import try_lock
 from .paths import EVENTS_FILE, JOBS_DIR
 
 EVENTS = EVENTS_FILE
-EVENTS_MAX_BYTES = 5 * 1024 * 1024
 OVERRIDE_KINDS = ("start", "stop")
 
 
@@ -190,17 +190,9 @@ class StateDir:
         line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
         try:
             self.ensure()
-            path = self.root / EVENTS
-            with contextlib.suppress(FileNotFoundError):
-                if path.stat().st_size > EVENTS_MAX_BYTES:
-                    os.replace(path, path.with_name(EVENTS + ".1"))
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
         except OSError:
-            pass
+            return rec
+        append_event(str(self.root), line)
         return rec
 
     def events(self, job: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:

@@ -349,7 +349,9 @@ def test_an_event_line_is_the_state_dirs_byte_for_byte(tmp_path: Path) -> None:
 def test_the_constants_are_the_full_paths() -> None:
     assert policy.EARLY.total_seconds() == fire.EARLY
     assert fire.RACY_NS == plans.RACY_NS
-    assert fire.EVENTS_MAX_BYTES == state_mod.EVENTS_MAX_BYTES
+    from osched import paths
+
+    assert fire.EVENTS_FILE == paths.EVENTS_FILE
 
 
 def test_a_large_events_log_is_rotated_by_the_fast_lane_too(tmp_path: Path) -> None:

@@ -484,6 +484,30 @@ def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
         load()
 
 
+def test_a_command_writes_one_plan_and_a_firing_adds_its_jobs_own(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command that parses writes the whole config's plan only (one file, not one per job);
+    a firing then reads its job from it, without parsing, and writes that job's plan."""
+    from osched import config as config_mod
+    from osched import plans
+
+    env.write([DAY])
+    with env.config.open("a") as fh:
+        fh.write('\n[jobs.other]\ncommand = ["true"]\n')
+    env.state.mkdir(mode=0o700)
+    time.sleep(1.1)
+    assert cli_run("next").exit_code == 0
+    d = plans.plan_dir(env.state, env.config)
+    assert sorted(p.name for p in d.iterdir()) == ["config.json"]
+    ident = plans.identity(env.config.stat())
+    assert plans.job_config(env.state, env.config, ident, "agent") is None
+    monkeypatch.setattr(config_mod, "parse_toml", lambda text, path: pytest.fail("parsed"))
+    cfg = config_mod.load_trusted(env.config, env.state, "agent")
+    assert "agent" in cfg.jobs and (d / "agent.json").exists() and not (d / "other.json").exists()
+    assert plans.job_config(env.state, env.config, ident, "agent") is not None
+
+
 @needs_root
 def test_cli_reads_never_use_or_write_plans_in_a_state_dir_of_another_user(env: Env, tmp_path: Path) -> None:
     env.write([DAY])
