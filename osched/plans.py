@@ -114,7 +114,10 @@ def write(
     from .fsutil import atomic_write
 
     directory = plan_dir(state, cfg.path)
-    stamp = _stamp(cfg, ident, time.time_ns())
+    written = time.time_ns()
+    if max(ident[3], ident[4]) >= written - RACY_NS:
+        return  # a plan written this soon after the file's change would never be used
+    stamp = _stamp(cfg, ident, written)
     try:
         if not state.is_dir():  # read commands create no state dir
             return
@@ -233,7 +236,10 @@ def refresh_fire(state: Path, config_path: Path, ident: list[int], job: Job, now
             return
     except (OSError, ValueError, IndexError):
         pass
-    text = fire_text(config_path, ident, job, now, time.time_ns())
+    written = time.time_ns()
+    if max(ident[3], ident[4]) >= written - RACY_NS:
+        return  # as for the plans: it would never be used
+    text = fire_text(config_path, ident, job, now, written)
     try:
         if text is not None and state.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

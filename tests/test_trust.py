@@ -478,7 +478,11 @@ def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
     assert len(parses) == 2 and list(cfg.jobs) == ["agent"]  # from the plan
     env.write([{**DAY, "start": "11:00"}])  # an edit: a new identity, parsed again
     assert load().jobs["agent"].schedules[0].hour == 11 and len(parses) == 3
-    assert (plans.plan_dir(env.state, env.config) / "agent.json").exists()
+    plan = plans.plan_dir(env.state, env.config) / "agent.json"
+    assert plans.job_config(env.state, env.config, plans.identity(env.config.stat()), "agent") is None
+    before = plan.read_bytes()
+    load()  # within a second of the edit: no plan is written, as none would be used
+    assert plan.read_bytes() == before and len(parses) == 4
     env.config.chmod(0o666)  # a refusal is never hidden by a plan
     with pytest.raises(Exception, match="writable by other users"):
         load()
