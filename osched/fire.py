@@ -49,14 +49,18 @@ def main(prog: str) -> int:
     """``osched-start`` / ``osched-stop``: the fast lane, else the full path."""
     argv = sys.argv[1:]
     try:
-        return _fast(prog, argv)
-    except _Fallback:
-        pass
-    except Exception:  # the fast lane has written nothing yet: the full path decides
-        pass
-    from .entry import run
+        said = _fast(prog, argv)
+    except Exception:  # _Fallback, or anything unforeseen: the fast lane has written nothing
+        from .entry import run
 
-    return run(prog, argv)
+        return run(prog, argv)
+    if said and sys.stdout is not None:  # -v, after the decision was logged: a failing
+        try:  # stdout must not make a second decision
+            sys.stdout.write(said)
+            sys.stdout.flush()
+        except OSError:
+            return 1
+    return 0
 
 
 VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"})
@@ -439,7 +443,8 @@ def append_event(state: str, line: bytes) -> None:
         pass  # as the full path: a full disk must not turn a decision into a crash
 
 
-def _fast(prog: str, argv: list[str]) -> int:
+def _fast(prog: str, argv: list[str]) -> str:
+    """The skip's decision, logged: what ``-v`` prints ("" without it)."""
     if sys.platform == "win32" or os.name != "posix" or prog not in ("osched-start", "osched-stop"):
         raise _Fallback
     job, sid, config, state, verbose = _args(prog, argv)
@@ -470,6 +475,4 @@ def _fast(prog: str, argv: list[str]) -> int:
     finally:
         if lock >= 0:
             os.close(lock)
-    if verbose:
-        sys.stdout.write(f"{job}: {reason}\n")
-    return 0
+    return f"{job}: {reason}\n" if verbose else ""

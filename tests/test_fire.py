@@ -207,6 +207,16 @@ def test_the_fast_lane_hands_over_what_it_cannot_read_exactly(site: Site, change
         assert r.code == 0 and site.last_event()["event"] == "stop_skipped", r.stderr
 
 
+def test_a_closed_stdout_does_not_make_a_second_decision(site: Site) -> None:
+    args = ["agent", "--schedule", "night", "--config", str(site.config), "--state-dir", str(site.state), "-v"]
+    site.run("osched-start", *args[:3])  # the fire file serves
+    before = len((site.state / "events.jsonl").read_text().splitlines())
+    script = f"{sys.executable} {SCRIPTS / 'osched-start'} {' '.join(args)} >&-"
+    r = subprocess.run(["bash", "-c", script], env={**os.environ, "OSCHED_NOW": NOW}, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len((site.state / "events.jsonl").read_text().splitlines()) == before + 1
+
+
 def test_an_edited_config_is_read_again(tmp_path: Path) -> None:
     site = Site(tmp_path)
     site.ready()
