@@ -14,9 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import parse
-
-if TYPE_CHECKING:
-    from datetime import datetime
 from .errors import ConfigError
 from .model import (
     DEFAULT_BACKOFF,
@@ -27,6 +24,9 @@ from .model import (
     Job,
     Schedule,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 TOP_KEYS = {"timezone", "jobs", "kubernetes"}
 JOB_KEYS = {

@@ -64,7 +64,7 @@ def main(prog: str) -> int:
 
 
 VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"})
-FLAGS = frozenset({"--resume", "--foreground", "--manual", "-v", "--verbose"})
+FLAGS = frozenset({"--resume", "--foreground", "--manual", "--adopt", "-v", "--verbose"})
 
 
 def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:

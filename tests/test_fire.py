@@ -356,6 +356,17 @@ def test_an_event_line_is_the_state_dirs_byte_for_byte(tmp_path: Path) -> None:
         assert fire.event_line(t.timestamp(), "agent", "stop_skipped", sid, 'window "x"\n é') == want
 
 
+def test_every_option_of_the_entry_module_still_parses() -> None:
+    """One parser serves both paths: what the launcher and the units pass must parse."""
+    from osched.entry import parse_args
+
+    pos, opts = parse_args(["agent", "--adopt", "--schedule", "s", "--until=2026-01-01T00:00:00+00:00",
+                            "--reason", "r", "--foreground", "--manual", "--resume", "--systemd", "user", "-v"])
+    assert pos == ["agent"] and opts == {
+        "--adopt": True, "--schedule": "s", "--until": "2026-01-01T00:00:00+00:00", "--reason": "r",
+        "--foreground": True, "--manual": True, "--resume": True, "--systemd": "user", "--verbose": True}
+
+
 def test_the_constants_are_the_full_paths() -> None:
     assert policy.EARLY.total_seconds() == fire.EARLY
     assert fire.RACY_NS == plans.RACY_NS
