@@ -36,6 +36,8 @@ EARLY = 60  # runtime.policy.EARLY, in seconds: a window opening within it count
 RACY_NS = 1_000_000_000  # plans.RACY_NS: a fire file written that close to the config's change is not used
 EVENTS_MAX_BYTES = 5 * 1024 * 1024  # the events log is rotated above this (here and in state.py)
 EVENTS_FILE = "events.jsonl"  # paths.EVENTS_FILE
+LOCALTIME = "/etc/localtime"  # where the system zone is named (tzhost reads these too)
+TIMEZONE_FILE = "/etc/timezone"
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -212,7 +214,7 @@ class Fire:
     """A parsed fire file: its stamp and each schedule's windows, ``(id, enabled, [(start,
     end), ...])`` in the job's order, windows in start order, UTC seconds."""
 
-    __slots__ = ("config", "horizon", "identity", "schedules", "tzpath", "written", "zones")
+    __slots__ = ("config", "horizon", "identity", "schedules", "system_zone", "tzpath", "written", "zones")
 
     def __init__(self, text: str) -> None:
         lines = text.split("\n")
@@ -227,6 +229,7 @@ class Fire:
         self.horizon = (int(head[2][1]), int(head[2][2]))
         self.zones: list[tuple[str, int, int]] = []
         self.tzpath = ""
+        self.system_zone = ""
         self.schedules: list[tuple[str, bool, list[tuple[int, int]]]] = []
         windows: list[tuple[int, int]] = []
         for line in lines[5:]:
@@ -245,6 +248,8 @@ class Fire:
                 self.zones.append((zpath, int(mtime), int(size)))
             elif kind == "tzpath":
                 self.tzpath = rest
+            elif kind == "systemzone":
+                self.system_zone = rest
             else:
                 raise ValueError(f"unknown line {kind!r}")
 
@@ -258,6 +263,8 @@ class Fire:
             return False
         if os.environ.get("PYTHONTZPATH", "") != self.tzpath:
             return False  # zoneinfo would look for the zones elsewhere
+        if system_zone_key() != self.system_zone:
+            return False  # a config without `timezone` means the system zone, which changed
         for zpath, mtime, size in self.zones:  # the zone rules the windows were computed with
             try:
                 st = os.stat(zpath)
@@ -266,6 +273,25 @@ class Fire:
             if st.st_mtime_ns != mtime or st.st_size != size:
                 return False
         return True
+
+
+def system_zone_key() -> str:
+    """What names the system zone, as it stands (the link /etc/localtime and the identity of
+    the file it leads to, /etc/timezone's size and mtime): a config without ``timezone``
+    means that zone, so the plans and fire files made with one are stale when it changes."""
+    parts = []
+    try:
+        parts.append(os.readlink(LOCALTIME))
+    except OSError:
+        parts.append("")
+    for path in (LOCALTIME, TIMEZONE_FILE):
+        try:
+            st = os.stat(path)
+        except OSError:
+            parts.append("")
+            continue
+        parts.append(f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}")
+    return "|".join(parts).replace("\n", "?")
 
 
 def _iso(t: int) -> str:

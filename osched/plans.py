@@ -142,7 +142,10 @@ def write(
 
 
 def _stamp(cfg: Config, ident: list[int], written_ns: int) -> dict[str, Any]:
+    from .fire import system_zone_key
+
     return {
+        "system_zone": system_zone_key(),
         "version": VERSION,
         "identity": ident,
         "written_ns": written_ns,
@@ -203,6 +206,7 @@ def fire_text(config_path: Path, ident: list[int], job: Job, now: datetime, writ
     if "\n" in tzpath:
         return None
     lines.append(f"tzpath {tzpath}")
+    lines.append(f"systemzone {fire.system_zone_key()}")
     for key in sorted({s.timezone for s in job.schedules if s.enabled}):
         found = _zone_file(key)
         if found is None:
@@ -258,6 +262,10 @@ def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | N
     ok = isinstance(data, dict) and data.get("version") == VERSION and data.get("identity") == ident
     if not ok or data.get("config") != str(config_path):
         return None
+    from .fire import system_zone_key
+
+    if data.get("system_zone") != system_zone_key():
+        return None  # a config without `timezone` means the system zone, which changed
     # racily clean (as git calls it): file times are coarse, so an edit in the same tick as the
     # plan's writing could keep the identity; such a plan is not used
     written = data.get("written_ns")

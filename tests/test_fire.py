@@ -414,3 +414,36 @@ def test_the_fast_lane_imports_almost_nothing(site: Site) -> None:
         names = [x.rsplit("|", 1)[1].strip() for x in lines]
         after_site = set(names[names.index("site") + 1:])
         assert r.returncode == 0 and after_site <= allowed, after_site - allowed
+
+
+def test_a_changed_system_zone_makes_plans_and_fire_files_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config without ``timezone`` means the system zone: a plan or fire file made while
+    /etc/localtime named another zone is not used (the full path parses again)."""
+    from osched import config as config_mod
+    from osched import tzhost
+
+    zones = Path("/usr/share/zoneinfo")
+    localtime = tmp_path / "localtime"
+    localtime.symlink_to(zones / "Europe" / "Berlin")
+    monkeypatch.setattr(fire, "LOCALTIME", str(localtime))
+    monkeypatch.setattr(fire, "TIMEZONE_FILE", str(tmp_path / "timezone"))
+    assert tzhost.system_zone_name(override=False) == "Europe/Berlin"
+    site = Site(tmp_path, CONFIG.replace('timezone = "Europe/Berlin"\n', ""))
+    site.state.mkdir(mode=0o700)
+    time.sleep(1.1)
+    now = datetime.fromisoformat(NOW)
+    cfg = config_mod.load_trusted(site.config, site.state, "agent", now)
+    assert cfg.jobs["agent"].schedules[0].timezone == "Europe/Berlin"
+    ident = plans.identity(site.config.stat())
+    f = fire.Fire(site.fire_file("agent").read_text())
+    assert f.fresh(str(site.config), ident, now.timestamp())
+    assert plans.job_config(site.state, site.config, ident, "agent") is not None
+
+    localtime.unlink()
+    localtime.symlink_to(zones / "America" / "New_York")  # the admin moved the machine
+    assert not f.fresh(str(site.config), ident, now.timestamp())
+    assert plans.job_config(site.state, site.config, ident, "agent") is None
+    assert plans.whole_config(site.state, site.config, ident) is None
+    cfg = config_mod.load_trusted(site.config, site.state, "agent", now)
+    assert cfg.jobs["agent"].schedules[0].timezone == "America/New_York"
+    assert fire.Fire(site.fire_file("agent").read_text()).fresh(str(site.config), ident, now.timestamp())
