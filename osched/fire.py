@@ -135,10 +135,12 @@ def _now() -> float:
 
 # -- the trust checks (trust.py; a refusal is the full path's to report) -------------------------
 def _owned(st: os.stat_result, uid: int) -> bool:
-    return st.st_uid == uid and not _others_write(st)
+    return st.st_uid == uid and not others_write(st)
 
 
-def _others_write(st: os.stat_result) -> bool:
+def others_write(st: os.stat_result) -> bool:
+    """Writable by another user: by others, or by a group that is not the user's own private
+    group (``trust.writable_by_others``)."""
     if st.st_mode & stat.S_IWOTH:
         return True
     if not st.st_mode & stat.S_IWGRP:
@@ -148,28 +150,35 @@ def _others_write(st: os.stat_result) -> bool:
     return not private_group(st.st_gid)
 
 
-def _folders(path: str, uid: int) -> None:
-    """trust.check_folders: every folder above ``path`` (resolved) is the user's or root's, and
-    not writable by others unless sticky."""
+def bad_folder(path: str, uid: int) -> tuple[str, os.stat_result] | None:
+    """The first folder above ``path`` (resolved) that another user could change: owned by
+    someone other than the user or root, or writable by others and not sticky.  None if
+    there is none (missing folders are skipped).  ``trust.check_folders`` words the refusal."""
     d = os.path.realpath(path)
     while True:
         parent = os.path.dirname(d)
         if parent == d:
-            return
+            return None
         d = parent
         try:
             st = os.stat(d)
         except FileNotFoundError:
             continue
-        if st.st_uid not in (0, uid) or (_others_write(st) and not st.st_mode & stat.S_ISVTX):
-            raise _Fallback
+        if st.st_uid not in (0, uid) or (others_write(st) and not st.st_mode & stat.S_ISVTX):
+            return d, st
+
+
+def _folders(path: str, uid: int) -> None:
+    if bad_folder(path, uid) is not None:
+        raise _Fallback
 
 
 def _trusted_config(path: str, uid: int) -> list[int]:
     """trust.open_config: the config's identity, from the descriptor that was checked."""
     real = path
-    if stat.S_ISLNK(os.lstat(path).st_mode):
-        if os.lstat(path).st_uid not in (0, uid):
+    link = os.lstat(path)
+    if stat.S_ISLNK(link.st_mode):
+        if link.st_uid not in (0, uid):
             raise _Fallback
         real = os.path.realpath(path)
     _folders(real, uid)
@@ -191,7 +200,8 @@ def _trusted_state(root: str, uid: int) -> None:
         raise _Fallback
 
 
-def _read(path: str) -> bytes:
+def read_nofollow(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes, never through a symlink (``state.read_nofollow``)."""
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
     try:
         chunks = []
@@ -350,7 +360,7 @@ def _not_running(state: str, job: str) -> bool:
     """Under the job's lock: no process of the job's (decide.stop_job's "not running").  Only
     what can be read exactly; anything else is the full path's."""
     try:
-        raw = _read(os.path.join(state, "jobs", job, "state.json"))
+        raw = read_nofollow(os.path.join(state, "jobs", job, "state.json"))
     except FileNotFoundError:
         return True
     st = _json_object(raw.decode("utf-8"))
@@ -478,7 +488,7 @@ def _fast(prog: str, argv: list[str]) -> str:
     uid = os.geteuid()
     _trusted_state(state, uid)  # the trust check comes first, as on the full path
     ident = _trusted_config(config, uid)
-    fire = Fire(_read(fire_path(state, config, job)).decode("utf-8"))
+    fire = Fire(read_nofollow(fire_path(state, config, job)).decode("utf-8"))
     if not fire.fresh(config, ident, now):
         raise _Fallback
     lock = -1

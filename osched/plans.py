@@ -230,12 +230,11 @@ def refresh_fire(state: Path, config_path: Path, ident: list[int], job: Job, now
 
     from . import fire
     from .fsutil import atomic_write
-    from .state import read_nofollow
 
     path = Path(fire.fire_path(str(state), str(config_path), job.name))
     t = now.timestamp()
     try:
-        old = fire.Fire(read_nofollow(path).decode("utf-8"))
+        old = fire.Fire(fire.read_nofollow(path).decode("utf-8"))
         if old.fresh(str(config_path), ident, t) and old.horizon[1] > t + FIRE_RENEW_DAYS * 86400:
             return
     except (OSError, ValueError, IndexError):
@@ -253,7 +252,7 @@ def refresh_fire(state: Path, config_path: Path, ident: list[int], job: Job, now
 
 
 def _read(path: Path, config_path: Path, ident: list[int]) -> dict[str, Any] | None:
-    from .state import read_nofollow
+    from .fire import read_nofollow
 
     try:
         data: dict[str, Any] = json.loads(read_nofollow(path))

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OschedError
-from .fire import append_event
-from .fsutil import atomic_write, read_fd
+from .fire import append_event, read_nofollow
+from .fsutil import atomic_write
 from .osdep import try_lock
 from .paths import EVENTS_FILE, JOBS_DIR
 
@@ -215,14 +215,6 @@ class StateDir:
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # state files are never opened through a symlink
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-def read_nofollow(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
-    try:
-        return read_fd(fd)
-    finally:
-        os.close(fd)
 
 
 class LockBusy(OschedError):

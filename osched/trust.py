@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 
 from .errors import OschedError
+from .fire import bad_folder, others_write
 from .fsutil import read_fd
 from .osdep import WINDOWS, euid, private_group
 
@@ -46,9 +47,7 @@ def _euid() -> int:
 
 def writable_by_others(st: os.stat_result) -> bool:
     """Writable by another user: by others, or by a group that is not the user's own."""
-    if st.st_mode & stat.S_IWOTH:
-        return True
-    return bool(st.st_mode & stat.S_IWGRP) and not private_group(st.st_gid)
+    return others_write(st)
 
 
 def _check_stat(st: os.stat_result, path: Path, what: str) -> None:
@@ -76,20 +75,18 @@ def check_folders(path: Path, what: str) -> None:
     if WINDOWS:  # pragma: no cover
         return
     uid = _euid()
-    for d in Path(os.path.realpath(path)).parents:
-        try:
-            st = d.stat()
-        except FileNotFoundError:  # a state dir's parents that osched will create
-            continue
-        if st.st_uid not in (0, uid):
-            raise InsecureError(
-                f"refusing to run: folder {d} of the {what} is owned by uid {st.st_uid} "
-                f"(another user could replace the {what})"
-            )
-        if writable_by_others(st) and not st.st_mode & stat.S_ISVTX:
-            raise InsecureError(
-                f"refusing to run: folder {d} of the {what} is writable by other users (chmod go-w {d})"
-            )
+    found = bad_folder(str(path), uid)
+    if found is None:
+        return
+    d, st = found
+    if st.st_uid not in (0, uid):
+        raise InsecureError(
+            f"refusing to run: folder {d} of the {what} is owned by uid {st.st_uid} "
+            f"(another user could replace the {what})"
+        )
+    raise InsecureError(
+        f"refusing to run: folder {d} of the {what} is writable by other users (chmod go-w {d})"
+    )
 
 
 def resolve_config(path: Path) -> Path:
@@ -172,3 +169,16 @@ def _make_private_dirs(root: Path) -> None:
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
             raise InsecureError(f"refusing to run: {d} is not a directory")
         _check_stat(st, d, "state dir folder")
+
+
+__all__ = [
+    "InsecureError",
+    "check_folders",
+    "check_private",
+    "check_state_dir",
+    "open_config",
+    "private_group",
+    "read_config",
+    "resolve_config",
+    "writable_by_others",
+]
