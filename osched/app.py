@@ -88,24 +88,25 @@ class App:
         return zone(self.display_zone) if self.display_zone else self.host_tz
 
     def load(self) -> Config:
-        """The validated config; from its compiled plan when the file is unchanged (plans.py),
-        which a parse writes again when the state dir exists."""
-        from . import plans
+        """The validated config; from its plan when the file is unchanged (``cache.py``),
+        which a parse writes again when the state dir exists and is trusted."""
+        from . import cache
+        from .core.cache import identity
         from .trust import InsecureError, check_state_dir
 
         try:
-            ident = plans.identity(self.config_path.stat())
+            ident = identity(self.config_path.stat())
             check_state_dir(self.state_dir, create=False)  # plans only from a trusted state dir
             trusted = self.state_dir.is_dir()
         except (OSError, InsecureError):
             trusted = False
         if not trusted:
             return config_mod.load(self.config_path)
-        cached = plans.whole_config(self.state_dir, self.config_path, ident)
+        cached = cache.read_plan(self.state.store, self.config_path, ident)
         if cached is not None:
             return cached
         cfg = config_mod.load(self.config_path)
-        plans.write(self.state_dir, cfg, ident, ())
+        cache.remember(self.state.store, cfg, ident)
         return cfg
 
     def job(self, cfg: Config, name: str) -> Job:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import parse
 from .errors import ConfigError
@@ -24,9 +25,6 @@ from .model import (
     Job,
     Schedule,
 )
-
-if TYPE_CHECKING:
-    from datetime import datetime
 
 TOP_KEYS = {"timezone", "jobs", "kubernetes"}
 JOB_KEYS = {
@@ -90,7 +88,7 @@ def toml_reader() -> Any:
 
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
-    tomllib = toml_reader()  # a firing whose compiled plan is current parses no TOML (plans.py)
+    tomllib = toml_reader()  # a firing whose plan is fresh parses no TOML (cache.py)
     try:
         data: dict[str, Any] = tomllib.loads(text)
         return data
@@ -114,53 +112,65 @@ def load(path: Path, *, host_zone: str | None = None) -> Config:
     return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
 
 
-def load_trusted(
-    path: Path, state: Path | None = None, job: str | None = None, now: datetime | None = None
-) -> Config:
-    """``load`` through the trust check: the bytes parsed are the bytes of the checked file
-    (``trust.open_config``).  Raises ``trust.InsecureError`` for a refusal.
+@dataclass(frozen=True)
+class Loaded:
+    """A config as one command read it: the bytes parsed, the validated config, and the
+    identity of the descriptor the trust check opened (which keys the caches)."""
 
-    With ``state``, the compiled plans (``plans.py``) stand in for the file when its identity
-    is unchanged: only ``job``'s (a Config holding that one job), or, without ``job``, the
-    whole config's; a parse writes them again.  ``now`` (a firing): also renew the job's fire
-    file for the entrypoints' fast lane (``fire.py``) when it no longer serves."""
-    from . import plans
-    from .fsutil import read_fd
-    from .trust import open_config
-
-    try:
-        fd, st = open_config(path)
-    except OSError as e:
-        raise read_error(e, path) from None
-    try:
-        ident = plans.identity(st)
-        if state is not None:  # one descriptor: its identity picks the plan, its bytes are parsed
-            cached = (
-                plans.job_plan(state, path, ident, job) if job else plans.whole_config(state, path, ident)
-            )
-            if cached is not None:
-                _renew_fire(state, path, ident, cached, job, now)
-                return cached
-        data = read_fd(fd)
-    except OSError as e:
-        raise read_error(e, path) from None
-    finally:
-        os.close(fd)
-    cfg = validate(parse_toml(decode(data, path), path), path)
-    if state is not None:
-        plans.write(state, cfg, ident, (job,) if job else ())
-        _renew_fire(state, path, ident, cfg, job, now)
-    return cfg
+    path: Path
+    identity: list[int]
+    data: bytes
+    config: Config
 
 
-def _renew_fire(
-    state: Path, path: Path, ident: list[int], cfg: Config, job: str | None, now: datetime | None
-) -> None:
-    from . import plans
+class Opened:
+    """The config file, opened once and checked on that descriptor (``trust.open_config``);
+    a context manager that closes it.  ``load`` parses what was read from it."""
 
-    found = cfg.job(job) if job else None
-    if found is not None and now is not None:
-        plans.refresh_fire(state, path, ident, found, now)
+    def __init__(self, path: Path) -> None:
+        from .core.cache import identity
+        from .trust import open_config
+
+        self.path = path
+        try:
+            self.fd, st = open_config(path)
+        except OSError as e:
+            raise read_error(e, path) from None
+        self.identity = identity(st)
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def load(self) -> Loaded:
+        from .fsutil import read_fd
+
+        try:
+            data = read_fd(self.fd, MAX_CONFIG_BYTES)
+        except OSError as e:
+            raise read_error(e, self.path) from None
+        cfg = validate(parse_toml(decode(data, self.path), self.path), self.path)
+        return Loaded(self.path, self.identity, data, cfg)
+
+
+MAX_CONFIG_BYTES = 64 << 20  # /dev/zero must not read until memory runs out
+
+
+def open_trusted(path: Path) -> Opened:
+    """The config opened through the trust check (``trust.InsecureError`` for a refusal,
+    ``ConfigError`` when it cannot be read)."""
+    return Opened(path)
+
+
+def load_trusted(path: Path) -> Loaded:
+    """Read, parse and validate ``path`` through the trust check: the bytes parsed are the
+    bytes of the checked file.  Pure: it writes nothing (the caches are ``cache.py``'s)."""
+    with open_trusted(path) as opened:
+        return opened.load()
 
 
 def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -> Config:

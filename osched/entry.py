@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any, TextIO
 
-from . import fire
+from .core import argv as core_argv
 
 USAGE = {
     "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
@@ -32,7 +32,7 @@ class _Usage(Exception):
 
 def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
     try:
-        return fire.parse_args(argv)
+        return core_argv.parse_args(argv)
     except ValueError as e:
         raise _Usage(str(e)) from None
 

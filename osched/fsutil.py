@@ -123,11 +123,17 @@ def lock_path(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def read_fd(fd: int) -> bytes:
-    """Everything left to read from ``fd``."""
+def read_fd(fd: int, limit: int | None = None) -> bytes:
+    """Everything left to read from ``fd``; with ``limit``, OSError(EFBIG) past that many bytes."""
     chunks = []
+    size = 0
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            import errno
+
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes")
     return b"".join(chunks)
 
 

@@ -20,7 +20,7 @@ APP = "osched"
 # -- osched's variables -----------------------------------------------------------------------
 CONFIG_ENV = "OSCHED_CONFIG"  # the config file
 STATE_ENV = "OSCHED_STATE_DIR"  # the state dir
-NOW_ENV = "OSCHED_NOW"  # an ISO 8601 instant: the clock starts there (tests, dry runs)
+NOW_ENV = "OSCHED_NOW"  # an ISO 8601 instant: the clock starts there (core.timefmt.parse_now)
 LOG_MAX_ENV = "OSCHED_LOG_MAX_BYTES"  # rotate a job's output log above this size
 CRONTAB_FILE_ENV = "OSCHED_CRONTAB_FILE"  # a file instead of `crontab -l` / `crontab -`
 CRON_D_ENV = "OSCHED_CRON_D"  # instead of /etc/cron.d
@@ -65,20 +65,19 @@ def log_max_bytes() -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else LOG_MAX_BYTES
 
 
-# -- the state dir's layout (state.StateDir reads and writes the per-job files) -----------------
-EVENTS_FILE = "events.jsonl"
-JOBS_DIR = "jobs"
-INSTALL_DIR = "install"
-
-
+# -- the state dir's layout: the state store's (core.store), the only place its paths are built --
 def manifest_path(state: Path, config_id: str) -> Path:
     """The install manifest of one config: what each target put where."""
-    return state / INSTALL_DIR / f"{config_id}.toml"
+    from .core.store import Store
+
+    return Path(Store(state).path(*Store.manifest(config_id)))
 
 
 def target_work_dir(state: Path, target: str) -> Path:
     """Files a target keeps for the OS tool to read (Task Scheduler's task XML)."""
-    return state / target
+    from .core.store import Store
+
+    return Path(Store(state).path(target))
 
 
 # -- where targets install ------------------------------------------------------------------------

@@ -1,16 +1,10 @@
-"""The state dir: per-job lock, state file, overrides, output log; the events log.
+"""The state dir as the full path sees it: per-job lock, state file, overrides, output log,
+the events log.  Every byte goes through the state store (``core.store``: the layout, the
+checks, private folders and files, atomic writes); this module gives it types.
 
-Layout (``$OSCHED_STATE_DIR``, made private, 0700)::
-
-    events.jsonl                 every decision, one JSON object per line (rotated by size)
-    jobs/<job>/lock              flock'ed around every decision about the job
-    jobs/<job>/state.json        pid + process start time, supervisor, window, crash count
-    jobs/<job>/override-start.json, override-stop.json
-    jobs/<job>/output.log        the job's stdout and stderr (rotated by size)
-
-Standard library only: the entrypoints import this on their fast path.  Every write is
-atomic (``fsutil.atomic_write``); a state file that cannot be parsed is moved aside
-(``state.json.corrupt-<time>``), reported as an event, and treated as empty.
+A state file that cannot be parsed is moved aside (``state.json.corrupt-<time>``), reported as
+an event, and treated as empty.  A file another user could have written is refused
+(``trust.InsecureError``): a decision never rests on it.
 """
 
 from __future__ import annotations
@@ -20,20 +14,18 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .core import events as core_events
+from .core import jobstate
+from .core.store import EVENTS, JOBS, OVERRIDE_KINDS, Store, try_lock
+from .core.timefmt import iso_utc
+from .core.trust import Untrusted
 from .errors import OschedError
-from .fire import append_event, read_nofollow
-from .fsutil import atomic_write
-from .osdep import try_lock
-from .paths import EVENTS_FILE, JOBS_DIR
-
-EVENTS = EVENTS_FILE
-OVERRIDE_KINDS = ("start", "stop")
 
 
 class JobOutcome(StrEnum):
@@ -48,7 +40,8 @@ class JobOutcome(StrEnum):
 
 
 def iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
+    """An instant as the state and events files hold it (``core.timefmt.iso_utc``)."""
+    return None if t is None else iso_utc(t.timestamp())
 
 
 def parse_iso(text: object) -> datetime | None:
@@ -62,22 +55,62 @@ def parse_iso(text: object) -> datetime | None:
 
 
 # -- the state dir --------------------------------------------------------------------------------
+def _refused(e: Untrusted) -> OschedError:
+    from .trust import refused
+
+    return refused(e)
+
+
 class StateDir:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.store = Store(self.root)
 
     def ensure(self) -> None:
-        if not self.root.is_dir():
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            self.store.ensure()
+        except Untrusted as e:
+            raise _refused(e) from None
 
     def job_dir(self, job: str) -> Path:
-        d = self.root / JOBS_DIR / job
-        if not d.is_dir():
-            d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return d
+        try:
+            return Path(self.store.ensure(JOBS, job))
+        except Untrusted as e:
+            raise _refused(e) from None
 
     def output_log(self, job: str) -> Path:
-        return self.root / JOBS_DIR / job / "output.log"
+        return Path(self.store.path(*self.store.job(job, "output.log")))
+
+    def open_log(self, job: str, header: str, max_bytes: int) -> int:
+        """The job's output log, opened to append (rotated to ``output.log.1`` first when it
+        is over ``max_bytes``), with ``header`` written."""
+        parts = self.store.job(job, "output.log")
+        try:
+            self.store.ensure(JOBS, job)
+            self.store.rotate(parts, max_bytes)
+            fd = self.store.open_append(parts)
+        except Untrusted as e:
+            raise _refused(e) from None
+        os.write(fd, header.encode("utf-8", "replace"))
+        return fd
+
+    def rotate_log(self, job: str, max_bytes: int) -> None:
+        """Copy-truncate the output log when it outgrows ``max_bytes`` (the job keeps its
+        descriptor): the copy goes through the store, never through a planted link."""
+        parts = self.store.job(job, "output.log")
+        try:
+            st = os.lstat(self.store.path(*parts))
+            if st.st_size <= max_bytes:
+                return
+            data = self.store.read(parts, "log")
+            self.store.write((*parts[:-1], "output.log.1"), data, durable=False)
+            fd = self.store.open_append(parts)
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                os.close(fd)
+        except (OSError, Untrusted):
+            pass
 
     # -- lock ------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -86,8 +119,10 @@ class StateDir:
         ``Held.release``).  ``timeout``: give up after that many seconds with ``LockBusy``
         (None: wait).  A forked supervisor that inherits the descriptor lets go of the lock by
         closing its own copy (``Held.fd``)."""
-        path = self.job_dir(job) / "lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
+        try:
+            fd = self.store.lock_fd(job)
+        except Untrusted as e:
+            raise _refused(e) from None
         held = Held(fd)
         try:
             _lock_fd(fd, timeout, job)
@@ -98,22 +133,28 @@ class StateDir:
     # -- job state --------------------------------------------------------------------------------
     def read_state(self, job: str, now: datetime, *, read_only: bool = False) -> JobState:
         """The job's state; a corrupt file is moved aside (and reported), unless
-        ``read_only`` (``osched status``), which changes nothing and reads it as empty."""
-        path = self.root / JOBS_DIR / job / "state.json"  # reading creates nothing (osched status)
+        ``read_only`` (``osched status``), which changes nothing and reads it as empty.  A file
+        another user could have written is refused (read only: read as empty)."""
+        parts = self.store.job(job, "state.json")
         try:
-            raw = read_nofollow(path)
+            self.store.check_dirs(parts)  # a folder another user could change: a refusal
+            raw = self.store.read(parts, "state")
         except FileNotFoundError:
             return JobState()
-        except OSError as e:  # a directory, a symlink: not a state file
-            raw = f"unreadable: {e.strerror}".encode()
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("not a JSON object")
-            return JobState.from_dict(data)
-        except (ValueError, TypeError) as e:
+        except Untrusted as e:
             if read_only:
                 return JobState()
+            if not self.store.exists(parts):
+                raise _refused(e) from None
+            raw = f"unreadable: {e}".encode()  # the file itself: moved aside, never believed
+        except OSError as e:  # a directory: not a state file
+            raw = f"unreadable: {e.strerror}".encode()
+        try:
+            return JobState.from_dict(jobstate.parse(raw))
+        except (ValueError, TypeError, UnicodeDecodeError) as e:
+            if read_only:
+                return JobState()
+            path = Path(self.store.path(*parts))
             aside = path.with_name(f"state.json.corrupt-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
             os.replace(path, aside)
             self.event(
@@ -123,22 +164,22 @@ class StateDir:
 
     def write_state(self, job: str, st: JobState) -> None:
         data = json.dumps(asdict(st), indent=1, sort_keys=True).encode("utf-8")
-        atomic_write(self.job_dir(job) / "state.json", data + b"\n", mode=0o600)
+        try:
+            self.store.write(self.store.job(job, "state.json"), data + b"\n")
+        except Untrusted as e:
+            raise _refused(e) from None
 
     # -- overrides --------------------------------------------------------------------------------
-    def _override_path(self, job: str, kind: str) -> Path:
-        return self.root / JOBS_DIR / job / f"override-{kind}.json"
-
     def read_override(self, job: str, kind: str) -> Override | None:
-        path = self._override_path(job, kind)
+        parts = self.store.override(job, kind)
         try:
-            data = json.loads(read_nofollow(path))
+            data = json.loads(self.store.read(parts, "override"))
         except FileNotFoundError:
             return None
-        except (ValueError, OSError):
-            return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
+        except (ValueError, OSError, Untrusted, RecursionError):
+            return Override(kind, None, None, f"unreadable override file {parts[-1]}", corrupt=True)
         if not isinstance(data, dict):
-            return Override(kind, None, None, f"unreadable override file {path.name}", corrupt=True)
+            return Override(kind, None, None, f"unreadable override file {parts[-1]}", corrupt=True)
         return Override(
             kind,
             parse_iso(data.get("created")),
@@ -148,18 +189,17 @@ class StateDir:
 
     def write_override(self, job: str, ov: Override) -> None:
         body = {"kind": ov.kind, "created": iso(ov.created), "expires": iso(ov.expires), "reason": ov.reason}
-        atomic_write(
-            self.job_dir(job) / f"override-{ov.kind}.json",
-            (json.dumps(body, indent=1) + "\n").encode("utf-8"),
-            mode=0o600,
-        )
+        try:
+            text = json.dumps(body, indent=1) + "\n"
+            self.store.write(self.store.override(job, ov.kind), text.encode("utf-8"))
+        except Untrusted as e:
+            raise _refused(e) from None
 
     def remove_override(self, job: str, kind: str) -> bool:
         try:
-            self._override_path(job, kind).unlink()
-        except FileNotFoundError:
-            return False
-        return True
+            return self.store.remove(self.store.override(job, kind))
+        except Untrusted as e:
+            raise _refused(e) from None
 
     def active_override(self, job: str, kind: str, now: datetime) -> Override | None:
         """The override of ``kind`` if it is in force at ``now``; an expired one is removed
@@ -178,32 +218,28 @@ class StateDir:
         return ov
 
     def jobs_with_state(self) -> list[str]:
-        d = self.root / JOBS_DIR
-        return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+        return [name for name in self.store.listdir(JOBS) if os.path.isdir(self.store.path(JOBS, name))]
 
     # -- events -----------------------------------------------------------------------------------
     def event(self, now: datetime, job: str | None, event: str, **fields_: Any) -> dict[str, Any]:
-        """Append one decision to the events log (one ``write`` of one line: atomic in append
-        mode).  Never raises: a full disk must not turn a decision into a crash."""
-        rec: dict[str, Any] = {"time": iso(now), "job": job, "event": event}
-        rec.update({k: v for k, v in fields_.items() if v is not None})
-        line = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+        """Append one decision to the events log (``core.events``' line, one ``write`` in
+        append mode).  Never raises: a full disk must not turn a decision into a crash."""
+        rec = core_events.record(now.timestamp(), job, event, **fields_)
         try:
-            self.ensure()
-        except OSError:
+            self.store.ensure()
+        except (OSError, Untrusted):
             return rec
-        append_event(str(self.root), line)
+        self.store.append_event(core_events.encode(rec))
         return rec
 
     def events(self, job: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for name in (EVENTS + ".1", EVENTS):
-            path = self.root / name
             try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except FileNotFoundError:
+                raw = self.store.read((name,), "events")
+            except (OSError, Untrusted):
                 continue
-            for line in lines:
+            for line in raw.decode("utf-8", errors="replace").splitlines():
                 try:
                     rec = json.loads(line)
                 except ValueError:
@@ -266,15 +302,8 @@ class JobState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobState:
-        known = {f.name for f in fields(cls)}
-        st = cls(**{k: v for k, v in data.items() if k in known})
-        if not isinstance(st.crashes, int):
-            raise TypeError("crashes is not an integer")
-        for name in ("pid", "pgid", "supervisor_pid"):
-            value = getattr(st, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise TypeError(f"{name} is not an integer")
-        return st
+        """The state of a parsed file, checked by ``core.jobstate`` (ValueError)."""
+        return cls(**jobstate.check(data))  # type: ignore[arg-type]
 
     def window_key(self) -> tuple[str | None, str | None]:
         return (self.schedule, self.window_start)
@@ -295,3 +324,16 @@ class Override:
             "expires": iso(self.expires),
             "reason": self.reason,
         }
+
+
+__all__ = [
+    "OVERRIDE_KINDS",
+    "Held",
+    "JobOutcome",
+    "JobState",
+    "LockBusy",
+    "Override",
+    "StateDir",
+    "iso",
+    "parse_iso",
+]

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import fire
+from .core import cache as core_cache
 from .parse import zone
 from .paths import HOST_TZ_ENV
 
@@ -34,13 +34,13 @@ def _valid(names: list[str]) -> str | None:
 def _system_candidates() -> list[str]:
     candidates: list[str] = []
     try:
-        target = os.readlink(fire.LOCALTIME)
+        target = os.readlink(core_cache.LOCALTIME)
     except OSError:
         target = ""
     if "zoneinfo/" in target:
         candidates.append(target.split("zoneinfo/", 1)[1])
     with contextlib.suppress(OSError):
-        candidates.append(Path(fire.TIMEZONE_FILE).read_text(encoding="utf-8").strip())
+        candidates.append(Path(core_cache.TIMEZONE_FILE).read_text(encoding="utf-8").strip())
     return candidates
 
 

@@ -1,4 +1,4 @@
-"""The entrypoints' fast lane (osched/fire.py): it answers only the skips, exactly as the full
+"""The entrypoints' fast lane (osched/fastlane.py): it answers only the skips, exactly as the full
 path answers them, and hands everything else to the full path.
 
 Whether a run took the fast lane is seen from outside: ``python -X importtime`` lists every
@@ -24,7 +24,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from osched import fire, plans
+from osched import cache, fastlane
+from osched.core import cache as core_cache
+from osched.core import events as core_events
+from osched.core import ids, rule
+from osched.core.store import EVENTS_MAX_BYTES, Store
 from osched import state as state_mod
 from osched.model import Job, Schedule
 from osched.runtime import policy
@@ -109,7 +113,7 @@ class Site:
         return Fired(subprocess.run(argv, capture_output=True, text=True, env=e, timeout=60))
 
     def fire_file(self, job: str) -> Path:
-        return Path(fire.fire_path(str(self.state), str(self.config), job))
+        return Path(Store(self.state).path(*Store.cache(str(self.config), f"{job}.fire")))
 
     def last_event(self) -> dict[str, Any]:
         lines = (self.state / "events.jsonl").read_text().splitlines()
@@ -298,9 +302,8 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
     for _ in range(150):
         job = _random_job(rng, rng.randint(1, 4))
         written = rng.choice(changes) - timedelta(days=rng.uniform(0, 25))
-        text = plans.fire_text(Path("/c.toml"), [1, 2, 3, 4, 5], job, written, 10**19)
-        assert text is not None
-        f = fire.Fire(text)
+        f = cache.fire_for(Path("/c.toml"), [1, 2, 3, 4, 5], job, written, 10**19)
+        assert f is not None and core_cache.parse_fire(core_cache.format_fire(f) or "").schedules == f.schedules
         for _ in range(12):
             now = rng.choice(changes) + timedelta(minutes=rng.randint(-26 * 60, 26 * 60), seconds=rng.choice([0, 30]))
             if not f.horizon[0] <= now.timestamp() < f.horizon[1] - 60:
@@ -308,8 +311,8 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
             s = rng.choice(job.schedules)
             pre = policy.start_precheck(job, "j", s.id, Path("/c.toml"), now)
             try:
-                reason = fire._start(f, s.id, now.timestamp())
-            except fire._Fallback:
+                reason = fastlane._start(f, s.id, now.timestamp())
+            except fastlane.Fallback:
                 if pre.action == policy.Action.SKIP:  # only when the next start is past the horizon
                     assert next_window(s, now).start.timestamp() >= f.horizon[1], pre.reason
                 else:
@@ -318,7 +321,7 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
                 assert pre.action == policy.Action.SKIP and pre.reason == reason
                 answered += 1
             until, why = policy.keep_running(job, now, None)
-            assert fire._window_open(f, "j", now.timestamp()) == (why if until is not None else None)
+            assert fastlane._window_open(f, "j", now.timestamp()) == (why if until is not None else None)
     assert answered > 300 and handed > 20, (answered, handed)
 
 
@@ -326,7 +329,7 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
 def test_names_are_checked_as_the_config_checks_them(name: str) -> None:
     from osched.parse import ID_RE
 
-    assert fire._is_id(name) == bool(ID_RE.fullmatch(name))
+    assert ids.is_id(name) == bool(ID_RE.fullmatch(name))
 
 
 def test_a_job_name_is_never_a_path(site: Site) -> None:
@@ -339,12 +342,10 @@ def test_a_job_name_is_never_a_path(site: Site) -> None:
 
 @given(st.text())
 def test_event_strings_are_encoded_as_json_encodes_them(s: str) -> None:
-    try:
-        got = fire.json_string(s)
-    except fire._Fallback:
-        assert any(0xD800 <= ord(c) <= 0xDFFF for c in s)
-        return
-    assert got == json.dumps(s, ensure_ascii=False)
+    got = core_events.string(s)
+    assert json.loads(got) == s
+    if not any(0xD800 <= ord(c) <= 0xDFFF for c in s):  # json.dumps leaves those unencodable
+        assert got == json.dumps(s, ensure_ascii=False)
 
 
 def test_an_event_line_is_the_state_dirs_byte_for_byte(tmp_path: Path) -> None:
@@ -353,7 +354,10 @@ def test_an_event_line_is_the_state_dirs_byte_for_byte(tmp_path: Path) -> None:
     for sid in ("night", None):
         sd.event(t, "agent", "stop_skipped", schedule=sid, reason='window "x"\n é')
         want = (tmp_path / "s" / "events.jsonl").read_bytes().splitlines(keepends=True)[-1]
-        assert fire.event_line(t.timestamp(), "agent", "stop_skipped", sid, 'window "x"\n é') == want
+        rec = {"time": "2026-11-24T12:00:07+00:00", "job": "agent", "event": "stop_skipped"}
+        rec.update({"schedule": sid} if sid else {})
+        rec["reason"] = 'window "x"\n é'
+        assert (json.dumps(rec, ensure_ascii=False) + "\n").encode() == want
 
 
 def test_every_option_of_the_entry_module_still_parses() -> None:
@@ -368,11 +372,7 @@ def test_every_option_of_the_entry_module_still_parses() -> None:
 
 
 def test_the_constants_are_the_full_paths() -> None:
-    assert policy.EARLY.total_seconds() == fire.EARLY
-    assert fire.RACY_NS == plans.RACY_NS
-    from osched import paths
-
-    assert fire.EVENTS_FILE == paths.EVENTS_FILE
+    assert policy.EARLY.total_seconds() == rule.EARLY
 
 
 def test_a_large_events_log_is_rotated_by_the_fast_lane_too(tmp_path: Path) -> None:
@@ -380,9 +380,9 @@ def test_a_large_events_log_is_rotated_by_the_fast_lane_too(tmp_path: Path) -> N
     site.ready()
     log = site.state / "events.jsonl"
     with log.open("ab") as fh:
-        fh.truncate(fire.EVENTS_MAX_BYTES + 1)
+        fh.truncate(EVENTS_MAX_BYTES + 1)
     assert site.run("osched-start", "agent", "--schedule", "night").fast
-    assert (site.state / "events.jsonl.1").stat().st_size > fire.EVENTS_MAX_BYTES
+    assert (site.state / "events.jsonl.1").stat().st_size > EVENTS_MAX_BYTES
     assert len(log.read_text().splitlines()) == 1
 
 
@@ -402,7 +402,9 @@ def test_windows_tasks_run_the_entry_module(monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_fast_lane_imports_almost_nothing(site: Site) -> None:
     """What a skip imports after the interpreter's own startup (``site``): osched's two small
     modules and C modules; no ``re``, ``json``, ``pathlib``, ``typing``, ``dataclasses``."""
-    allowed = {"osched", "osched.fire", "osched.osdep", "__future__", "zlib", "_json", "fcntl", "pwd", "grp"}
+    core = {f"osched.core.{m}" for m in ("argv", "cache", "events", "ids", "jobstate", "rule", "store", "timefmt", "trust")}
+    allowed = {"osched", "osched.firing", "osched.fastlane", "osched.core", *core, "__future__", "zlib", "_json",
+               "fcntl", "pwd", "grp", "errno"}
     for prog, args in (("osched-start", ["agent", "--schedule", "night"]), ("osched-stop", ["done"])):
         e = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
         e.pop("OSCHED_NOW", None)  # the real clock, as a timer fires it (OSCHED_NOW imports datetime)
@@ -419,31 +421,32 @@ def test_the_fast_lane_imports_almost_nothing(site: Site) -> None:
 def test_a_changed_system_zone_makes_plans_and_fire_files_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A config without ``timezone`` means the system zone: a plan or fire file made while
     /etc/localtime named another zone is not used (the full path parses again)."""
-    from osched import config as config_mod
     from osched import tzhost
 
     zones = Path("/usr/share/zoneinfo")
     localtime = tmp_path / "localtime"
     localtime.symlink_to(zones / "Europe" / "Berlin")
-    monkeypatch.setattr(fire, "LOCALTIME", str(localtime))
-    monkeypatch.setattr(fire, "TIMEZONE_FILE", str(tmp_path / "timezone"))
+    monkeypatch.setattr(core_cache, "LOCALTIME", str(localtime))
+    monkeypatch.setattr(core_cache, "TIMEZONE_FILE", str(tmp_path / "timezone"))
+    monkeypatch.setattr(core_cache, "RACY_NS", 0)  # the margin, injected: no sleep
     assert tzhost.system_zone_name(override=False) == "Europe/Berlin"
     site = Site(tmp_path, CONFIG.replace('timezone = "Europe/Berlin"\n', ""))
     site.state.mkdir(mode=0o700)
-    time.sleep(1.1)
     now = datetime.fromisoformat(NOW)
-    cfg = config_mod.load_trusted(site.config, site.state, "agent", now)
+    store = Store(site.state)
+    cfg = cache.for_firing(store, site.config, "agent", now)
     assert cfg.jobs["agent"].schedules[0].timezone == "Europe/Berlin"
-    ident = plans.identity(site.config.stat())
-    f = fire.Fire(site.fire_file("agent").read_text())
-    assert f.fresh(str(site.config), ident, now.timestamp())
-    assert plans.job_config(site.state, site.config, ident, "agent") is not None
+    ident = core_cache.identity(site.config.stat())
+    f = core_cache.parse_fire(site.fire_file("agent").read_text())
+    assert core_cache.fresh(f.stamp, str(site.config), ident) and f.covers(now.timestamp(), 60)
+    assert cache.read_plan(store, site.config, ident, "agent") is not None
 
     localtime.unlink()
     localtime.symlink_to(zones / "America" / "New_York")  # the admin moved the machine
-    assert not f.fresh(str(site.config), ident, now.timestamp())
-    assert plans.job_config(site.state, site.config, ident, "agent") is None
-    assert plans.whole_config(site.state, site.config, ident) is None
-    cfg = config_mod.load_trusted(site.config, site.state, "agent", now)
+    assert not core_cache.fresh(f.stamp, str(site.config), ident)
+    assert cache.read_plan(store, site.config, ident, "agent") is None
+    assert cache.read_plan(store, site.config, ident) is None
+    cfg = cache.for_firing(store, site.config, "agent", now)
     assert cfg.jobs["agent"].schedules[0].timezone == "America/New_York"
-    assert fire.Fire(site.fire_file("agent").read_text()).fresh(str(site.config), ident, now.timestamp())
+    f = core_cache.parse_fire(site.fire_file("agent").read_text())
+    assert core_cache.fresh(f.stamp, str(site.config), ident)

@@ -162,7 +162,8 @@ def test_a_symlinked_config_is_followed_only_to_a_file_of_ours(env: Env, tmp_pat
 
 @needs_root
 def test_group_write_is_accepted_only_for_the_users_private_group(env: Env) -> None:
-    from osched.trust import InsecureError, check_private, private_group
+    from osched.core.trust import private_group
+    from osched.trust import InsecureError, check_private
 
     env.write([DAY])
     env.config.chmod(0o660)
@@ -461,15 +462,18 @@ def test_cron_d_user_must_be_a_login_name(env: Env, tmp_path: Path) -> None:
 def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from osched import cache
     from osched import config as config_mod
-    from osched import plans
+    from osched.core import cache as core_cache
+    from osched.core.store import Store
 
     env.write([DAY])
     env.state.mkdir(mode=0o700)
     parses: list[int] = []
     real = config_mod.parse_toml
     monkeypatch.setattr(config_mod, "parse_toml", lambda text, path: parses.append(1) or real(text, path))
-    load = lambda: config_mod.load_trusted(env.config, env.state, "agent")  # noqa: E731
+    store = Store(env.state)
+    load = lambda: cache.for_firing(store, env.config, "agent", None)  # noqa: E731
     assert load().job("agent") is not None and len(parses) == 1  # just written: racy, parsed
     time.sleep(1.1)
     load()  # parsed again, and its plan is now older than the file by more than a second
@@ -478,8 +482,8 @@ def test_a_plan_stands_in_for_the_config_only_while_the_file_is_unchanged(
     assert len(parses) == 2 and list(cfg.jobs) == ["agent"]  # from the plan
     env.write([{**DAY, "start": "11:00"}])  # an edit: a new identity, parsed again
     assert load().jobs["agent"].schedules[0].hour == 11 and len(parses) == 3
-    plan = plans.plan_dir(env.state, env.config) / "agent.json"
-    assert plans.job_config(env.state, env.config, plans.identity(env.config.stat()), "agent") is None
+    plan = Path(store.path(*store.cache(str(env.config), "agent.json")))
+    assert cache.read_plan(store, env.config, core_cache.identity(env.config.stat()), "agent") is None
     before = plan.read_bytes()
     load()  # within a second of the edit: no plan is written, as none would be used
     assert plan.read_bytes() == before and len(parses) == 4
@@ -493,8 +497,10 @@ def test_a_command_writes_one_plan_and_a_firing_adds_its_jobs_own(
 ) -> None:
     """A command that parses writes the whole config's plan only (one file, not one per job);
     a firing then reads its job from it, without parsing, and writes that job's plan."""
+    from osched import cache
     from osched import config as config_mod
-    from osched import plans
+    from osched.core import cache as core_cache
+    from osched.core.store import Store
 
     env.write([DAY])
     with env.config.open("a") as fh:
@@ -502,14 +508,15 @@ def test_a_command_writes_one_plan_and_a_firing_adds_its_jobs_own(
     env.state.mkdir(mode=0o700)
     time.sleep(1.1)
     assert cli_run("next").exit_code == 0
-    d = plans.plan_dir(env.state, env.config)
+    store = Store(env.state)
+    d = Path(store.path(*store.cache(str(env.config), "config.json"))).parent
     assert sorted(p.name for p in d.iterdir()) == ["config.json"]
-    ident = plans.identity(env.config.stat())
-    assert plans.job_config(env.state, env.config, ident, "agent") is None
+    ident = core_cache.identity(env.config.stat())
+    assert cache.read_plan(store, env.config, ident, "agent") is None
     monkeypatch.setattr(config_mod, "parse_toml", lambda text, path: pytest.fail("parsed"))
-    cfg = config_mod.load_trusted(env.config, env.state, "agent")
+    cfg = cache.for_firing(store, env.config, "agent", None)
     assert "agent" in cfg.jobs and (d / "agent.json").exists() and not (d / "other.json").exists()
-    assert plans.job_config(env.state, env.config, ident, "agent") is not None
+    assert cache.read_plan(store, env.config, ident, "agent") is not None
 
 
 @needs_root

@@ -11,7 +11,7 @@ import os
 import time
 from datetime import UTC, datetime
 
-from ..paths import NOW_ENV
+from ..core.timefmt import NOW_ENV, parse_now
 
 
 class Clock:
@@ -22,13 +22,7 @@ class Clock:
         self.fixed: datetime | None = now.astimezone(UTC) if now is not None else None
         raw = os.environ.get(NOW_ENV)
         if now is None and raw:
-            try:
-                t = datetime.fromisoformat(raw)
-            except ValueError:
-                raise ValueError(f"{NOW_ENV}={raw!r} is not an ISO 8601 instant") from None
-            if t.tzinfo is None:
-                raise ValueError(f"{NOW_ENV}={raw!r} needs a UTC offset, e.g. +00:00")
-            self.offset = t.timestamp() - time.time()
+            self.offset = parse_now(raw) - time.time()
 
     def now(self) -> datetime:
         if self.fixed is not None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError
 from ..model import Config, Job
 from ..state import JobOutcome, JobState, Override, StateDir, iso
-from ..windows import open_windows
 from . import policy
 from .clock import Clock
 from .policy import Action, Facts
@@ -51,13 +50,13 @@ def load_checked(
     the state dir (created 0700 when missing), then the config read from the one descriptor
     that was checked.  ``trust.InsecureError`` is a refusal: nothing has been written.
     ``job``: only that job is needed (a firing), so its compiled plan is enough when the
-    config is unchanged (``plans.py``); with ``now``, its fire file is renewed for the fast lane
-    (``fire.py``) when needed."""
-    from .. import config as config_mod
+    config is unchanged (``cache.py``); with ``now``, its fire file is renewed for the fast
+    lane (``fastlane.py``) when needed."""
+    from .. import cache
     from ..trust import check_state_dir
 
     check_state_dir(state.root, create=create)
-    return config_mod.load_trusted(config_path, state.root, job, now)
+    return cache.for_firing(state.store, config_path, job, now)
 
 
 class Runtime:
@@ -252,10 +251,9 @@ class Runtime:
         lines, code = [], 0
         now = self.clock.now()
         for job in self.cfg.jobs.values():
-            opened = [w for s in job.enabled_schedules for w in open_windows(s, now)]
-            if not opened:
+            w = policy.latest_open(job, (now,))
+            if w is None:
                 continue
-            w = max(opened, key=lambda w: w.end)
             if systemd:
                 out = self.start_unit(job, w.schedule.id, systemd == "system")
             else:

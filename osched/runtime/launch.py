@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job, Schedule
 from ..paths import JOB_ENV, NOW_ENV, SCHEDULE_ENV, WINDOW_END_ENV, log_max_bytes
-from ..state import CLOEXEC, NOFOLLOW, Held, JobOutcome, JobState, iso
+from ..state import Held, JobOutcome, JobState, iso
 from .decide import Reply
 
 if TYPE_CHECKING:
@@ -87,15 +87,7 @@ class Launcher:
 
     # -- one process ---------------------------------------------------------------------------
     def open_log(self, job: str, header: str) -> int:
-        state = self.rt.state
-        path = state.output_log(job)
-        state.job_dir(job)
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_size > log_max_bytes():
-                os.replace(path, path.with_name(path.name + ".1"))
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC, 0o600)
-        os.write(fd, header.encode("utf-8", "replace"))
-        return fd
+        return self.rt.state.open_log(job, header, log_max_bytes())
 
     def spawn(self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, why: str) -> Any:
         """Start the job's process and record it in ``st`` (not yet written)."""
@@ -166,9 +158,29 @@ class Launcher:
     ) -> Reply:
         rt = self.rt
         if rt.foreground:
+            # a stop signal between the spawn and the supervisor's own handlers (systemd stops
+            # a unit that has just started) must reach the supervisor, not kill this process
+            # and leave the job unsupervised
+            import signal
+
+            from ..osdep import stop_signals
+
+            seen: list[Supervisor | bool] = []
+
+            def early(signum: int, frame: Any) -> None:
+                seen.append(True)
+                for x in seen:
+                    if not isinstance(x, bool):
+                        x.terminated = True
+
+            saved = {sig: signal.signal(sig, early) for sig in stop_signals()}
             out, supervisor = self.prepare(job, s, until, st, reason)
             if supervisor is None:
+                for sig, old in saved.items():
+                    signal.signal(sig, old)
                 return out
+            seen.append(supervisor)
+            supervisor.terminated = supervisor.terminated or True in seen
             held.release()  # let the other entrypoints decide while we supervise
             return Reply(supervisor.run(), "")
         if rt.procs.name == "windows":

@@ -20,11 +20,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from ..core import rule
 from ..model import Job
 from ..state import JobOutcome, JobState, Override, iso, parse_iso
-from ..windows import Window, next_window, open_windows
+from ..windows import Window, next_window, windows_between
 
-EARLY = timedelta(seconds=60)  # a firing this much early still counts
+
+def seconds(windows: list[Window]) -> list[tuple[float, float]]:
+    """Windows as the rule takes them: UTC seconds."""
+    return [(w.start.timestamp(), w.end.timestamp()) for w in windows]
+
+
+def latest_open(job: Job, times: tuple[datetime, ...]) -> Window | None:
+    """The window of an enabled schedule open at one of ``times`` that ends last
+    (``core.rule.latest_open``: the latest stop wins)."""
+    a, b = min(times), max(times) + _SECOND
+    groups = [windows_between(s, a, b) for s in job.enabled_schedules]
+    found = rule.latest_open([seconds(g) for g in groups], [t.timestamp() for t in times])
+    return None if found is None else groups[found[0]][found[1]]
+
+EARLY = timedelta(seconds=rule.EARLY)  # a firing this much early still counts
+_SECOND = timedelta(seconds=1)
 GRACE = 5.0  # the supervisor's own end-of-window stop comes this long after the stop firing
 WAKE = 30.0  # the supervisor re-checks the clock at least this often (suspend, clock changes)
 
@@ -88,18 +104,14 @@ class Facts:
 
 
 def window_for_start(job: Job, sid: str, now: datetime) -> Window | None:
-    """The window a start firing of ``sid`` at ``now`` belongs to: open now, or opening
-    within EARLY."""
+    """The window a start firing of ``sid`` at ``now`` belongs to (``core.rule.start_index``:
+    open now, or opening within EARLY)."""
     s = job.schedule(sid)
     if s is None:
         return None
-    found = open_windows(s, now)
-    if found:
-        return found[0]
-    for w in open_windows(s, now + EARLY):
-        if w.start > now:
-            return w
-    return None
+    windows = windows_between(s, now, now + EARLY + _SECOND)
+    i = rule.start_index(seconds(windows), now.timestamp())
+    return None if i is None else windows[i]
 
 
 def start_precheck(job: Job | None, job_name: str, sid: str, config: Path, now: datetime) -> Decision:
@@ -155,10 +167,8 @@ def keep_running(
     minute is over, one that opens within a minute has begun ("latest stop wins" across
     schedules).  ``strict`` (the supervisor's own clock) also counts a window open at ``now``
     itself, so nothing is stopped before its end."""
-    times = (now, now + EARLY) if strict else (now + EARLY,)
-    opened = [w for t in times for s in job.enabled_schedules for w in open_windows(s, t)]
-    if opened:
-        last = max(opened, key=lambda w: w.end)
+    last = latest_open(job, (now, now + EARLY) if strict else (now + EARLY,))
+    if last is not None:
         return last.end, f"window {job.name}/{last.schedule.id} is open until {iso(last.end)}"
     if start_override is not None and start_override.expires is not None:
         return start_override.expires, f"start override until {iso(start_override.expires)}"

@@ -302,14 +302,4 @@ class Supervisor:
 
     def _rotate_log(self) -> None:
         """Copy-truncate the output log when it outgrows the limit (the job keeps its fd)."""
-        path = self.rt.state.output_log(self.job_name)
-        try:
-            if path.stat().st_size <= log_max_bytes():
-                return
-            import shutil
-
-            shutil.copyfile(path, path.with_name(path.name + ".1"))
-            with open(path, "r+b") as fh:
-                fh.truncate(0)
-        except OSError:
-            pass
+        self.rt.state.rotate_log(self.job_name, log_max_bytes())

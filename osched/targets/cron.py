@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..core.store import Store
 from ..fsutil import atomic_write
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
@@ -109,7 +110,7 @@ class CronTable:
         """Serialise osched's installs into this crontab (every config of this state dir)."""
         from ..fsutil import lock_path
 
-        return lock_path(self.ctx.state_dir / "crontab.lock")
+        return lock_path(Path(Store(self.ctx.state_dir).path("crontab.lock")))
 
     def replace_block(self, rows: list[str], tries: int = 3) -> None:
         """Put ``rows`` in place of this config's lines.  Read, merge, and re-read just before

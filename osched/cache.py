@@ -1,0 +1,250 @@
+"""The config's caches in the state dir, written and read by the full path: plans (the
+validated config as plain data, so a firing costs the same at 10 and at 10,000 schedules) and
+fire files (a job's windows as UTC seconds, for the fast lane).
+
+``<state>/plans/<key>/`` holds ``config.json`` (every job), ``<job>.json`` (one job, written by
+that job's first firing) and ``<job>.fire``.  The key, the stamp and the one freshness rule are
+``core.cache``'s; every byte goes through the state store (``core.store``), which refuses a
+file another user could have written: such a cache, like a stale or malformed one, is treated
+as missing and written anew.  Loading a config writes nothing (``config.load_trusted``); a
+firing refreshes the caches explicitly (``for_firing``), and a command writes the whole
+config's plan when it parsed the file (``remember``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .core import cache as core
+from .core.store import Store
+from .core.trust import Untrusted
+from .model import Config, Job, Schedule
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+VERSION = 3
+FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
+FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
+
+
+# -- plans: a Config as plain data --------------------------------------------------------------
+def _schedule(s: Schedule) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "hour": s.hour,
+        "minute": s.minute,
+        "duration": s.duration,
+        "days": sorted(s.days),
+        "timezone": s.timezone,
+        "enabled": s.enabled,
+        "args": list(s.args),
+        "env": s.env,
+        "index": s.index,
+    }
+
+
+def job_data(job: Job) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "command": list(job.command),
+        "workdir": job.workdir,
+        "env": job.env,
+        "stop_signal": job.stop_signal,
+        "stop_timeout": job.stop_timeout,
+        "retries": job.retries,
+        "backoff": list(job.backoff),
+        "on_failure": list(job.on_failure) if job.on_failure else None,
+        "schedules": [_schedule(s) for s in job.schedules],
+        "kubernetes": job.kubernetes,
+    }
+
+
+def job_from(data: dict[str, Any]) -> Job:
+    schedules = tuple(
+        Schedule(
+            id=s["id"],
+            job=data["name"],
+            hour=s["hour"],
+            minute=s["minute"],
+            duration=s["duration"],
+            days=frozenset(s["days"]),
+            timezone=s["timezone"],
+            enabled=s["enabled"],
+            args=tuple(s["args"]),
+            env=dict(s["env"]),
+            index=s["index"],
+        )
+        for s in data["schedules"]
+    )
+    return Job(
+        name=data["name"],
+        command=tuple(data["command"]),
+        workdir=data["workdir"],
+        env=dict(data["env"]),
+        stop_signal=data["stop_signal"],
+        stop_timeout=float(data["stop_timeout"]),
+        retries=int(data["retries"]),
+        backoff=tuple(float(b) for b in data["backoff"]),
+        schedules=schedules,
+        on_failure=tuple(data["on_failure"]) if data.get("on_failure") else None,
+        kubernetes=dict(data.get("kubernetes") or {}),
+    )
+
+
+def _name(job: str | None) -> str:
+    return "config.json" if job is None else f"{job}.json"
+
+
+def read_plan(store: Store, config_path: Path, ident: list[int], job: str | None = None) -> Config | None:
+    """The config from its plan (only ``job`` in it, when given), or None: missing, refused by
+    the store, malformed or stale."""
+    try:
+        data = json.loads(store.read(store.cache(str(config_path), _name(job)), "plan"))
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            return None
+        if not core.fresh(core.Stamp.from_dict(data.get("stamp")), str(config_path), ident):
+            return None
+        jobs = {job: job_from(data["job"])} if job else {n: job_from(j) for n, j in data["jobs"].items()}
+        return Config(
+            path=config_path,
+            timezone=data["timezone"],
+            jobs=jobs,
+            kubernetes=dict(data.get("kubernetes") or {}),
+        )
+    except (OSError, Untrusted, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None
+
+
+def remember(
+    store: Store, cfg: Config, ident: list[int], jobs: tuple[str, ...] = (), whole: bool = True
+) -> None:
+    """Write the whole config's plan (``whole``) and the plans of ``jobs``.  Never raises:
+    plans are a cache.  Nothing is written into a state dir that does not exist yet (read
+    commands create none), nor within RACY_NS of the config's change (it would never serve)."""
+    written = time.time_ns()
+    if core.too_soon(ident, written) or not os.path.isdir(store.root):
+        return
+    stamp = core.Stamp(str(cfg.path), ident, written, []).as_dict()
+    head = {"version": VERSION, "stamp": stamp, "timezone": cfg.timezone, "kubernetes": cfg.kubernetes}
+    try:
+        data = {name: job_data(j) for name, j in cfg.jobs.items()} if whole else {}
+        for name in jobs:
+            if name in cfg.jobs:
+                body = {**head, "job": data[name] if whole else job_data(cfg.jobs[name])}
+                store.write(store.cache(str(cfg.path), _name(name)), json.dumps(body).encode(), durable=False)
+        if not whole:
+            return
+        store.write(
+            store.cache(str(cfg.path), _name(None)),
+            json.dumps({**head, "jobs": data}).encode(),
+            durable=False,
+        )
+        folder = store.cache(str(cfg.path), "x")[:-1]
+        for entry in store.listdir(*folder):  # the files of jobs no longer in the config
+            stem, dot, ext = entry.rpartition(".")
+            if dot and ext in ("json", "fire") and stem not in data and entry != "config.json":
+                store.remove((*folder, entry))
+    except (OSError, Untrusted, ValueError):
+        pass
+
+
+# -- fire files ------------------------------------------------------------------------------------
+def _zone_file(key: str) -> tuple[str, int, int] | None:
+    """Where ``zoneinfo`` reads ``key`` from, with the file's mtime and size; None when the zone
+    comes from elsewhere (the tzdata package): then no fire file is written."""
+    import zoneinfo
+
+    for root in zoneinfo.TZPATH:
+        candidate = os.path.join(root, key)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        return candidate, st.st_mtime_ns, st.st_size
+    return None
+
+
+def fire_for(
+    config_path: Path, ident: list[int], job: Job, now: datetime, written_ns: int
+) -> core.Fire | None:
+    """The job's fire file: every window of each schedule that overlaps the horizon."""
+    from .windows import windows_between
+
+    zones = []
+    for key in sorted({s.timezone for s in job.schedules if s.enabled}):
+        found = _zone_file(key)
+        if found is None:
+            return None
+        zones.append(found)
+    a, b = now - timedelta(days=2), now + timedelta(days=FIRE_DAYS)
+    schedules = [
+        (
+            s.id,
+            s.enabled,
+            [(int(w.start.timestamp()), int(w.end.timestamp())) for w in windows_between(s, a, b)]
+            if s.enabled
+            else [],
+        )
+        for s in job.schedules
+    ]
+    stamp = core.Stamp(str(config_path), ident, written_ns, zones)
+    return core.Fire(stamp, (int(a.timestamp()), int(b.timestamp())), schedules)
+
+
+def read_fire(store: Store, config_path: str, ident: list[int], job: str) -> core.Fire | None:
+    """The job's fire file when it is the user's, whole and fresh; else None."""
+    try:
+        fire = core.parse_fire(store.read(store.cache(config_path, f"{job}.fire"), "fire").decode("utf-8"))
+    except (OSError, Untrusted, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return fire if core.fresh(fire.stamp, config_path, ident) else None
+
+
+def refresh_fire(store: Store, config_path: Path, ident: list[int], job: Job, now: datetime) -> None:
+    """Write ``job``'s fire file unless the one there serves the fast lane for another week.
+    Never raises: it is a cache."""
+    if os.name != "posix" or not os.path.isdir(store.root):
+        return
+    t = now.timestamp()
+    old = read_fire(store, str(config_path), ident, job.name)
+    if old is not None and old.covers(t, FIRE_RENEW_DAYS * 86400):
+        return
+    written = time.time_ns()
+    if core.too_soon(ident, written):
+        return
+    fire = fire_for(config_path, ident, job, now, written)
+    text = core.format_fire(fire) if fire is not None else None
+    if text is None:
+        return
+    with contextlib.suppress(OSError, Untrusted, ValueError):
+        store.write(store.cache(str(config_path), f"{job.name}.fire"), text.encode("utf-8"), durable=False)
+
+
+# -- the firing path -------------------------------------------------------------------------------
+def for_firing(store: Store, config_path: Path, job: str | None, now: datetime | None) -> Config:
+    """The config for a firing (after the trust checks, which ``config.open_trusted`` makes):
+    ``job``'s plan, else the whole config's (from which the job's is written), else the file
+    parsed (which writes the plans); then the job's fire file is renewed when it no longer
+    serves the fast lane.  Without ``job``: the whole config."""
+    from . import config as config_mod
+
+    with config_mod.open_trusted(config_path) as opened:
+        ident = opened.identity
+        cfg = read_plan(store, config_path, ident, job)
+        if cfg is None and job is not None:
+            cfg = read_plan(store, config_path, ident)
+            if cfg is not None and job in cfg.jobs:
+                remember(store, cfg, ident, (job,), whole=False)
+        if cfg is None:
+            cfg = opened.load().config
+            remember(store, cfg, ident, (job,) if job else ())
+    found = cfg.job(job) if job else None
+    if found is not None and now is not None:
+        refresh_fire(store, config_path, ident, found, now)
+    return cfg
