@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from .clock import Clock
-from .decide import Reply, Runtime, load_checked
+from .context import Reply
+from .decide import Runtime, load_checked
 
 __all__ = ["Clock", "Reply", "Runtime", "load_checked"]

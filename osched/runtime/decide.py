@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from ..model import Config, Job
 from ..state import JobOutcome, JobState, Override, StateDir, iso
 from . import policy
 from .clock import Clock
+from .context import Reply, how_ended
 from .policy import Action, Facts
 from .proc import default_procs
 
@@ -29,14 +29,6 @@ if TYPE_CHECKING:
     from .proc import Procs
 
 LOCK_WAIT = 120.0  # a firing waits this long for another decision (a stop's grace) before giving up
-
-
-@dataclass
-class Reply:
-    """What an entrypoint or a manual start/stop says: its exit code and one message."""
-
-    code: int
-    message: str
 
 
 def load_checked(
@@ -90,6 +82,34 @@ class Runtime:
     # -- reading --------------------------------------------------------------------------------
     def event(self, job: str | None, event: str, **kw: Any) -> None:
         self.state.event(self.clock.now(), job, event, **kw)
+
+    def change(self, job: str, st: JobState, event: str, **kw: Any) -> None:
+        """Record a change of the job's state and its event together (the caller holds the
+        job's lock): the state file first, then the line in the events log."""
+        self.state.write_state(job, st)
+        self.event(job, event, **kw)
+
+    def reload(self, job: str, refused: str) -> str:
+        """Read the config again (a supervisor, between runs), through the same trust checks as
+        the entrypoints: "" when it was read, else the refusal (the config last read is kept,
+        so the window end is still kept, and restarts are blocked).  ``refused``: the last
+        refusal, so a lasting one is logged once; a config error is logged and keeps it too."""
+        from ..errors import ConfigError
+        from ..trust import InsecureError, check_state_dir
+
+        try:
+            check_state_dir(self.state.root, create=False)
+        except (InsecureError, OSError) as e:
+            return str(e)  # the state dir is not trusted: no event written
+        try:
+            self.cfg = load_checked(self.cfg.path, self.state, job, create=False)
+        except InsecureError as e:
+            if refused != str(e):
+                self.event(job, "refused", reason=str(e))
+            return str(e)
+        except ConfigError as e:
+            self.event(job, "config_error", reason=str(e))
+        return ""
 
     def skip(self, job: str, schedule: str | None, event: str, reason: str) -> Reply:
         self.event(job, event, schedule=schedule, reason=reason)
@@ -214,13 +234,7 @@ class Runtime:
                 os.kill(st.supervisor_pid or 0, signal.SIGTERM)
         st = self.state.read_state(job.name, self.clock.now())
         st.outcome, st.pid, st.pid_start, st.stop_requested = JobOutcome.STOPPED, None, None, True
-        self.state.write_state(job.name, st)
-        detail = {
-            "signal": f"{job.stop_signal}",
-            "killed": f"SIGKILL after {job.stop_timeout:g}s",
-            "gone": "exited",
-        }
-        self.event(job.name, "stopped", schedule=sid, reason=reason, how=detail[how])
+        self.change(job.name, st, "stopped", schedule=sid, reason=reason, how=how_ended(how, job))
         return Reply(0, f"{job.name}: stopped ({reason})")
 
     def end_leftovers(self, job: Job, sid: str | None, st: JobState, reason: str) -> Reply:
@@ -230,17 +244,12 @@ class Runtime:
         if not left:
             return self.skip(job.name, sid, "stop_skipped", "not running")
         how = self.procs.end_group(st.pgid, st.pgid_start, job.stop_signal, job.stop_timeout)
-        detail = {
-            "signal": job.stop_signal,
-            "killed": f"SIGKILL after {job.stop_timeout:g}s",
-            "gone": "exited",
-        }
         self.event(
             job.name,
             "stopped",
             schedule=sid,
             reason=f"{reason}: {len(left)} leftover process(es) of its group",
-            how=detail[how],
+            how=how_ended(how, job),
         )
         return Reply(0, f"{job.name}: stopped {len(left)} leftover process(es) ({reason})")
 

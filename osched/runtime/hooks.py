@@ -24,7 +24,7 @@ from ..model import Job
 from ..paths import NOW_ENV
 
 if TYPE_CHECKING:
-    from .decide import Runtime
+    from .context import Host, Starter
 
 TIMEOUT = 300.0  # a detached hook is ended after this long
 FOREGROUND_TIMEOUT = 60.0
@@ -47,7 +47,9 @@ def hook_env(job: Job, sid: str | None, event: str, exit_code: int | None) -> di
     return env
 
 
-def on_failure(rt: Runtime, job: Job, sid: str | None, event: str, exit_code: int | None) -> None:
+def on_failure(
+    rt: Host, starter: Starter, job: Job, sid: str | None, event: str, exit_code: int | None
+) -> None:
     """Run ``job.on_failure`` (if any) for ``event``; never raises."""
     if not job.on_failure:
         return
@@ -55,20 +57,22 @@ def on_failure(rt: Runtime, job: Job, sid: str | None, event: str, exit_code: in
         if sys.platform == "win32":  # pragma: no cover - Windows only
             _start_detached_windows(rt, job, sid, event, exit_code)
         elif rt.foreground:
-            _run(rt, job, sid, event, exit_code, FOREGROUND_TIMEOUT)
+            _run(rt, starter, job, sid, event, exit_code, FOREGROUND_TIMEOUT)
         else:
-            _run_detached(rt, job, sid, event, exit_code)
+            _run_detached(rt, starter, job, sid, event, exit_code)
     except Exception as e:  # a hook must never break the runtime
         rt.event(job.name, "on_failure_failed", schedule=sid, reason=str(e) or type(e).__name__)
 
 
-def _run(rt: Runtime, job: Job, sid: str | None, event: str, exit_code: int | None, timeout: float) -> None:
+def _run(
+    rt: Host, starter: Starter, job: Job, sid: str | None, event: str, exit_code: int | None, timeout: float
+) -> None:
     import subprocess
 
-    from .launch import workdir
+    from .spawn import workdir
 
     assert job.on_failure is not None
-    log = rt.launcher.open_log(job.name, f"--- osched: on_failure for {event} ---\n")
+    log = starter.open_log(job.name, f"--- osched: on_failure for {event} ---\n")
     try:
         p = subprocess.Popen(
             list(job.on_failure),
@@ -97,10 +101,12 @@ def _run(rt: Runtime, job: Job, sid: str | None, event: str, exit_code: int | No
     rt.event(job.name, "on_failure", schedule=sid, exit=code, reason=f"on_failure for {event} exited {code}")
 
 
-def _run_detached(rt: Runtime, job: Job, sid: str | None, event: str, exit_code: int | None) -> None:
+def _run_detached(
+    rt: Host, starter: Starter, job: Job, sid: str | None, event: str, exit_code: int | None
+) -> None:
     if sys.platform == "win32":  # pragma: no cover
         raise NotImplementedError
-    from .launch import close_inherited, detach_stdio
+    from .spawn import close_inherited, detach_stdio
 
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
@@ -110,7 +116,7 @@ def _run_detached(rt: Runtime, job: Job, sid: str | None, event: str, exit_code:
                 os._exit(0)
             detach_stdio()
             close_inherited(keep=())
-            _run(rt, job, sid, event, exit_code, TIMEOUT)
+            _run(rt, starter, job, sid, event, exit_code, TIMEOUT)
         finally:
             os._exit(0)
     with contextlib.suppress(ChildProcessError):
@@ -118,11 +124,11 @@ def _run_detached(rt: Runtime, job: Job, sid: str | None, event: str, exit_code:
 
 
 def _start_detached_windows(  # pragma: no cover - Windows only
-    rt: Runtime, job: Job, sid: str | None, event: str, exit_code: int | None
+    rt: Host, job: Job, sid: str | None, event: str, exit_code: int | None
 ) -> None:
     import subprocess
 
-    from .launch import workdir
+    from .spawn import workdir
     from .winproc import CREATE_NEW_PROCESS_GROUP, DETACHED_PROCESS
 
     assert job.on_failure is not None

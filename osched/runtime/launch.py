@@ -14,63 +14,18 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model import Job, Schedule
-from ..paths import JOB_ENV, NOW_ENV, SCHEDULE_ENV, WINDOW_END_ENV, log_max_bytes
+from ..paths import log_max_bytes
 from ..state import Held, JobOutcome, JobState, iso
-from .decide import Reply
+from .context import Host, Reply
+from .spawn import close_inherited, detach_stdio, merged_env, workdir
 
 if TYPE_CHECKING:
-    from .decide import Runtime
     from .supervisor import Supervisor
 
 Prepare = Callable[[], tuple[Reply, "Supervisor | None"]]
-
-
-def merged_env(job: Job, s: Schedule | None, window_end: datetime | None) -> dict[str, str]:
-    """The entrypoint's environment, then the job's ``env``, then the schedule's, plus
-    ``OSCHED_JOB``, ``OSCHED_SCHEDULE`` and ``OSCHED_WINDOW_END``."""
-    env = dict(os.environ)
-    env.pop(NOW_ENV, None)
-    env.update(job.env)
-    if s is not None:
-        env.update(s.env)
-    env[JOB_ENV] = job.name
-    env[SCHEDULE_ENV] = s.id if s is not None else "manual"
-    if window_end is not None:
-        env[WINDOW_END_ENV] = iso(window_end) or ""
-    return env
-
-
-def workdir(job: Job, config_path: Path) -> Path:
-    if job.workdir is None:
-        return config_path.parent
-    p = Path(os.path.expanduser(job.workdir))
-    return p if p.is_absolute() else config_path.parent / p
-
-
-def detach_stdio() -> None:
-    fd = os.open(os.devnull, os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(fd, target)
-    if fd > 2:
-        os.close(fd)
-
-
-def close_inherited(keep: tuple[int, ...]) -> None:
-    """Close every descriptor above stdio but ``keep``: a supervisor forked from a caller (a
-    shell pipeline, a test runner) must not hold the caller's pipes open for days."""
-    low = 3
-    for fd in sorted(k for k in keep if k >= low):
-        os.closerange(low, fd)
-        low = fd + 1
-    top = 65536
-    if sys.platform != "win32":
-        with contextlib.suppress(ValueError, OSError):
-            top = int(os.sysconf("SC_OPEN_MAX"))
-    os.closerange(low, max(top, low))
 
 
 def _report_to_launcher(line: str) -> None:
@@ -82,7 +37,9 @@ def _report_to_launcher(line: str) -> None:
 
 
 class Launcher:
-    def __init__(self, rt: Runtime) -> None:
+    """Starts the job and decides who supervises it; sees the runtime as a ``Host``."""
+
+    def __init__(self, rt: Host) -> None:
         self.rt = rt
 
     # -- one process ---------------------------------------------------------------------------
@@ -119,7 +76,7 @@ class Launcher:
             os.close(self.open_log(job.name, f"--- osched: could not start: {msg}{where} ---\n"))
         from .hooks import on_failure
 
-        on_failure(self.rt, job, sid, "start_failed", None)
+        on_failure(self.rt, self, job, sid, "start_failed", None)
         return Reply(1, f"{job.name}: could not start: {msg}{where}")
 
     def _started(
@@ -151,7 +108,7 @@ class Launcher:
         except (OSError, RuntimeError) as e:
             return self.failed(job, sid, st, e), None
         out = self._started(job, sid, st, p, os.getpid(), reason)
-        return out, (Supervisor(self.rt, job.name, p) if out.code == 0 else None)
+        return out, (Supervisor(self.rt, self, job.name, p) if out.code == 0 else None)
 
     def launch(
         self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, held: Held, reason: str
@@ -235,7 +192,7 @@ class Launcher:
                 rt.state.write_state(job_name, st)
                 rt.event(job_name, "adopted", pid=st.pid, reason="its supervisor was gone")
                 out = Reply(0, f"{job_name}: already running (pid {st.pid}); supervising it again")
-                supervisor = Supervisor(rt, job_name, None, adopted_pid=st.pid)
+                supervisor = Supervisor(rt, self, job_name, None, adopted_pid=st.pid)
         else:
             job = rt.job(job_name)
             out, supervisor = self.prepare(job, job.schedule(sid), until, st, reason)
@@ -255,7 +212,7 @@ class Launcher:
             rt.state.write_state(job.name, st)
             rt.event(job.name, "adopted", pid=st.pid, reason="its supervisor was gone")
             message = f"{job.name}: already running (pid {st.pid}); supervising it again"
-            return Reply(0, message), Supervisor(rt, job.name, None, adopted_pid=st.pid)
+            return Reply(0, message), Supervisor(rt, self, job.name, None, adopted_pid=st.pid)
 
         return self._detached(job.name, held, prepare)
 

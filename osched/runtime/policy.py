@@ -39,6 +39,7 @@ def latest_open(job: Job, times: tuple[datetime, ...]) -> Window | None:
     found = rule.latest_open([seconds(g) for g in groups], [t.timestamp() for t in times])
     return None if found is None else groups[found[0]][found[1]]
 
+
 EARLY = timedelta(seconds=rule.EARLY)  # a firing this much early still counts
 _SECOND = timedelta(seconds=1)
 GRACE = 5.0  # the supervisor's own end-of-window stop comes this long after the stop firing

@@ -15,15 +15,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 
-def start_job(popen: Any, argv: list[str], cwd: str, env: dict[str, str], out_fd: int, **kw: Any) -> Any:
-    """``argv`` without a shell, stdin on /dev/null, stdout and stderr on ``out_fd``."""
-    import subprocess
-
-    return popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out_fd, stderr=out_fd, close_fds=True, **kw
-    )
-
-
 class _Procs:
     name = ""
 
@@ -80,6 +71,8 @@ class PosixProcs(_Procs):
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
         """Start ``argv`` (no shell) as the leader of a new session and process group."""
         import subprocess
+
+        from .spawn import start_job
 
         return start_job(subprocess.Popen, argv, cwd, env, out_fd, start_new_session=True)
 

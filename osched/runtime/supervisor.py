@@ -20,17 +20,21 @@ from ..osdep import stop_signals
 from ..paths import log_max_bytes
 from ..state import JobOutcome, iso
 from . import policy
+from .context import how_ended
 from .policy import GRACE, WAKE
 
 ADOPTED_POLL = 0.5  # seconds between looks at an adopted job (not our child)
 
 if TYPE_CHECKING:
-    from .decide import Runtime
+    from .context import Host, Starter
 
 
 class Supervisor:
-    def __init__(self, rt: Runtime, job_name: str, popen: Any, adopted_pid: int | None = None) -> None:
+    def __init__(
+        self, rt: Host, starter: Starter, job_name: str, popen: Any, adopted_pid: int | None = None
+    ) -> None:
         self.rt = rt
+        self.starter = starter
         self.job_name = job_name
         self.popen = popen
         self.adopted = adopted_pid
@@ -167,24 +171,7 @@ class Supervisor:
     def _reload(self) -> Job | None:
         """Read the config again, through the same trust check as the entrypoints.  A refusal
         keeps the config last read (so the window end is still kept) and blocks restarts."""
-        from ..errors import ConfigError
-        from ..trust import InsecureError, check_state_dir
-        from .decide import load_checked
-
-        try:
-            check_state_dir(self.rt.state.root, create=False)
-        except (InsecureError, OSError) as e:
-            self.refused = str(e)  # the state dir is not trusted: no event written
-            return self.rt.cfg.job(self.job_name)
-        try:
-            self.rt.cfg = load_checked(self.rt.cfg.path, self.rt.state, self.job_name, create=False)
-            self.refused = ""
-        except InsecureError as e:
-            if self.refused != str(e):
-                self.rt.event(self.job_name, "refused", reason=str(e))
-            self.refused = str(e)
-        except ConfigError as e:
-            self.rt.event(self.job_name, "config_error", reason=str(e))
+        self.refused = self.rt.reload(self.job_name, self.refused)
         return self.rt.cfg.job(self.job_name)
 
     def facts(self) -> policy.Facts:
@@ -213,7 +200,7 @@ class Supervisor:
             reason = "its last window ended and no stop firing came"
             if job is None:
                 reason = "the job was removed from the config"
-            rt.event(self.job_name, "stopped", reason=reason, how=how)
+            rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
         return True
 
     def _terminate_job(self, job: Job | None) -> str:
@@ -222,10 +209,11 @@ class Supervisor:
         return str(self.rt.procs.terminate(self._pid(), sig, timeout, reap=self._reap))
 
     def _stop_for(self, reason: str) -> int:
-        how = self._terminate_job(self.rt.cfg.job(self.job_name))
+        job = self.rt.cfg.job(self.job_name)
+        how = self._terminate_job(job)
         with self.rt.state.lock(self.job_name):
             self._finish_state(JobOutcome.STOPPED)
-        self.rt.event(self.job_name, "stopped", reason=reason, how=how)
+        self.rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
         return 0
 
     def _finish_state(self, outcome: JobOutcome) -> None:
@@ -266,7 +254,9 @@ class Supervisor:
         if d.outcome is JobOutcome.GAVE_UP and job is not None:
             from .hooks import on_failure
 
-            on_failure(rt, job, st.schedule, "gave_up", code)  # outside the lock: it may take a while
+            on_failure(
+                rt, self.starter, job, st.schedule, "gave_up", code
+            )  # outside the lock: it may take a while
         return None
 
     def _restart(self) -> bool:
@@ -286,13 +276,15 @@ class Supervisor:
             until, _ = policy.keep_running(job, facts.now, facts.start_override, strict=True)
             if rt.procs.leftovers(st.pgid, st.pgid_start):  # one copy at a time, never two
                 how = rt.procs.end_group(st.pgid, st.pgid_start, job.stop_signal, job.stop_timeout)
-                rt.event(name, "stopped", reason="leftover processes of the crashed run", how=how)
+                rt.event(
+                    name, "stopped", reason="leftover processes of the crashed run", how=how_ended(how, job)
+                )
             try:
-                self.popen = rt.launcher.spawn(
+                self.popen = self.starter.spawn(
                     job, job.schedule(st.schedule or ""), until, st, f"restart {st.crashes} of {job.retries}"
                 )
             except (OSError, RuntimeError) as e:
-                rt.launcher.failed(job, st.schedule, st, e)
+                self.starter.failed(job, st.schedule, st, e)
                 return False
             self.adopted = None
             self._watch()

@@ -80,7 +80,7 @@ class WindowsProcs:
         return bool(pid) and start is not None and self.start_time(pid or 0) == start
 
     def spawn(self, argv: list[str], cwd: str, env: dict[str, str], out_fd: int) -> Any:
-        from .proc import start_job
+        from .spawn import start_job
 
         flags = CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW
         p = start_job(self.popen, argv, cwd, env, out_fd, creationflags=flags)
