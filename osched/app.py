@@ -23,10 +23,10 @@ from . import paths
 from .errors import OschedError, UsageError
 from .model import Config, Job
 from .parse import parse_time, zone
-from .runner import Runner, must, subprocess_runner
+from .runner import Runner, subprocess_runner
 from .runtime import Clock, Reply
 from .state import OVERRIDE_KINDS, Override, StateDir
-from .targets.base import RenderContext
+from .targets.base import RenderContext, Target
 
 
 @dataclass
@@ -147,24 +147,20 @@ class App:
                 "artifacts": len(entry.get("artifacts", [])),
                 "drift": drift(name, entry, ctx, self.config_path),
             }
-            if name == "kubernetes":  # the cluster runs the jobs: say what it did
-                from .targets.kubecluster import cluster_status
-
-                settings = dict(entry.get("kubectl", {}))
-                try:
-                    row["cluster"] = cluster_status(self.runner, settings, ctx.config_id)
-                except OschedError as e:
-                    row["cluster_error"] = str(e)
+            target = _target(name)
+            if target is not None:  # what a scheduler elsewhere (a cluster) did
+                row.update(target.report(entry, ctx))
             rows.append(row)
         return rows
 
-    def on_cluster(
+    def where_jobs_run(
         self, installed: dict[str, dict[str, Any]] | None = None
-    ) -> tuple[dict[str, Any] | None, bool]:
-        """(the kubernetes install entry or None, whether this machine runs jobs too)."""
+    ) -> tuple[list[tuple[Target, dict[str, Any]]], bool]:
+        """(the installed targets that run the jobs elsewhere, with their manifest entries;
+        whether this machine runs them too)."""
         installed = self.installed() if installed is None else installed
-        entry = installed.get("kubernetes")
-        return entry, entry is None or len(installed) > 1
+        remote = [(t, e) for n, e in installed.items() if (t := _target(n)) is not None and not t.runs_here]
+        return remote, not installed or len(remote) < len(installed)
 
     def resync(self) -> list[str]:
         """After an edit of an installed config: install it again where it is installed."""
@@ -202,45 +198,43 @@ class App:
         else under a detached supervisor."""
         from .windows import current_window
 
-        s = self.job(cfg, job_name).schedule(sid)
+        job = self.job(cfg, job_name)
+        s = job.schedule(sid)
         if s is None or not s.enabled or current_window(s, self.now) is None:
             return None
-        installed = self.installed()  # the manifest, read once
-        cluster, local = self.on_cluster(installed)
-        out = [self._start_on_cluster(cfg, job_name)] if cluster is not None else []
-        if local:
-            systemd = installed.get("systemd")
-            if systemd is not None:  # the job belongs inside its service unit
-                from .targets.systemd import service_unit, start_unit_argv
-
-                must(self.runner, start_unit_argv(job_name, sid, bool(systemd.get("system"))))
-                out.append(f"{job_name}: started {service_unit(job_name, sid)}")
-            else:
-                out.append(self._checked(self.runtime().start_firing(job_name, sid)))
+        out = self._start_now(cfg, job, sid, self.installed())  # the manifest, read once
         return "\n".join(o for o in out if o) or None
 
-    def start_open_windows(self, cfg: Config, target: str, system: bool) -> str | None:
-        """After install: start every job whose window is open now (``--resume``)."""
-        from .windows import open_windows
-
-        if not any(open_windows(s, self.now) for j in cfg.jobs.values() for s in j.enabled_schedules):
-            return None
-        if target == "kubernetes":  # the cluster runs them: a Job to the window's end
-            return self._start_on_cluster(cfg, None)
-        systemd = ("system" if system else "user") if target == "systemd" else None
-        return self._checked(self.runtime().resume(systemd=systemd))
-
-    def _start_on_cluster(self, cfg: Config, only: str | None) -> str | None:
-        """A Job on the cluster for each job (or ``only``) whose window is open, to its end."""
-        from .targets.kubecluster import start_on_cluster
+    def _start_now(self, cfg: Config, job: Job, sid: str, installed: dict[str, dict[str, Any]]) -> list[str]:
+        """Start ``job`` for its open window of ``sid`` where each installed target runs it
+        (``Target.start_now``: a systemd service, a cluster Job), else under a detached
+        supervisor here."""
         from .windows import job_times
 
+        until = job_times(job, self.now).next_end or self.now
+        out, here, started_here = [], not installed, False
+        for name, entry in installed.items():
+            target = _target(name)
+            said = target.start_now(cfg, job.name, sid, until, entry, self.render_ctx()) if target else None
+            here = here or target is None or target.runs_here
+            if said is not None:
+                out.append(said)
+                started_here = started_here or (target is not None and target.runs_here)
+        if here and not started_here:
+            out.append(self._checked(self.runtime().start_firing(job.name, sid)))
+        return out
+
+    def start_open_windows(self, cfg: Config, target: str, system: bool) -> str | None:
+        """After install: start every job whose window is open now, where ``target`` runs it."""
+        from .runtime.policy import latest_open
+
+        entry = {**self.installed().get(target, {}), "system": system}
         out = []
         for job in cfg.jobs.values():
-            end = job_times(job, self.now).next_end
-            if end is not None and only in (None, job.name):
-                out.append(start_on_cluster(self.runner, cfg, job, self.render_ctx(), end))
-        return "\n".join(out) or None
+            w = latest_open(job, (self.now,))
+            if w is not None:
+                out += self._start_now(cfg, job, w.schedule.id, {target: entry})
+        return "\n".join(o for o in out if o) or None
 
     def start(self, job_name: str, until: str | None) -> str:
         """Start now; a start override until the end of the open window(s) (or ``until``; with
@@ -257,12 +251,11 @@ class App:
             if t_opt is None:
                 raise UsageError(f"job {job_name!r} has no enabled schedule: give --until WHEN")
             t = t_opt
-        cluster, local = self.on_cluster()
+        remote, local = self.where_jobs_run()
         out = [self._checked(rt.manual_start(job_name, t))] if local else []
-        if cluster is not None:
-            from .targets.kubecluster import start_on_cluster
-
-            out.append(start_on_cluster(self.runner, rt.cfg, job, self.render_ctx(), t))
+        for target, entry in remote:
+            said = target.start_now(rt.cfg, job.name, None, t, entry, self.render_ctx())
+            out += [said] if said else []
         return "\n".join(out)
 
     def stop(self, job_name: str, until: str | None, progress: Callable[[str], None] | None = None) -> str:
@@ -273,7 +266,7 @@ class App:
         rt = self.runtime()  # the trust check first; its config is the one acted on
         job = self.job(rt.cfg, job_name)
         t = self.parse_when(until) if until is not None else job_times(job, self.now).next_end
-        cluster, local = self.on_cluster()
+        remote, local = self.where_jobs_run()
         out = []
         if local:
             st = self.state.read_state(job_name, self.now, read_only=True)
@@ -283,16 +276,14 @@ class App:
                     f"SIGKILL if it is still there after {job.stop_timeout:g}s ..."
                 )
             out.append(self._checked(rt.manual_stop(job_name, t)))
-        if cluster is not None:
-            from .targets.kubecluster import stop_on_cluster
-
-            settings = dict(cluster.get("kubectl", {}))
-            out.append(stop_on_cluster(self.runner, settings, self.render_ctx().config_id, job.name))
+        for target, entry in remote:
+            said = target.stop_now(job.name, entry, self.render_ctx())
+            out += [said] if said else []
         return "\n".join(out)
 
     def humanize(self, message: str) -> str:
         """ISO 8601 instants in a runtime message, in the one format every command prints."""
-        from .report import human
+        from .views import human
 
         def one(m: re.Match[str]) -> str:
             return human(datetime.fromisoformat(m.group(0)), self.view_tz)
@@ -418,3 +409,13 @@ def _next_wall_time(now: datetime, h: int, m: int, tz: ZoneInfo) -> datetime:
         t = (local + timedelta(days=1)).replace(hour=h, minute=m, second=0, microsecond=0)
         t = t.replace(tzinfo=None).replace(tzinfo=tz)
     return t
+
+
+def _target(name: str) -> Target | None:
+    """The registered target ``name`` (None: a manifest names one no longer registered)."""
+    from . import targets
+
+    try:
+        return targets.get(name)
+    except UsageError:
+        return None

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import install as inst
 from . import targets
+from .hostfirings import HORIZON_DAYS
 from .model import Config
-from .project import HORIZON_DAYS
 from .targets.base import Finding, RenderContext
 
 __all__ = ["Finding", "run_checks"]

@@ -105,7 +105,11 @@ def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any
             )
         )
     if opts.get("--resume"):
-        return rt.resume(systemd=str(opts.get("--systemd") or "") or None)
+        from .runner import subprocess_runner
+        from .targets import unit_starter
+
+        mode = str(opts.get("--systemd") or "") or None
+        return rt.resume(unit_starter(mode, rt.runner or subprocess_runner))
     if prog == "osched-start" and opts.get("--manual"):
         from .state import parse_iso
 

@@ -3,29 +3,25 @@ start/stop decisions, and flag every window that would open or close late or nev
 
 The artifacts are rendered exactly as ``install`` would write them and read back (crontab
 lines, ``OnCalendar=`` lines, task triggers, plist intervals); when each one fires comes from
-``firemodels`` (Debian cron's DST rules; systemd's engine, or ``systemd-analyze calendar``
+``scheduler_models`` (Debian cron's DST rules; systemd's engine, or ``systemd-analyze calendar``
 when it is installed).  Each firing then goes through ``runtime.policy`` (the code the
 entrypoints run) with a simulated job that runs until it is stopped, in time order.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .firemodels import cron_fires, launchd_fires, systemd_analyze_fires, systemd_fires, task_fires
 from .model import Config, Job, Schedule
 from .runtime.policy import EARLY, Action, Facts, start_decision, stop_decision
 from .state import JobOutcome, JobState, iso
-from .targets.base import File, RenderContext
+from .targets.base import RenderContext
 from .windows import Window, windows_between
 
 ON_TIME = timedelta(seconds=60)  # a firing within the window's first minute is on time
-SIMULATED = ("cron", "systemd", "taskscheduler", "launchd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,54 +75,12 @@ class Result:
         return [v for v in self.verdicts if v.late_open or v.late_close]
 
 
-# -- each target's artifacts, read back -----------------------------------------------------------
-def _cron(cfg: Config, ctx: RenderContext, files: list[File], a: datetime, b: datetime) -> Iterator[Firing]:
-    from .targets.cron import marker
+# -- a target's artifacts, read back (its ``firings``) ------------------------------------------------
+def simulated() -> tuple[str, ...]:
+    """The targets whose artifacts simulate can read back."""
+    from . import targets
 
-    names = {
-        marker(ctx, j.name, s.id, k): (j.name, s.id, k) for j, s in _enabled(cfg) for k in ("start", "stop")
-    }
-    tail = re.compile(r"#\s*(osched:\S+)\s*$")
-    for f in files:  # a line: five time fields, (cron.d: a user), the command, the marker
-        for line in f.content.splitlines():
-            m = tail.search(line)
-            if m is None or line.startswith(("@", "#")) or m.group(1) not in names:
-                continue
-            job, sid, kind = names[m.group(1)]
-            when = " ".join(line.split()[:5])
-            yield from (Firing(t, job, sid, kind) for t in cron_fires(when, ctx.host_tz, a, b))
-
-
-def _systemd(
-    cfg: Config, files: list[File], a: datetime, b: datetime, exe: str | None, notes: list[str]
-) -> Iterator[Firing]:
-    from .targets.systemd import unit_base
-
-    by_name = {f.name: f.content for f in files}
-    for j, s in _enabled(cfg):
-        for kind, suffix in (("start", ".timer"), ("stop", ".stop.timer")):
-            text = by_name[unit_base(j.name, s.id) + suffix]
-            specs = [ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith("OnCalendar=")]
-            found: Iterable[list[datetime]] = (
-                systemd_analyze_fires(specs, a, b, exe, notes).values()
-                if exe
-                else [systemd_fires(spec, a, b) for spec in specs]
-            )
-            yield from (Firing(t, j.name, s.id, kind) for t in sorted({t for ts in found for t in ts}))
-
-
-def _per_file(
-    cfg: Config,
-    files: list[File],
-    a: datetime,
-    b: datetime,
-    name: Callable[[str, str, str], str],
-    fires: Callable[[str, datetime, datetime], list[datetime]],
-) -> Iterator[Firing]:
-    by_name = {f.name: f.content for f in files}
-    for j, s in _enabled(cfg):
-        for kind in ("start", "stop"):
-            yield from (Firing(t, j.name, s.id, kind) for t in fires(by_name[name(j.name, s.id, kind)], a, b))
+    return tuple(t.name for t in targets.all_targets() if t.simulated)
 
 
 def firings(
@@ -139,41 +93,15 @@ def firings(
     notes: list[str] | None = None,
 ) -> tuple[list[Firing], str]:
     """Every start and stop firing in ``[a, b)`` of ``target``'s artifacts for ``cfg``, and the
-    engine that computed systemd's (``osched`` or ``systemd-analyze``)."""
+    engine that computed them (systemd: ``osched`` or ``systemd-analyze``)."""
     from . import targets
-    from .targets.launchd import label
 
-    if target not in SIMULATED:
-        raise ValueError(f"simulate knows {', '.join(SIMULATED)}, not {target!r}")
+    t = targets.get(target)
+    if not t.simulated:
+        raise ValueError(f"simulate knows {', '.join(simulated())}, not {target!r}")
     files = targets.render(target, cfg, ctx)
-    tz, used = ctx.host_tz, "osched"
-    if target == "cron":
-        found = _cron(cfg, ctx, files, a, b)
-    elif target == "systemd":
-        exe = shutil.which("systemd-analyze") if engine in ("auto", "systemd-analyze") else None
-        if engine == "systemd-analyze" and exe is None:
-            raise ValueError("systemd-analyze is not installed (--engine osched uses osched's own)")
-        used = "systemd-analyze" if exe else "osched"
-        found = _systemd(cfg, files, a, b, exe, notes if notes is not None else [])
-    elif target == "taskscheduler":
-        found = _per_file(
-            cfg,
-            files,
-            a,
-            b,
-            lambda j, s, k: f"{ctx.config_id}.{j}.{s}.{k}.xml",
-            lambda text, a, b: task_fires(text, tz, a, b),
-        )
-    else:
-        found = _per_file(
-            cfg,
-            files,
-            a,
-            b,
-            lambda j, s, k: label(ctx, f"{j}.{s}.{k}") + ".plist",
-            lambda text, a, b: launchd_fires(text, tz, a, b),
-        )
-    out = sorted(found, key=lambda f: (f.at, f.job, f.kind != "stop", f.schedule))
+    found, used = t.firings(cfg, ctx, files, a, b, engine, notes if notes is not None else [])
+    out = sorted((Firing(*f) for f in found), key=lambda f: (f.at, f.job, f.kind != "stop", f.schedule))
     return out, used
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .model import Job
-from .report import human, iso, runtime_dict, status_times
+from .views import human, local_iso, runtime_dict, status_times
 
 HEADERS = ("JOB", "NEXT", "LEFT", "LAST", "RESULT", "WINDOW ENDS")
 
@@ -74,7 +74,7 @@ def job_status(state: Any, job: Job, now: datetime, tz: ZoneInfo) -> dict[str, A
         if next_run is None
         else {
             "schedule": next_run.schedule.id,
-            "start": iso(next_run.start, tz),
+            "start": local_iso(next_run.start, tz),
             "left_seconds": int((next_run.start - now).total_seconds()),
             "suppressed_by_override": suppressed_by is not None,
         },

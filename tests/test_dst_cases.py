@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from osched import targets
 from osched.cli import cli
-from osched.firemodels import cron_fires, systemd_fires
 from osched.model import Config, Job, Schedule
+from osched.scheduler_models import cron_fires, systemd_fires
 from osched.simulate import simulate
 from osched.targets.base import RenderContext
 from osched.targets.cron import lines
@@ -172,7 +172,7 @@ def test_render_says_when_systemd_gets_an_equivalent_zone(cfg_path: Path) -> Non
 
 def test_simulate_cli_flags_a_late_window_and_exits_1(cfg_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # an old render (a fixed-time line in the repeated hour) is what simulate exists to catch
-    from osched import project
+    from osched import hostfirings
 
     cfg_path.write_text('timezone = "UTC"\n[jobs.j]\ncommand = ["true"]\n[[jobs.j.schedules]]\nid = "s"\n'
                         'start = "01:30"\nduration = "30m"\ndays = "daily"\n')
@@ -184,12 +184,12 @@ def test_simulate_cli_flags_a_late_window_and_exits_1(cfg_path: Path, monkeypatc
     assert "Sun 2026-10-25 02:30 CET  j/s  start  start" in good.stdout
     js = json.loads(CliRunner().invoke(cli, [*args, "--json"], env=env).stdout)
     assert js["problems"] == 0 and len(js["windows"]) == 3
-    monkeypatch.setattr(project, "_dated_firing", lambda *a, **k: None)  # no dated lines
-    project._host_firings.cache_clear()
+    monkeypatch.setattr(hostfirings, "_dated_firing", lambda *a, **k: None)  # no dated lines
+    hostfirings._host_firings.cache_clear()
     try:
         bad = CliRunner().invoke(cli, args, env=env)
     finally:
-        project._host_firings.cache_clear()
+        hostfirings._host_firings.cache_clear()
     assert bad.exit_code == 1
     assert "LATE  j/s window Sun 2026-10-25 02:30 CET -> Sun 2026-10-25 03:00 CET: opens never" in bad.stdout
 

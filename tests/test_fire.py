@@ -25,11 +25,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from osched import cache, fastlane
+from osched import state as state_mod
 from osched.core import cache as core_cache
 from osched.core import events as core_events
 from osched.core import ids, rule
 from osched.core.store import EVENTS_MAX_BYTES, Store
-from osched import state as state_mod
 from osched.model import Job, Schedule
 from osched.runtime import policy
 from osched.windows import next_window

@@ -25,7 +25,7 @@ from osched import targets
 from osched.cli import cli
 from osched.model import Schedule
 from osched.targets.base import RenderContext
-from osched.targets.kubernetes import cronjob_name, label_value, whens
+from osched.targets.kubeobjects import cronjob_name, label_value, whens
 
 GOLDEN = Path(__file__).parent / "golden" / "kubernetes"
 NOW = "2026-11-24T12:00:00+00:00"

@@ -369,7 +369,7 @@ def _in_host_fold(t: datetime, host: str) -> bool:
 
 
 def _constant_difference(zone: str, host: str) -> bool:
-    from osched.project import steady_diffs
+    from osched.hostfirings import steady_diffs
 
     return len(steady_diffs(zone, host, int(NOW.timestamp()) // 86400)) == 1
 
@@ -378,7 +378,7 @@ def test_cron_gap_day_end_in_same_zone() -> None:
     # Santiago springs forward at midnight: 00:15 opens at 01:00 and ends at 01:30 that day
     from zoneinfo import ZoneInfo
 
-    from osched.project import host_firings
+    from osched.hostfirings import host_firings
 
     s = Schedule(id="s", job="j", hour=0, minute=15, duration=30, days=frozenset(range(7)),
                  timezone="America/Santiago")

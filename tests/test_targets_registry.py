@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,24 +17,27 @@ from osched import targets
 from osched.cli import cli
 from osched.model import Config
 from osched.plan import Plan, file_diff, files_drift, read_text, restore, sha, writer
-from osched.targets.base import File, Finding, RenderContext
+from osched.targets.base import BaseTarget, File, Finding, Fired, RenderContext
+from osched.windows import windows_between
 
 
-class Echo:
-    """Writes one text file of entrypoint command lines into ``<state>/echo/``."""
+class Echo(BaseTarget):
+    """Writes one text file of entrypoint command lines into ``<state>/echo/``; it fires
+    exactly at each window's edges (which ``firings`` reads back from that file)."""
 
     name: ClassVar[str] = "echo"
     rank: ClassVar[int] = 99
     in_all: ClassVar[bool] = False
     auto_priority: ClassVar[int | None] = None
     cost: ClassVar[int] = 1
+    simulated: ClassVar[bool] = True
 
     def detect(self, ctx: RenderContext) -> bool:
         return False
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         rows = [
-            " ".join(ctx.start_argv(j.name, s.id)) + f"  # at {s.start_text} {s.timezone}"
+            " ".join(ctx.start_argv(j.name, s.id)) + f"  # at {s.start_text} {s.timezone} {j.name} {s.id}"
             for j in cfg.jobs.values()
             for s in j.enabled_schedules
         ]
@@ -58,6 +62,17 @@ class Echo:
     def doctor(self, ctx: RenderContext) -> list[Finding]:
         return [Finding("ok", "echo needs no scheduler")]
 
+    def firings(self, cfg: Config, ctx: RenderContext, files: list[File], a: datetime, b: datetime,
+                engine: str, notes: list[str]) -> tuple[list[Fired], str]:
+        out: list[Fired] = []
+        for line in files[0].content.splitlines():
+            job, sid = line.split()[-2:]
+            s = cfg.jobs[job].schedule(sid)
+            assert s is not None
+            for w in windows_between(s, a, b):
+                out += [(w.start, job, sid, "start"), (w.end, job, sid, "stop")]
+        return [f for f in out if a <= f[0] < b], "echo"
+
 
 @pytest.fixture
 def echo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -81,9 +96,19 @@ def run(*args: str) -> Any:
 def test_the_shipped_targets_are_found_by_discovery() -> None:
     assert targets.names() == ("cron", "systemd", "taskscheduler", "launchd", "kubernetes")
     assert targets.in_all() == ("cron", "systemd", "taskscheduler", "launchd")  # kubernetes needs images
+    from osched.targets.base import Target
+
+    methods = [m for m in vars(Target) if not m.startswith("_") and callable(getattr(Target, m))]
+    assert {"render", "plan", "drift", "doctor", "detect", "notes", "start_now", "stop_now", "report",
+            "firings"} <= set(methods)
     for t in targets.all_targets():  # each one has every member of the protocol
-        for member in ("render", "plan", "drift", "doctor", "detect"):
+        for member in methods:
             assert callable(getattr(t, member)), (t.name, member)
+        for attr in ("name", "rank", "in_all", "auto_priority", "auto_reason", "cost", "host_local", "runs_here",
+                     "simulated"):
+            assert hasattr(t, attr), (t.name, attr)
+    assert [t.name for t in targets.all_targets() if t.simulated] == ["cron", "systemd", "taskscheduler", "launchd"]
+    assert [t.name for t in targets.all_targets() if not t.runs_here] == ["kubernetes"]
 
 
 def test_a_registered_target_works_in_every_command(echo: Path) -> None:
@@ -109,3 +134,10 @@ def test_an_unknown_target_is_a_usage_error(echo: Path) -> None:
     targets.unregister("echo")
     r = run("render", "--target", "echo")
     assert r.exit_code == 2 and "'echo' is not one of" in r.output
+
+
+def test_a_registered_target_works_in_simulate(echo: Path) -> None:
+    """simulate reads any target's artifacts back through its ``firings``: no list of names."""
+    r = run("simulate", "--target", "echo", "--to", "14d")
+    assert r.exit_code == 0, r.output
+    assert "computed by echo" in r.output and "2 windows, 0 open or close late" in r.output

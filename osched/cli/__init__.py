@@ -1,6 +1,6 @@
 """The ``osched`` command line: a thin click layer over ``app.App`` and the library.
 
-One module per command group: ``edit_cmds`` (init), ``job_cmds``, ``schedule_cmds``,
+One module per command group: ``init_cmd`` (init), ``job_cmds``, ``schedule_cmds``,
 ``view_cmds`` (list, show, status, next, calendar, override, events, logs, completion),
 ``control_cmds`` (start, stop), ``os_cmds`` (render, install, uninstall, doctor) and
 ``simulate_cmds``.  ``base``
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401 - register
     control_cmds,
-    edit_cmds,
+    init_cmd,
     job_cmds,
     os_cmds,
     schedule_cmds,

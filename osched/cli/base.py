@@ -80,15 +80,15 @@ class TargetChoice(click.Choice):  # type: ignore[type-arg,unused-ignore]
     """``--target``: the registered targets (read when the option is parsed or shown), plus
     ``extra`` (``all``, ``auto``)."""
 
-    def __init__(self, *extra: str, first: bool = False) -> None:
-        self.extra, self.first = extra, first
+    def __init__(self, *extra: str, first: bool = False, simulated: bool = False) -> None:
+        self.extra, self.first, self.simulated = extra, first, simulated
         super().__init__(list(extra))
 
     @property  # type: ignore[override]
     def choices(self) -> tuple[str, ...]:
         from .. import targets
 
-        names = targets.names()
+        names = tuple(t.name for t in targets.all_targets() if t.simulated or not self.simulated)
         return (*self.extra, *names) if self.first else (*names, *self.extra)
 
     @choices.setter

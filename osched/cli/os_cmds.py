@@ -84,12 +84,12 @@ def _notes(names: Any, cfg: Any, ctx: Any) -> None:
     from ..tzhost import tz_differs
 
     chosen = [targets.get(n) for n in names]
-    if any(getattr(t, "host_local", False) for t in chosen):
+    if any(t.host_local for t in chosen):
         warning = tz_differs()
         if warning and ctx.host_zone != os.environ.get("TZ", "").lstrip(":"):
             click.echo(f"Warning: {warning}", err=True)
     for t in chosen:
-        for note in getattr(t, "notes", lambda cfg: [])(cfg):
+        for note in t.notes(cfg):
             click.echo(f"note: {note}", err=True)
 
 
@@ -123,7 +123,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     name = targets.auto(ctx) if target == "auto" else target
     if target == "auto":
         click.echo(
-            f"Target: {name} ({getattr(targets.get(name), 'auto_reason', 'auto')}; --target chooses another)."
+            f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another)."
         )
     _show_plan(inst.install(cfg, ctx, name, dry_run), dry_run)
     _notes([name], cfg, ctx)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .. import report
+from .. import views as report
 from ..app import App
 from ..errors import UsageError
 from ..model import Config

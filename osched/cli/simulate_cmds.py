@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .. import report
+from .. import views as report
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-from .base import check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
+from .base import TargetChoice, check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
 
 if TYPE_CHECKING:
     from ..simulate import Result
@@ -42,7 +42,7 @@ def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) ->
 @click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
 @click.option(
     "--target",
-    type=click.Choice(["auto", "cron", "systemd", "taskscheduler", "launchd"]),
+    type=TargetChoice("auto", first=True, simulated=True),
     default="auto",
     show_default=True,
     help="Whose artifacts to replay (auto: where this config is installed, else what install would choose).",
@@ -122,20 +122,21 @@ def simulate(
 
 def _auto_target(c: App, ctx: RenderContext) -> str:
     from .. import targets
-    from ..simulate import SIMULATED
+    from ..simulate import simulated
 
-    installed = [n for n in c.installed() if n in SIMULATED]
+    known = simulated()
+    installed = [n for n in c.installed() if n in known]
     if installed:
         return installed[0]
     name = targets.auto(ctx)
-    return name if name in SIMULATED else "cron"
+    return name if name in known else known[0]
 
 
 def _print(r: Result, tz: ZoneInfo, quiet: bool) -> None:
     h = report.human
     click.echo(
         f"{r.target} on a host in {r.host_zone}, {h(r.start, tz)} to {h(r.end, tz)}"
-        + (f" (OnCalendar= by {r.engine})" if r.target == "systemd" else "")
+        + (f" (computed by {r.engine})" if r.engine != "osched" else "")
     )
     for note in r.notes:
         click.echo(f"note: {note}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .. import report
+from .. import views as report
 from ..app import App
 from ..errors import UsageError
 from .base import cli, complete_jobs, echo_lines, emit, json_option, pass_app, timezone_option
@@ -70,7 +70,7 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
     installed = c.installed_report()
     rows = [job_status(c.state, j, c.now, tz) for j in jobs]
     if as_json:
-        emit({"now": report.iso(c.now, tz), "timezone": tz.key, "installed": installed, "jobs": rows})
+        emit({"now": report.local_iso(c.now, tz), "timezone": tz.key, "installed": installed, "jobs": rows})
         return
     if not jobs:
         click.echo(f"No jobs in {cfg.path}.")
@@ -107,7 +107,7 @@ def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
     if as_json:
         emit(
             {
-                "now": report.iso(c.now, tz),
+                "now": report.local_iso(c.now, tz),
                 "timezone": tz.key,
                 "windows": [report.window_dict(w, tz) for w in windows],
             }
@@ -141,7 +141,7 @@ def calendar(c: App, job_name: str | None, as_json: bool) -> None:
         emit(
             {
                 "timezone": tz.key,
-                "week_start": report.iso(week_start, tz),
+                "week_start": report.local_iso(week_start, tz),
                 "days": [
                     {
                         "date": (week_start + timedelta(days=d)).date().isoformat(),
@@ -179,8 +179,8 @@ def override_list(c: App, job_name: str | None, as_json: bool) -> None:
                     {
                         "job": name,
                         **ov.as_dict(),
-                        "created": report.iso(ov.created, tz),
-                        "expires": report.iso(ov.expires, tz),
+                        "created": report.local_iso(ov.created, tz),
+                        "expires": report.local_iso(ov.expires, tz),
                     }
                     for name, ov in rows
                 ]

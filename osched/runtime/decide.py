@@ -24,9 +24,14 @@ from .policy import Action, Facts
 from .proc import default_procs
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..runner import Runner
     from .launch import Launcher
     from .proc import Procs
+
+    # (job, schedule) -> (unit, command, error or None): targets.unit_starter
+    UnitStarter = Callable[[str, str], tuple[str, str, str | None]]
 
 LOCK_WAIT = 120.0  # a firing waits this long for another decision (a stop's grace) before giving up
 
@@ -254,33 +259,28 @@ class Runtime:
         return Reply(0, f"{job.name}: stopped {len(left)} leftover process(es) ({reason})")
 
     # -- resume -------------------------------------------------------------------------------------
-    def resume(self, systemd: str | None = None) -> Reply:
-        """Boot/login catch-up: start each job whose window is open now.  ``systemd``
-        (``user``/``system``): start the window's service unit instead, so the job runs in it."""
+    def resume(self, starter: UnitStarter | None = None) -> Reply:
+        """Boot/login catch-up: start each job whose window is open now.  ``starter``: start the
+        window's own unit instead (``targets.unit_starter``: systemd's service), so the job
+        runs in it."""
         lines, code = [], 0
         now = self.clock.now()
         for job in self.cfg.jobs.values():
             w = policy.latest_open(job, (now,))
             if w is None:
                 continue
-            if systemd:
-                out = self.start_unit(job, w.schedule.id, systemd == "system")
+            if starter is not None:
+                out = self.start_in_unit(job, w.schedule.id, starter)
             else:
                 out = self.start_firing(job.name, w.schedule.id)
             lines.append(out.message)
             code = max(code, out.code)
         return Reply(code, "\n".join(lines) or "resume: no window is open")
 
-    def start_unit(self, job: Job, sid: str, system: bool) -> Reply:
-        """``systemctl start --no-block`` of the schedule's service unit."""
-        from ..runner import subprocess_runner
-        from ..targets.systemd import service_unit, start_unit_argv
-
-        unit = service_unit(job.name, sid)
-        argv = start_unit_argv(job.name, sid, system)
-        r = (self.runner or subprocess_runner)(argv)
-        if r.code != 0:
-            self.event(job.name, "start_failed", schedule=sid, reason=f"{' '.join(argv)}: {r.last_line()}")
-            return Reply(1, f"{job.name}: could not start {unit}: {r.last_line()}")
+    def start_in_unit(self, job: Job, sid: str, starter: UnitStarter) -> Reply:
+        unit, command, error = starter(job.name, sid)
+        if error is not None:
+            self.event(job.name, "start_failed", schedule=sid, reason=f"{command}: {error}")
+            return Reply(1, f"{job.name}: could not start {unit}: {error}")
         self.event(job.name, "resume", schedule=sid, reason=f"started {unit}")
         return Reply(0, f"{job.name}: started {unit}")

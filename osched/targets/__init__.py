@@ -19,6 +19,7 @@ from .base import File, Finding, RenderContext, Target, write_files
 
 if TYPE_CHECKING:
     from ..model import Config
+    from ..runner import Runner
 
 _extra: dict[str, Target] = {}
 
@@ -65,6 +66,24 @@ def get(name: str) -> Target:
         if t.name == name:
             return t
     raise UsageError(f"unknown target {name!r} (known: {', '.join(names())})")
+
+
+def unit_starter(
+    mode: str | None, runner: Runner
+) -> Callable[[str, str], tuple[str, str, str | None]] | None:
+    """``osched-start --resume --systemd user|system``, which the systemd target's resume unit
+    runs at boot: each open window's job starts in its own service unit.  The starter returns
+    (unit, command, error or None); None when ``mode`` is empty."""
+    if not mode:
+        return None
+    from .systemd import service_unit, start_unit_argv
+
+    def start(job: str, schedule: str) -> tuple[str, str, str | None]:
+        argv = start_unit_argv(job, schedule, mode == "system")
+        r = runner(argv)
+        return service_unit(job, schedule), " ".join(argv), None if r.code == 0 else r.last_line()
+
+    return start
 
 
 def auto(ctx: RenderContext) -> str:

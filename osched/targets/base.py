@@ -153,14 +153,23 @@ class RenderContext:
         return [self.start_exe, *self.start_args, "--resume", *tail]
 
 
+Fired = tuple[datetime, str, str, str]  # a firing simulate replays: (UTC instant, job, schedule, start|stop)
+
+
 class Target(Protocol):
-    """One OS scheduler.  A module in ``osched/targets/`` that defines ``TARGET`` is one."""
+    """One OS scheduler.  A module in ``osched/targets/`` that defines ``TARGET: Target`` is one
+    (mypy checks it against this protocol).  No module outside ``targets/`` names a target:
+    what differs between them is a member here."""
 
     name: ClassVar[str]  # the --target value
     rank: ClassVar[int]  # order in `render --target all` and in listings
     in_all: ClassVar[bool]  # rendered by `render --target all`
     auto_priority: ClassVar[int | None]  # `--target auto` tries targets by this (None: never)
+    auto_reason: ClassVar[str]  # why `--target auto` chose it ("a systemd manager answers")
     cost: ClassVar[int]  # relative render cost (splits `render --target all` across two processes)
+    host_local: ClassVar[bool]  # fires by the host's clock: the system zone decides its times
+    runs_here: ClassVar[bool]  # its jobs run on this machine (False: a cluster runs them)
+    simulated: ClassVar[bool]  # `simulate` can read its artifacts back (``firings``)
 
     def detect(self, ctx: RenderContext) -> bool:
         """Is this the scheduler to use on this machine (``--target auto``)?"""
@@ -177,6 +186,105 @@ class Target(Protocol):
 
     def doctor(self, ctx: RenderContext) -> list[Finding]:
         """Is the scheduler there and running?"""
+
+    def notes(self, cfg: Config) -> list[str]:
+        """What the user should know about how ``cfg`` was rendered (one line each)."""
+
+    def start_now(
+        self,
+        cfg: Config,
+        job: str,
+        schedule: str | None,
+        until: datetime,
+        entry: dict[str, Any],
+        ctx: RenderContext,
+    ) -> str | None:
+        """Start ``job`` now in the scheduler's own unit of work (a systemd service for a
+        schedule's window, a Job on a cluster), with ``entry`` its install manifest entry; the
+        message, or None when the local runtime starts it (``schedule`` None: a manual start)."""
+
+    def stop_now(self, job: str, entry: dict[str, Any], ctx: RenderContext) -> str | None:
+        """Stop ``job``'s runs the scheduler holds outside this machine; the message, or None."""
+
+    def report(self, entry: dict[str, Any], ctx: RenderContext) -> dict[str, Any]:
+        """Extra fields for ``status``'s row of this target (what a cluster did)."""
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        """When the artifacts ``files`` fire in ``[a, b)``, read back as the scheduler reads
+        them, and the engine that computed it (``simulate``)."""
+
+
+def enabled_pairs(cfg: Config) -> list[tuple[str, str]]:
+    """(job, schedule) of every enabled schedule, in the config's order."""
+    return [(j.name, s.id) for j in cfg.jobs.values() for s in j.enabled_schedules]
+
+
+def per_file_firings(
+    cfg: Config,
+    files: list[File],
+    name: Any,
+    fires: Any,
+) -> list[Fired]:
+    """Firings of targets with one artifact per schedule and kind: ``name(job, schedule,
+    kind)`` is its file name, ``fires(text)`` its instants."""
+    by_name = {f.name: f.content for f in files}
+    return [
+        (t, j, s, kind)
+        for j, s in enabled_pairs(cfg)
+        for kind in ("start", "stop")
+        for t in fires(by_name[name(j, s, kind)])
+    ]
+
+
+class BaseTarget:
+    """The defaults of the protocol's optional parts: a target subclasses it and overrides
+    what it does differently."""
+
+    auto_reason: ClassVar[str] = "asked for"
+    host_local: ClassVar[bool] = False
+    runs_here: ClassVar[bool] = True
+    simulated: ClassVar[bool] = False
+
+    def notes(self, cfg: Config) -> list[str]:
+        return []
+
+    def start_now(
+        self,
+        cfg: Config,
+        job: str,
+        schedule: str | None,
+        until: datetime,
+        entry: dict[str, Any],
+        ctx: RenderContext,
+    ) -> str | None:
+        return None
+
+    def stop_now(self, job: str, entry: dict[str, Any], ctx: RenderContext) -> str | None:
+        return None
+
+    def report(self, entry: dict[str, Any], ctx: RenderContext) -> dict[str, Any]:
+        return {}
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        raise NotImplementedError(f"simulate cannot read {type(self).__name__}'s artifacts back")
 
 
 def write_files(files: list[File], directory: Path) -> list[Path]:

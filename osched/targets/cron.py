@@ -1,7 +1,7 @@
 """cron: crontab lines (the user's crontab) or an ``/etc/cron.d`` file (``--system``).
 
 Cron runs in the host's zone (Debian's cron has no CRON_TZ), so the firings come from
-``project.host_firings``.  Each line ends in a marker comment
+``hostfirings.host_firings``.  Each line ends in a marker comment
 ``osched:<config id>:<job>.<schedule>:<start|stop>`` (``osched:<config id>:resume`` for the
 ``@reboot`` catch-up): install and uninstall find osched's lines by it, never by command text.
 
@@ -16,18 +16,19 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..core.store import Store
 from ..fsutil import atomic_write
+from ..hostfirings import Firing, host_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
-from ..project import Firing, host_firings
 from ..runner import ToolError
 from ..templating import render as render_template
-from .base import File, Finding, RenderContext
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, enabled_pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ def daemon_pids(names: tuple[str, ...] = ("cron", "crond")) -> list[int]:
     return sorted(pids)
 
 
-class Cron:
+class Cron(BaseTarget):
     name: ClassVar[str] = "cron"
     rank: ClassVar[int] = 10
     in_all: ClassVar[bool] = True
@@ -208,6 +209,33 @@ class Cron:
     auto_reason: ClassVar[str] = "no systemd manager answers"
     cost: ClassVar[int] = 2
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
+    simulated: ClassVar[bool] = True
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        """Each line of ours (found by its marker), under Debian cron's rules."""
+        from ..scheduler_models import cron_fires
+
+        names = {marker(ctx, j, s, k): (j, s, k) for j, s in enabled_pairs(cfg) for k in ("start", "stop")}
+        tail = re.compile(r"#\s*(osched:\S+)\s*$")
+        out: list[Fired] = []
+        for f in files:  # a line: five time fields, (cron.d: a user), the command, the marker
+            for line in f.content.splitlines():
+                m = tail.search(line)
+                if m is None or line.startswith(("@", "#")) or m.group(1) not in names:
+                    continue
+                job, sid, kind = names[m.group(1)]
+                when = " ".join(line.split()[:5])
+                out += [(t, job, sid, kind) for t in cron_fires(when, ctx.host_tz, a, b)]
+        return out, "osched"
 
     def detect(self, ctx: RenderContext) -> bool:
         import sys
@@ -237,9 +265,7 @@ class Cron:
             plan.diffs.append(file_diff(tab.location, current, new))
             command = ["crontab", "-"] if not tab.file else ["write", str(tab.file)]
             before = CronTable.ours(current, ctx.config_id)
-            plan.add(
-                lambda: tab.replace_block(rows), lambda: tab.replace_block(before), command
-            )
+            plan.add(lambda: tab.replace_block(rows), lambda: tab.replace_block(before), command)
             plan.summary.append(
                 f"{tab.location}: {len(rows)} osched lines"
                 if rows
@@ -298,4 +324,4 @@ class Cron:
         return out
 
 
-TARGET = Cron()
+TARGET: Target = Cron()

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..model import Config, Job
 from ..runner import Runner, must
 from .base import Finding, RenderContext
-from .kubernetes import L_JOB, document, kubectl, manual_job, selector
+from .kubeobjects import L_JOB, document, kubectl, manual_job, selector
 
 
 def check_cluster(run: Runner, settings: dict[str, str]) -> list[Finding]:

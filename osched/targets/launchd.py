@@ -2,7 +2,7 @@
 
 Labels ``org.osched.<config id>.J.S.start`` / ``.stop`` and ``org.osched.<config id>.resume``
 (``RunAtLoad``: the login/boot catch-up).  launchd's ``StartCalendarInterval`` runs in the
-host's local time, so the firings come from ``project.host_firings``; a firing missed while
+host's local time, so the firings come from ``hostfirings.host_firings``; a firing missed while
 asleep runs on wake.  The template writes exactly what plistlib would (the tests compare),
 with plistlib's escaping (``plist_string``).
 """
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..hostfirings import Firing, host_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
-from ..project import Firing, host_firings
 from ..templating import render as render_template
-from .base import File, Finding, RenderContext, tool_finding
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, per_file_firings, tool_finding
 
 
 def intervals(firings: list[Firing]) -> list[tuple[tuple[str, int], ...]]:
@@ -59,7 +60,7 @@ def domain(system: bool) -> str:
     return "system" if system else f"gui/{os.getuid() if hasattr(os, 'getuid') else 0}"
 
 
-class Launchd:
+class Launchd(BaseTarget):
     name: ClassVar[str] = "launchd"
     rank: ClassVar[int] = 40
     in_all: ClassVar[bool] = True
@@ -67,6 +68,27 @@ class Launchd:
     auto_reason: ClassVar[str] = "this is macOS"
     cost: ClassVar[int] = 3
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
+    simulated: ClassVar[bool] = True
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        """Each plist's calendar intervals (modelled as cron's fixed lines: docs/render.md)."""
+        from ..scheduler_models import launchd_fires
+
+        def name(j: str, s: str, k: str) -> str:
+            return label(ctx, f"{j}.{s}.{k}") + ".plist"
+
+        return per_file_firings(
+            cfg, files, name, lambda text: launchd_fires(text, ctx.host_tz, a, b)
+        ), "osched"
 
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "darwin"
@@ -144,4 +166,4 @@ def _unlink(path: Path) -> Any:
     return step
 
 
-TARGET = Launchd()
+TARGET: Target = Launchd()

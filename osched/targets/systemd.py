@@ -12,7 +12,7 @@ Per schedule ``S`` of job ``J``:
 systemd skips a wall time inside a DST gap and fires a repeated one on its first pass only;
 osched opens a gap-shifted window at the gap's end, and a duration is elapsed time (an offset
 change inside a window moves its end).  Every start or end of the coming 400 days that the
-weekly specs miss is listed as a dated UTC ``OnCalendar=`` line (``project.near_change_windows``).
+weekly specs miss is listed as a dated UTC ``OnCalendar=`` line (``hostfirings.near_change_windows``).
 Pacific/Chatham wall times systemd 252 cannot compute are written in Pacific/Auckland.
 ``AccuracySec=1s``: the default (1 min) would let a start drift by up to a minute.
 """
@@ -25,12 +25,13 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from ..hostfirings import in_second_pass, near_change_windows
 from ..model import Config, Job, Schedule
 from ..parse import DAY_NAMES
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
-from ..project import in_second_pass, near_change_windows
+from ..runner import must
 from ..templating import render as render_template
-from .base import File, Finding, RenderContext
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, enabled_pairs
 
 ACCURACY = "1s"
 RESUME_PREFIX = "osched-resume-"
@@ -221,7 +222,7 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
     ]
 
 
-class Systemd:
+class Systemd(BaseTarget):
     name: ClassVar[str] = "systemd"
     rank: ClassVar[int] = 20
     in_all: ClassVar[bool] = True
@@ -232,8 +233,57 @@ class Systemd:
     def detect(self, ctx: RenderContext) -> bool:
         return reachable(ctx)
 
+    simulated: ClassVar[bool] = True
+
     def notes(self, cfg: Config) -> list[str]:
         return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]
+
+    def start_now(
+        self,
+        cfg: Config,
+        job: str,
+        schedule: str | None,
+        until: datetime,
+        entry: dict[str, Any],
+        ctx: RenderContext,
+    ) -> str | None:
+        """A schedule's window runs in its service unit: start that (a manual start, with no
+        schedule, runs under osched's own supervisor)."""
+        if schedule is None:
+            return None
+        must(ctx.runner, start_unit_argv(job, schedule, bool(entry.get("system"))))
+        return f"{job}: started {service_unit(job, schedule)}"
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        """Each timer's ``OnCalendar=`` lines, by ``systemd-analyze calendar`` when it is
+        installed (``engine`` auto or systemd-analyze), else by osched's own engine."""
+        from ..scheduler_models import systemd_analyze_fires, systemd_fires
+
+        exe = shutil.which("systemd-analyze") if engine in ("auto", "systemd-analyze") else None
+        if engine == "systemd-analyze" and exe is None:
+            raise ValueError("systemd-analyze is not installed (--engine osched uses osched's own)")
+        by_name = {f.name: f.content for f in files}
+        out: list[Fired] = []
+        for j, s in enabled_pairs(cfg):
+            for kind, suffix in (("start", ".timer"), ("stop", ".stop.timer")):
+                text = by_name[unit_base(j, s) + suffix]
+                specs = [ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith("OnCalendar=")]
+                found = (
+                    list(systemd_analyze_fires(specs, a, b, exe, notes).values())
+                    if exe
+                    else [systemd_fires(spec, a, b) for spec in specs]
+                )
+                out += [(t, j, s, kind) for t in sorted({t for ts in found for t in ts})]
+        return out, "systemd-analyze" if exe else "osched"
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
@@ -367,4 +417,4 @@ def _plan_enable(
         plan.add(run_step(run, cmd), quiet(run, [*sc, "disable", *resume]), cmd)
 
 
-TARGET = Systemd()
+TARGET: Target = Systemd()

@@ -4,7 +4,7 @@ Tasks live in the ``\\osched\\`` folder and carry the config id, so two configs 
 job and schedule ids never collide: ``\\osched\\<config id>.J.S.start`` and ``...J.S.stop`` per
 schedule, and ``\\osched\\<config id>.resume`` with boot and logon triggers.  Task Scheduler
 runs calendar triggers in the host's local time, so the firings come from
-``project.host_firings`` (instants near a DST change: one-time triggers at their UTC instant).
+``hostfirings.host_firings`` (instants near a DST change: one-time triggers at their UTC instant).
 Every calendar trigger has a ``StartBoundary``; ``StartWhenAvailable``
 runs a missed firing as soon as possible; ``ExecutionTimeLimit`` is ``PT0S`` (none), so the
 supervisor is never killed by the scheduler.
@@ -13,20 +13,25 @@ supervisor is never killed by the scheduler.
 from __future__ import annotations
 
 import sys
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..fsutil import atomic_write
+from ..hostfirings import Firing, host_firings
 from ..model import Config
 from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, read_bytes, sha
-from ..project import Firing, host_firings
 from ..runner import Runner, must
 from ..templating import render as render_template
-from .base import File, Finding, RenderContext, tool_finding
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, per_file_firings, tool_finding
 
 FOLDER = "\\osched\\"
+
+
+def task_file(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
+    """The task XML of a schedule's start or stop (``kind``)."""
+    return f"{ctx.config_id}.{job}.{schedule}.{kind}.xml"
 
 
 def task_path(name: str) -> str:
@@ -66,7 +71,7 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
 
 
-class TaskScheduler:
+class TaskScheduler(BaseTarget):
     name: ClassVar[str] = "taskscheduler"
     rank: ClassVar[int] = 30
     in_all: ClassVar[bool] = True
@@ -74,6 +79,25 @@ class TaskScheduler:
     auto_reason: ClassVar[str] = "this is Windows"
     cost: ClassVar[int] = 4
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
+    simulated: ClassVar[bool] = True
+
+    def firings(
+        self,
+        cfg: Config,
+        ctx: RenderContext,
+        files: list[File],
+        a: datetime,
+        b: datetime,
+        engine: str,
+        notes: list[str],
+    ) -> tuple[list[Fired], str]:
+        """Each task's triggers, as Task Scheduler runs them."""
+        from ..scheduler_models import task_fires
+
+        def name(j: str, s: str, k: str) -> str:
+            return task_file(ctx, j, s, k)
+
+        return per_file_firings(cfg, files, name, lambda text: task_fires(text, ctx.host_tz, a, b)), "osched"
 
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "win32"
@@ -91,7 +115,7 @@ class TaskScheduler:
                     ("stop", ctx.stop_argv(job.name, s.id), stops),
                 ):
                     title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
-                    name = f"{ctx.config_id}.{job.name}.{s.id}.{kind}"
+                    name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
                     files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
         if files:
             files.append(
@@ -174,4 +198,4 @@ def _plan_delete(plan: Plan, run: Runner, task: str, path: Path) -> None:
     plan.add(delete, undo, cmd)
 
 
-TARGET = TaskScheduler()
+TARGET: Target = TaskScheduler()

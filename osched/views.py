@@ -12,7 +12,8 @@ from .parse import DAY_NAMES, format_seconds
 from .windows import Window, job_times, next_window, open_windows, upcoming, windows_between
 
 
-def iso(t: datetime | None, tz: ZoneInfo) -> str | None:
+def local_iso(t: datetime | None, tz: ZoneInfo) -> str | None:
+    """An instant in ``tz``, ISO 8601 with its offset (the JSON views)."""
     return None if t is None else t.astimezone(tz).isoformat()
 
 
@@ -58,8 +59,8 @@ def window_dict(w: Window, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "job": w.schedule.job,
         "schedule": w.schedule.id,
-        "start": iso(w.start, tz),
-        "end": iso(w.end, tz),
+        "start": local_iso(w.start, tz),
+        "end": local_iso(w.end, tz),
         "schedule_timezone": w.schedule.timezone,
     }
 
@@ -84,8 +85,8 @@ def status_times(job: Job, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any],
         "active_schedules": len({w.schedule.id for w in opened}),
         "enabled_schedules": len(job.enabled_schedules),
         "open_windows": [window_dict(w, tz) for w in opened],
-        "window_end": iso(max(w.end for w in opened), tz) if opened else None,
-        "next_start": None if opened or next_run is None else iso(next_run.start, tz),
+        "window_end": local_iso(max(w.end for w in opened), tz) if opened else None,
+        "next_start": None if opened or next_run is None else local_iso(next_run.start, tz),
     }
     return fields, next_run
 
@@ -234,8 +235,8 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
             overrides.append(
                 {
                     "kind": kind,
-                    "created": iso(ov.created, tz),
-                    "expires": iso(ov.expires, tz),
+                    "created": local_iso(ov.created, tz),
+                    "expires": local_iso(ov.expires, tz),
                     "reason": ov.reason,
                 }
             )
@@ -243,7 +244,7 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
         "process": (
             {
                 "pid": st.pid,
-                "since": iso(parse_iso(st.started_at), tz),
+                "since": local_iso(parse_iso(st.started_at), tz),
                 "supervisor_pid": st.supervisor_pid
                 if procs.alive(st.supervisor_pid, st.supervisor_start)
                 else None,
@@ -253,10 +254,10 @@ def runtime_dict(state: Any, job: str, now: datetime, tz: ZoneInfo) -> dict[str,
         ),
         "outcome": st.outcome if not running else "running",
         "run_schedule": st.schedule,
-        "last_started": iso(parse_iso(st.started_at), tz),
+        "last_started": local_iso(parse_iso(st.started_at), tz),
         "crash_count": st.crashes,
         "last_exit": st.last_exit,
-        "finished_at": iso(parse_iso(st.finished_at), tz),
+        "finished_at": local_iso(parse_iso(st.finished_at), tz),
         "overrides": overrides,
     }
 
