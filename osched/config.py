@@ -25,6 +25,7 @@ from .model import (
     Job,
     Schedule,
 )
+from .validators import _call, _env, _kube_defaults, _kube_job, _quote, _strings, _unknown, _zone
 
 TOP_KEYS = {"timezone", "jobs", "kubernetes"}
 JOB_KEYS = {
@@ -38,12 +39,6 @@ JOB_KEYS = {
     "schedules",
     "kubernetes",
 }
-KUBE_KEYS = {"namespace", "context"}
-KUBE_JOB_KEYS = {"image", "service_account", "resources"}
-RESOURCE_KEYS = {"cpu", "memory"}
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
-_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -205,116 +200,6 @@ def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -
         jobs[name] = _job(name, raw, key, tz_name, fail)
     kube = _kube_defaults(doc.get("kubernetes", {}), fail)
     return Config(path=path, timezone=tz_name, jobs=jobs, kubernetes=kube)
-
-
-def _kube_defaults(raw: object, fail: Any) -> dict[str, str]:
-    """``[kubernetes]``: namespace (a DNS-1123 label) and context (a kubeconfig context)."""
-    if not isinstance(raw, dict):
-        raise fail("kubernetes", "must be a table ([kubernetes])")
-    _unknown(raw, KUBE_KEYS, "kubernetes", fail)
-    out: dict[str, str] = {}
-    if "namespace" in raw:
-        out["namespace"] = _name(raw["namespace"], "kubernetes.namespace", _DNS_LABEL, fail)
-    if "context" in raw:
-        out["context"] = _text(raw["context"], "kubernetes.context", fail)
-    return out
-
-
-def _kube_job(raw: object, key: str, fail: Any) -> dict[str, Any]:
-    """``[jobs.NAME.kubernetes]``: image, service_account, resources = { cpu, memory }.  The
-    image is required by the kubernetes target only (it says so when it renders)."""
-    if not isinstance(raw, dict):
-        raise fail(key, "must be a table ([jobs.NAME.kubernetes])")
-    _unknown(raw, KUBE_JOB_KEYS, key, fail)
-    out: dict[str, Any] = {}
-    if "image" in raw:
-        image = _text(raw["image"], f"{key}.image", fail)
-        if any(c.isspace() for c in image):
-            raise fail(f"{key}.image", "must not contain spaces")
-        out["image"] = image
-    if "service_account" in raw:
-        out["service_account"] = _name(raw["service_account"], f"{key}.service_account", _DNS_SUBDOMAIN, fail)
-    if "resources" in raw:
-        res = raw["resources"]
-        if not isinstance(res, dict):
-            raise fail(f"{key}.resources", 'must be a table such as { cpu = "2", memory = "4Gi" }')
-        _unknown(res, RESOURCE_KEYS, f"{key}.resources", fail)
-        out["resources"] = {}
-        for k, v in res.items():
-            text = str(v) if isinstance(v, int) and not isinstance(v, bool) else v
-            if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
-                raise fail(
-                    f"{key}.resources.{k}", 'must be a Kubernetes quantity such as "500m", "2" or "4Gi"'
-                )
-            out["resources"][k] = text
-    return out
-
-
-def _text(value: object, key: str, fail: Any) -> str:
-    from .safe import unsafe_char
-
-    if not isinstance(value, str) or not value:
-        raise fail(key, "must be a non-empty string")
-    if unsafe_char(value) is not None:
-        raise fail(key, "must not contain control characters or line breaks")
-    return value
-
-
-def _name(value: object, key: str, pattern: re.Pattern[str], fail: Any) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise fail(key, f"must be a Kubernetes name (lower case letters, digits and '-'): {value!r}")
-    return value
-
-
-def _quote(name: str) -> str:
-    return name if parse.ID_RE.fullmatch(name) else '"' + name.replace('"', '\\"') + '"'
-
-
-def _unknown(table: dict[str, Any], allowed: set[str], prefix: str, fail: Any) -> None:
-    for k in table:
-        if k not in allowed:
-            dotted = f"{prefix}.{k}" if prefix else k
-            raise fail(dotted, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def _zone(value: object, key: str, fail: Any) -> str:
-    if not isinstance(value, str):
-        raise fail(key, f"invalid time zone {value!r}: expected an IANA name such as 'Europe/Berlin'")
-    try:
-        parse.zone(value)
-    except ValueError as e:
-        raise fail(key, str(e)) from None
-    return value
-
-
-def _call(func: Any, value: object, key: str, fail: Any) -> Any:
-    try:
-        return func(value)
-    except ValueError as e:
-        raise fail(key, str(e)) from None
-
-
-def _strings(value: object, key: str, fail: Any, *, nonempty: bool = False) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise fail(key, "must be a list of strings")
-    if nonempty and (not value or not value[0]):
-        raise fail(key, 'must name a program: a non-empty list such as ["python3", "job.py"]')
-    if any("\x00" in v for v in value):
-        raise fail(key, "must not contain NUL characters")
-    return tuple(value)
-
-
-def _env(value: object, key: str, fail: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise fail(key, 'must be a table of NAME = "value" strings')
-    out: dict[str, str] = {}
-    for k, v in value.items():
-        if not parse.ENV_NAME_RE.fullmatch(k):
-            raise fail(f"{key}.{k}", "invalid environment variable name")
-        if not isinstance(v, str) or "\x00" in v:
-            raise fail(f"{key}.{k}", "must be a string")
-        out[k] = v
-    return out
 
 
 def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> Job:

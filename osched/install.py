@@ -2,15 +2,11 @@
 commands, steps with undo); this module runs it, records the install manifest, and rolls
 back what it wrote when a step or the manifest write fails.
 
-The manifest (``<state>/install/<config id>.toml``) records, per target, each artifact and
-the sha256 of its content, and the config's own hash: uninstall removes exactly that, even
-after the TOML changed, and ``status``/``doctor`` report drift.
+The manifest is ``manifest.py``'s.
 """
 
 from __future__ import annotations
 
-import contextlib
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,46 +14,9 @@ from typing import Any
 
 from . import targets
 from .errors import OschedError, UsageError
-from .fsutil import atomic_write
-from .paths import manifest_path
+from .manifest import ManifestError, installed_targets, read_manifest, write_manifest
 from .plan import Plan, sha
 from .targets.base import RenderContext
-
-
-class ManifestError(OschedError):
-    """The install manifest cannot be read: never taken as 'nothing installed'."""
-
-
-# -- the manifest ------------------------------------------------------------------------------------
-def read_manifest(state_dir: Path, config_id: str) -> dict[str, Any]:
-    path = manifest_path(state_dir, config_id)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"targets": {}}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ManifestError(
-            f"{path}: install manifest is unreadable ({e}); move it aside to reinstall"
-        ) from None
-    data.setdefault("targets", {})
-    return data
-
-
-def write_manifest(state_dir: Path, config_id: str, data: dict[str, Any]) -> None:
-    import tomli_w
-
-    path = manifest_path(state_dir, config_id)
-    if not data.get("targets"):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        return
-    atomic_write(path, tomli_w.dumps(data).encode("utf-8"), mode=0o600)
-
-
-def installed_targets(state_dir: Path, config_id: str) -> dict[str, dict[str, Any]]:
-    """Where this config is installed (by the manifest); {} when nowhere.  An unreadable
-    manifest is a ``ManifestError``, never "nothing installed"."""
-    return dict(read_manifest(state_dir, config_id)["targets"])
 
 
 # -- install / uninstall ---------------------------------------------------------------------------------
@@ -165,3 +124,16 @@ def drift(target: str, entry: dict[str, Any], ctx: RenderContext, config_path: P
     except OschedError as e:
         found.append(str(e))
     return found
+
+
+__all__ = [
+    "ManifestError",
+    "Outcome",
+    "drift",
+    "install",
+    "installed_targets",
+    "read_manifest",
+    "renewal_due",
+    "uninstall",
+    "write_manifest",
+]

@@ -66,13 +66,6 @@ def log_max_bytes() -> int:
 
 
 # -- the state dir's layout: the state store's (core.store), the only place its paths are built --
-def manifest_path(state: Path, config_id: str) -> Path:
-    """The install manifest of one config: what each target put where."""
-    from .core.store import Store
-
-    return Path(Store(state).path(*Store.manifest(config_id)))
-
-
 def target_work_dir(state: Path, target: str) -> Path:
     """Files a target keeps for the OS tool to read (Task Scheduler's task XML)."""
     from .core.store import Store

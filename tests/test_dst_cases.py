@@ -21,7 +21,7 @@ from osched.scheduler_models import cron_fires, systemd_fires
 from osched.simulate import simulate
 from osched.targets.base import RenderContext
 from osched.targets.cron import lines
-from osched.targets.systemd import start_specs, stop_specs
+from osched.targets.systemd_calendar import start_specs, stop_specs
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 

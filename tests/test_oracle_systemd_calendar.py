@@ -167,7 +167,7 @@ def test_systemd_252_chatham_limitations_are_covered_by_an_equivalent_zone() -> 
     02:45 spec across it ("Resource deadlock avoided").  osched writes those wall times in
     Pacific/Auckland, whose clock changes at the same instants by the same hour, 45 minutes
     behind: the same instants, which systemd computes."""
-    from osched.targets.systemd import engine_notes, start_specs
+    from osched.targets.systemd_calendar import engine_notes, start_specs
 
     base = int(datetime(2026, 9, 20, tzinfo=UTC).timestamp())
     now = datetime.fromtimestamp(base, UTC)

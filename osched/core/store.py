@@ -74,7 +74,12 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str], uid: int | None = None) -> None:
         self.root = os.fspath(root)
-        self.uid = (0 if WINDOWS else os.geteuid()) if uid is None else uid
+        if uid is not None:
+            self.uid = uid
+        elif sys.platform == "win32":
+            self.uid = 0
+        else:
+            self.uid = os.geteuid()
 
     # -- layout: the only place state-dir paths are built -----------------------------------------
     def path(self, *parts: str) -> str:

@@ -116,7 +116,7 @@ class Kubernetes(BaseTarget):
         return files_drift(recorded.get("artifacts", []))
 
     def doctor(self, ctx: RenderContext) -> list[Finding]:
-        from ..install import installed_targets
+        from ..manifest import installed_targets
 
         entry = installed_targets(ctx.state_dir, ctx.config_id).get(self.name)
         if entry is not None:

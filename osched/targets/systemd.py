@@ -20,18 +20,15 @@ Pacific/Chatham wall times systemd 252 cannot compute are written in Pacific/Auc
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
-from ..hostfirings import in_second_pass, near_change_windows
 from ..model import Config, Job, Schedule
-from ..parse import DAY_NAMES
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..runner import must
 from ..templating import render as render_template
 from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, enabled_pairs
+from .systemd_calendar import engine_notes, start_specs, stop_specs
 
 ACCURACY = "1s"
 RESUME_PREFIX = "osched-resume-"
@@ -58,132 +55,6 @@ def systemctl(system: bool) -> list[str]:
 def start_unit_argv(job: str, schedule: str, system: bool) -> list[str]:
     """Start a window's service now, without waiting for the job (resume, live start)."""
     return [*systemctl(system), "start", "--no-block", service_unit(job, schedule)]
-
-
-def _days(days: set[int] | frozenset[int]) -> str:
-    return ",".join(DAY_NAMES[d].capitalize() for d in sorted(days))
-
-
-# systemd 252's calendar engine fails for some wall times of a zone ("Resource deadlock
-# avoided" for Pacific/Chatham 02:45-02:59 on Sundays; 03:45-03:59 on its spring-forward
-# day elapse never).  Such a wall time is written in a zone whose clock changes at the same
-# instants by the same amount, shifted by the constant difference: the same instants.
-# (zone, first bad minute, end minute) -> (equivalent zone, minutes to add)
-EQUIVALENT: dict[str, tuple[int, int, str, int]] = {
-    "Pacific/Chatham": (2 * 60 + 45, 4 * 60, "Pacific/Auckland", -45),
-}
-
-
-def equivalent(zone: str, minute_of_day: int) -> tuple[str, int] | None:
-    """(zone, minutes to add) to write ``minute_of_day`` of ``zone`` in, when systemd's engine
-    fails on it; None when it does not."""
-    rule = EQUIVALENT.get(zone)
-    if rule is None or not rule[0] <= minute_of_day < rule[1]:
-        return None
-    return rule[2], rule[3]
-
-
-def _specs(table: dict[int, set[int]], zone: str) -> list[str]:
-    out = []
-    for m, days in sorted(table.items()):
-        eq = equivalent(zone, m)
-        if eq is None:
-            out.append(f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}")
-            continue
-        shifted: dict[int, set[int]] = {}
-        for d in days:
-            _add(shifted, d, m + eq[1])
-        for mm, ds in sorted(shifted.items()):
-            out.append(f"{_days(ds)} *-*-* {mm // 60:02d}:{mm % 60:02d}:00 {eq[0]}")
-    return out
-
-
-def engine_notes(s: Schedule) -> list[str]:
-    """What systemd is given instead of the schedule's own wall times, said at render time."""
-    walls = {s.hour * 60 + s.minute: "start", (s.hour * 60 + s.minute + s.duration) % 1440: "end"}
-    notes = []
-    for m, what in walls.items():
-        eq = equivalent(s.timezone, m)
-        if eq is not None:
-            notes.append(
-                f"{s.job}/{s.id}: systemd 252 cannot compute {m // 60:02d}:{m % 60:02d} {s.timezone} "
-                f"on every day; the {what} is written as {(m + eq[1]) // 60 % 24:02d}:{(m + eq[1]) % 60:02d} "
-                f"{eq[0]}, the same instants"
-            )
-    return notes
-
-
-def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
-    total = (day * 1440 + minute) % (7 * 1440)
-    table.setdefault(total % 1440, set()).add(total // 1440)
-
-
-@lru_cache(maxsize=65536)  # the instants near a change repeat across schedules
-def _dated(t: datetime) -> str:
-    """A one-off instant, in UTC."""
-    return f"{t.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _fires(weekly: dict[int, set[int]], t: datetime, tz: ZoneInfo) -> bool:
-    """Does a weekly spec of ``weekly`` elapse at instant ``t``?  systemd fires a wall time
-    once, at its first occurrence, and skips one inside a gap (``t`` is a real instant)."""
-    local = t.astimezone(tz)
-    if in_second_pass(local):
-        return False
-    return local.weekday() in weekly.get(local.hour * 60 + local.minute, ())
-
-
-def _with_dated(
-    specs: list[str], weekly: dict[int, set[int]], points: list[datetime], s: Schedule
-) -> list[str]:
-    """``specs`` plus a dated UTC line for every instant no weekly spec elapses at: a start
-    pushed out of a gap, an end moved by an offset change in its window or in the repeated
-    hour's second pass."""
-    out = list(specs)
-    for t in points:
-        spec = _dated(t)
-        if not _fires(weekly, t, s.tz) and spec not in out:
-            out.append(spec)
-    return out
-
-
-def _near(s: Schedule, now: datetime) -> tuple[tuple[datetime, datetime], ...]:
-    """(start, end) of the windows near an offset change of the schedule's zone; cached on the
-    timing, as the start and the stop timer both ask."""
-    return _near_cached(s.hour, s.minute, s.duration, s.days, s.timezone, int(now.timestamp()) // 86400)
-
-
-@lru_cache(maxsize=65536)
-def _near_cached(
-    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, day: int
-) -> tuple[tuple[datetime, datetime], ...]:
-    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
-    return tuple((w.start, w.end) for w in near_change_windows(s, (zone,), day))
-
-
-def start_specs(s: Schedule, now: datetime) -> list[str]:
-    return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, True))
-
-
-def stop_specs(s: Schedule, now: datetime) -> list[str]:
-    """The nominal end, weekly; and a dated line for every end a DST change moves."""
-    return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, False))
-
-
-@lru_cache(maxsize=65536)  # a function of the timing alone: schedules that share one share it
-def _timer_specs(
-    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, now: datetime, start: bool
-) -> tuple[str, ...]:
-    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
-    weekly: dict[int, set[int]] = {}
-    if start:
-        weekly[hour * 60 + minute] = set(days)
-        points = [a for a, _ in _near(s, now) if a >= now]
-    else:
-        for d in days:
-            _add(weekly, d, hour * 60 + minute + duration)
-        points = [b for _, b in _near(s, now) if b >= now]
-    return tuple(_with_dated(_specs(weekly, zone), weekly, points, s))
 
 
 def _common(ctx: RenderContext) -> dict[str, object]:

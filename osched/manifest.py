@@ -1,0 +1,62 @@
+"""The install manifest (``<state>/install/<config id>.toml``): per target, each artifact and
+the sha256 of its content, and the config's own hash.  Uninstall removes exactly that, even
+after the TOML changed, and ``status``/``doctor`` report drift.  Read and written through the
+state store (private, never through a link, never another user's file)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .core.store import Store
+from .core.trust import Untrusted
+from .errors import OschedError
+
+
+class ManifestError(OschedError):
+    """The install manifest cannot be read: never taken as 'nothing installed'."""
+
+
+def read_manifest(state_dir: Path, config_id: str) -> dict[str, Any]:
+    store = Store(state_dir)
+    parts = store.manifest(config_id)
+    path = store.path(*parts)
+    try:
+        raw = store.read(parts, "manifest")
+    except FileNotFoundError:
+        return {"targets": {}}
+    except (Untrusted, OSError) as e:
+        raise ManifestError(f"{path}: install manifest refused: {e}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise ManifestError(
+            f"{path}: install manifest is unreadable ({e}); move it aside to reinstall"
+        ) from None
+    found = data.setdefault("targets", {})
+    if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
+        raise ManifestError(f"{path}: install manifest is unreadable (targets is not a table of tables)")
+    return data
+
+
+def write_manifest(state_dir: Path, config_id: str, data: dict[str, Any]) -> None:
+    import tomli_w
+
+    store = Store(state_dir)
+    parts = store.manifest(config_id)
+    try:
+        if not data.get("targets"):
+            store.remove(parts)
+            return
+        store.write(parts, tomli_w.dumps(data).encode("utf-8"))
+    except Untrusted as e:
+        from .trust import refused
+
+        raise refused(e) from None
+
+
+def installed_targets(state_dir: Path, config_id: str) -> dict[str, dict[str, Any]]:
+    """Where this config is installed (by the manifest); {} when nowhere.  An unreadable
+    manifest is a ``ManifestError``, never "nothing installed"."""
+    return dict(read_manifest(state_dir, config_id)["targets"])
