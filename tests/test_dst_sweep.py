@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytestmark = pytest.mark.oracle
+pytestmark = [pytest.mark.oracle, pytest.mark.slow]  # OSCHED_SWEEP_SCHEDULES sizes it (default 2000)
 
 SCHEDULES = int(os.environ.get("OSCHED_SWEEP_SCHEDULES", "2000"))
 HOSTS = ("Europe/Berlin", "America/Nuuk", "Europe/Dublin", "Australia/Lord_Howe")
