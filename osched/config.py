@@ -141,13 +141,16 @@ class Opened:
             os.close(self.fd)
             self.fd = -1
 
-    def load(self) -> Loaded:
+    def read(self) -> bytes:
         from .fsutil import read_fd
 
         try:
-            data = read_fd(self.fd, MAX_CONFIG_BYTES)
+            return read_fd(self.fd, MAX_CONFIG_BYTES)
         except OSError as e:
             raise read_error(e, self.path) from None
+
+    def load(self) -> Loaded:
+        data = self.read()
         cfg = validate(parse_toml(decode(data, self.path), self.path), self.path)
         return Loaded(self.path, self.identity, data, cfg)
 
@@ -159,6 +162,18 @@ def open_trusted(path: Path) -> Opened:
     """The config opened through the trust check (``trust.InsecureError`` for a refusal,
     ``ConfigError`` when it cannot be read)."""
     return Opened(path)
+
+
+def written(path: Path, data: bytes, cfg: Config, st: os.stat_result | None) -> Loaded:
+    """What an edit just wrote to ``path`` (``data``, validated as ``cfg``; ``st``: the new
+    file's stat, from the write) as this command's load: the edit opened the old file through
+    the trust check, and the new one is the user's own file in the same folder, so nothing is
+    parsed or opened again.  Without ``st`` (another file took the name): loaded afresh."""
+    if st is None:
+        return load_trusted(path)
+    from .core.cache import identity
+
+    return Loaded(path, identity(st), data, cfg)
 
 
 def load_trusted(path: Path) -> Loaded:

@@ -18,7 +18,6 @@ from tomlkit.items import AoT, InlineTable, Table
 from . import config as config_mod
 from .errors import ConfigError, OschedError, UsageError
 from .fsutil import atomic_write, locked_file
-from .model import Config
 
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\[#\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
 
@@ -33,7 +32,9 @@ class Editor:
 
     def __init__(self, path: Path, job: str | None = None) -> None:
         self.path = path
-        self.original = config_mod.read_text(path)
+        with config_mod.open_trusted(path) as opened:  # an edit is refused where a firing would be
+            self.original = config_mod.decode(opened.read(), path)
+            self.identity = opened.identity
         self.prefix = self.suffix = ""
         self.appending = False
         part = _job_part(self.original, job) if job is not None else None
@@ -183,8 +184,9 @@ class Editor:
             body = "\n" + body
         return self.prefix + body + self.suffix
 
-    def save(self) -> Config:
-        """Validate the edited document as a whole, then replace the file atomically."""
+    def save(self) -> config_mod.Loaded:
+        """Validate the edited document as a whole, then replace the file atomically; the
+        result is the command's one load of the config (``config.Loaded``)."""
         text = self.render()
         try:
             doc = tomllib.loads(text)
@@ -193,14 +195,16 @@ class Editor:
                 f"edit produced invalid TOML ({e}); file left unchanged", str(self.path)
             ) from None
         cfg = config_mod.validate(doc, self.path)
-        if text != self.original:
-            if config_mod.read_text(self.path) != self.original:  # compare just before the rename
-                raise ConfigError(
-                    "the config changed while it was being edited; nothing was saved: try again",
-                    str(self.path),
-                )
-            atomic_write(self.path, text.encode("utf-8"))
-        return cfg
+        data = text.encode("utf-8")
+        if text == self.original:
+            return config_mod.Loaded(self.path, self.identity, data, cfg)
+        if config_mod.read_text(self.path) != self.original:  # compare just before the rename
+            raise ConfigError(
+                "the config changed while it was being edited; nothing was saved: try again",
+                str(self.path),
+            )
+        st = atomic_write(self.path, data)
+        return config_mod.written(self.path, data, cfg, st)
 
 
 def _put(table: Any, key: str, value: Any) -> None:
@@ -302,8 +306,11 @@ def _job_part(text: str, job: str) -> tuple[int, int] | None:
     return start, end
 
 
-def edit(path: Path, change: Callable[[Editor], Any], job: str | None = None) -> tuple[Config, Any]:
-    """Open, apply ``change``, validate and save; return the new config and change's result.
+def edit(
+    path: Path, change: Callable[[Editor], Any], job: str | None = None
+) -> tuple[config_mod.Loaded, Any]:
+    """Open, apply ``change``, validate and save; return the new config (as loaded: bytes,
+    config, identity) and change's result.
     ``job``: the change touches only that job (faster on big files).  Concurrent edits
     serialise on a lock on the config file itself, so both land."""
     if not path.exists():

@@ -11,12 +11,15 @@ from pathlib import Path
 from .osdep import WINDOWS, try_lock
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool = True) -> None:
+def atomic_write(
+    path: Path, data: bytes, mode: int | None = None, durable: bool = True
+) -> os.stat_result | None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix.
 
     The file keeps its current permission bits unless ``mode`` is given; a new file gets
     ``mode`` or 0o644 (0o600 is the caller's choice for private state).  ``durable=False``
-    skips the fsyncs (a cache that is rebuilt when lost).
+    skips the fsyncs (a cache that is rebuilt when lost).  Returns the new file's stat once
+    it is in place (None if another file took its name meanwhile).
     """
     path = Path(path)
     directory = path.parent
@@ -35,6 +38,7 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
+            inode = os.fstat(fh.fileno()).st_ino
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -43,6 +47,8 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None, durable: bool
         raise
     if durable:
         fsync_dir(directory)
+    st = os.lstat(path)
+    return st if st.st_ino == inode else None
 
 
 def create_new(path: Path, data: bytes, mode: int) -> bool:

@@ -10,13 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import targets
 from .errors import OschedError, UsageError
 from .manifest import ManifestError, installed_targets, read_manifest, write_manifest
 from .plan import Plan, sha
 from .targets.base import RenderContext
+
+if TYPE_CHECKING:
+    from .config import Loaded
 
 
 # -- install / uninstall ---------------------------------------------------------------------------------
@@ -27,13 +30,14 @@ class Outcome:
     applied: bool
 
 
-def install(cfg: Any, ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome:
-    """Render ``target``'s artifacts and put them in place.  Refuses first, changing nothing,
-    what the entrypoints would refuse (the trust check): every firing would refuse it too."""
-    from .trust import check_state_dir, read_config
+def install(loaded: Loaded, ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome:
+    """Render ``target``'s artifacts for ``loaded`` (the config as the trust check read it:
+    what the entrypoints would refuse was refused there) and put them in place; the config's
+    hash in the manifest is of the very bytes that were parsed."""
+    from .trust import check_state_dir
 
+    cfg = loaded.config
     check_state_dir(ctx.state_dir, create=not dry_run)
-    read_config(ctx.config_path)
     t = targets.get(target)
     files = t.render(cfg, ctx)
     manifest = read_manifest(ctx.state_dir, ctx.config_id)
@@ -44,7 +48,7 @@ def install(cfg: Any, ctx: RenderContext, target: str, dry_run: bool = False) ->
     plan = t.plan(files, ctx, entry, False)
     if dry_run:
         return Outcome(target, plan, False)
-    config_hash = sha(cfg.path.read_bytes())
+    config_hash = sha(loaded.data)
     if (
         plan.empty
         and entry

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from .model import Config, Job, Schedule
 from .parse import DAY_NAMES, format_seconds
-from .windows import Window, job_times, next_window, open_windows, upcoming, windows_between
+from .windows import Window, around, job_times, upcoming, windows_between
 
 
 def local_iso(t: datetime | None, tz: ZoneInfo) -> str | None:
@@ -76,8 +76,9 @@ def status_times(job: Job, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any],
     opened: list[Window] = []
     nexts: list[Window] = []
     for s in job.enabled_schedules:
-        opened += open_windows(s, now)
-        nexts.append(next_window(s, now))
+        now_open, nxt = around(s, now)
+        opened += now_open
+        nexts.append(nxt)
     next_run = min(nexts, key=lambda w: (w.start, w.schedule.id)) if nexts else None
     fields = {
         "name": job.name,

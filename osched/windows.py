@@ -117,6 +117,29 @@ def next_window(s: Schedule, t: datetime) -> Window:
     return next(windows_after(s, t))
 
 
+def around(s: Schedule, t: datetime) -> tuple[list[Window], Window]:
+    """(``open_windows(s, t)``, ``next_window(s, t)``) in one pass over the days: what every
+    view asks of each schedule (at 10,000 schedules this is most of ``status``)."""
+    t = _aware(t)
+    tz = s.tz
+    span = s.duration // 1440 + 2
+    day = _local_date(t, tz) - span * _ONE_DAY
+    duration = timedelta(minutes=s.duration)
+    days, hour, minute = s.days, s.hour, s.minute
+    opened: list[Window] = []
+    for _ in range(span + 9):  # a listed day comes within any 7
+        if day.weekday() in days:
+            start = wall_to_instant(day, hour, minute, tz)
+            if start > t:
+                opened.reverse()  # latest start first, as open_windows
+                return opened, Window(s, start, start + duration)
+            if t < start + duration:
+                opened.append(Window(s, start, start + duration))
+        day += _ONE_DAY
+    opened.reverse()
+    return opened, next_window(s, t)
+
+
 def windows_between(s: Schedule, a: datetime, b: datetime) -> list[Window]:
     """Windows of ``s`` that overlap ``[a, b)``."""
     a, b = _aware(a), _aware(b)
@@ -151,11 +174,13 @@ class JobTimes:
 def job_times(job: Job, t: datetime) -> JobTimes:
     t = _aware(t)
     opened: list[Window] = []
+    starts = []
     for s in job.enabled_schedules:
-        opened.extend(open_windows(s, t))
+        now_open, nxt = around(s, t)
+        opened.extend(now_open)
+        starts.append(nxt.start)
     if opened:
         return JobTimes(tuple(opened), max(w.end for w in opened), None)
-    starts = [next_window(s, t).start for s in job.enabled_schedules]
     return JobTimes((), None, min(starts) if starts else None)
 
 

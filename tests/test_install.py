@@ -470,3 +470,35 @@ def test_a_plan_creates_new_files_in_place_and_replaces_changed_ones_atomically(
         assert sorted(p.name for p in new.parent.iterdir()) == ["a.timer", "b.timer"]  # no temp files left
     finally:
         os.umask(old)
+
+
+def test_an_edit_of_an_installed_config_loads_it_once(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``schedule add`` on an installed config (re-synced, and started inside its window)
+    validates the config once, opens it through the trust check once (its edit; the install
+    and the start use that load) and reads the install manifest once; the manifest's hash is
+    of the bytes the edit wrote."""
+    import hashlib
+
+    from osched import config as config_mod
+    from osched import manifest as manifest_mod
+    from osched.core import trust as core_trust
+
+    assert run("install", "--target", "cron", "--no-start").exit_code == 0
+    counts = {"validate": 0, "open": 0, "manifest": 0}
+
+    def counting(name: str, real: Any) -> Any:
+        def f(*a: Any, **k: Any) -> Any:
+            counts[name] += 1
+            return real(*a, **k)
+        return f
+
+    monkeypatch.setattr(config_mod, "validate", counting("validate", config_mod.validate))
+    monkeypatch.setattr(core_trust, "open_config", counting("open", core_trust.open_config))
+    monkeypatch.setattr(manifest_mod, "read_manifest", counting("manifest", manifest_mod.read_manifest))
+    r = run("schedule", "add", "agent", "--start", "11:00", "--duration", "1h", "--days", "daily", "--id", "noon",
+            "--no-start")
+    assert r.exit_code == 0, r.output
+    assert "Re-synced cron" in r.output
+    assert counts == {"validate": 1, "open": 1, "manifest": 1}, counts
+    written = setup["cfg"].read_bytes()
+    assert manifest(setup["state"])["targets"]["cron"]["config_sha256"] == hashlib.sha256(written).hexdigest()

@@ -105,8 +105,6 @@ def _job_fields(
 @pass_app
 def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
     """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
-    from ..edit import edit
-
     check(lambda v: parse_id(v, "job name"), name, "NAME")
     fields, notes = _job_fields(**opts)
 
@@ -117,7 +115,7 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
         e.add_job(name, argv, **fields)
         return argv
 
-    _, argv = edit(c.config_path, add, job=name)
+    _, argv = c.edit(add, job=name)
     echo_lines(c.resync())
     click.echo(f"Added job {name!r}: {shlex.join(argv)}")
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
@@ -132,8 +130,6 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
 @pass_app
 def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any) -> None:
     """Change job NAME; a COMMAND after -- replaces its command."""
-    from ..edit import edit
-
     fields, notes = _job_fields(**opts)
     if command:
         fields["command"], note = resolve(list(command), "COMMAND")
@@ -142,7 +138,7 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
         fields["unset_env"] = list(unset_env)
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
-    edit(c.config_path, lambda e: e.set_job(name, **fields), job=name)
+    c.edit(lambda e: e.set_job(name, **fields), job=name)
     echo_lines(c.resync())
     click.echo(f"Updated job {name!r}.")
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
@@ -153,8 +149,6 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
 @pass_app
 def job_remove(c: App, name: str) -> None:
     """Remove job NAME and its schedules."""
-    from ..edit import edit
-
-    edit(c.config_path, lambda e: e.remove_job(name), job=name)
+    c.edit(lambda e: e.remove_job(name), job=name)
     echo_lines(c.resync())
     click.echo(f"Removed job {name!r}.")

@@ -115,17 +115,16 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     Replaces only what osched wrote for this config; other crontab lines and units are never
     touched.  A failed step rolls back what this run wrote.  Jobs whose window is open now
     start at once (unless --no-start or a stop override)."""
-    from .. import install as inst
     from .. import targets
 
-    cfg = c.load()
+    cfg = c.load_trusted().config
     ctx = c.render_ctx(system)
     name = targets.auto(ctx) if target == "auto" else target
     if target == "auto":
         click.echo(
             f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another)."
         )
-    _show_plan(inst.install(cfg, ctx, name, dry_run), dry_run)
+    _show_plan(c.install(name, system, dry_run), dry_run)
     _notes([name], cfg, ctx)
     for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
         if f.level != "ok":

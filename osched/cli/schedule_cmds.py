@@ -109,14 +109,12 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
 
     If the new window is open now, the job starts at once (unless a stop override is active
     or --no-start is given)."""
-    from ..edit import edit
-
     fields = _schedule_fields(**opts)
     if sid is not None:
         fields["id"] = check(lambda v: parse_id(v, "schedule id"), sid, "--id")
     if disabled:
         fields["enabled"] = False
-    cfg, new_id = edit(c.config_path, lambda e: e.add_schedule(job_name, fields), job=job_name)
+    cfg, new_id = c.edit(lambda e: e.add_schedule(job_name, fields), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, new_id, "Added")
     if not no_start:
@@ -193,8 +191,6 @@ def schedule_set(
 ) -> None:
     """Change schedule ID of JOB (only the options given); starts the job if the changed
     window is open now (unless --no-start)."""
-    from ..edit import edit
-
     fields = _schedule_fields(**opts)
     if clear_args and "args" in fields:
         raise UsageError("--clear-args and --arg do not go together")
@@ -206,7 +202,7 @@ def schedule_set(
         fields["unset_env"] = list(unset_env)
     if not fields:
         raise UsageError("nothing to change: give at least one option")
-    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, fields), job=job_name)
+    cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, fields), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
     if not no_start:
@@ -219,17 +215,13 @@ def schedule_set(
 @pass_app
 def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
-    from ..edit import edit
-
-    edit(c.config_path, lambda e: e.remove_schedule(job_name, sid), job=job_name)
+    c.edit(lambda e: e.remove_schedule(job_name, sid), job=job_name)
     echo_lines(c.resync())
     click.echo(f"Removed schedule {job_name}/{sid}.")
 
 
 def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
-    from ..edit import edit
-
-    cfg, _ = edit(c.config_path, lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}), job=job_name)
+    cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}), job=job_name)
     echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
     if not no_start:

@@ -31,6 +31,9 @@ class AppBase:
     procs: Any = None  # the runtime's process layer (None: this platform's)
     display_zone: str | None = None  # --timezone: show times in this zone, not the host's
     _clock: Clock | None = field(default=None, repr=False)
+    # one command, one load of the config and one read of the manifest, passed along
+    _loaded: config_mod.Loaded | None = field(default=None, repr=False)
+    _installed: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
 
     # -- where and when ------------------------------------------------------------------------------
     @cached_property
@@ -81,9 +84,23 @@ class AppBase:
         """The zone times are shown in: ``--timezone``, else the host's."""
         return zone(self.display_zone) if self.display_zone else self.host_tz
 
+    def use(self, loaded: config_mod.Loaded) -> None:
+        """This command's config is ``loaded`` (an edit just wrote it): nothing reads it again."""
+        self._loaded = loaded
+
+    def load_trusted(self) -> config_mod.Loaded:
+        """The config through the trust check, once per command: bytes, config and identity
+        together (what ``install`` hashes is what it parsed)."""
+        if self._loaded is None:
+            self._loaded = config_mod.load_trusted(self.config_path)
+        return self._loaded
+
     def load(self) -> Config:
-        """The validated config; from its plan when the file is unchanged (``cache.py``),
-        which a parse writes again when the state dir exists and is trusted."""
+        """The validated config; this command's load if it made one, else from its plan when
+        the file is unchanged (``cache.py``), which a parse writes again when the state dir
+        exists and is trusted."""
+        if self._loaded is not None:
+            return self._loaded.config
         from .. import cache
         from ..core.cache import identity
         from ..trust import InsecureError, check_state_dir
@@ -122,9 +139,16 @@ class AppBase:
 
     # -- installed targets ------------------------------------------------------------------------------
     def installed(self) -> dict[str, dict[str, Any]]:
+        """Where this config is installed (the manifest, read once per command)."""
         from ..install import installed_targets
 
-        return installed_targets(self.state_dir, self.render_ctx().config_id)
+        if self._installed is None:
+            self._installed = installed_targets(self.state_dir, self.render_ctx().config_id)
+        return self._installed
+
+    def installed_changed(self) -> None:
+        """An install or uninstall wrote the manifest: read it again when next asked."""
+        self._installed = None
 
     def where_jobs_run(
         self, installed: dict[str, dict[str, Any]] | None = None

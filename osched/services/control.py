@@ -19,8 +19,13 @@ class Control(AppBase):
     def runtime(self) -> Any:
         """The runtime, after the same trust checks the entrypoints make."""
         from ..runtime import Runtime, load_checked
+        from ..trust import check_state_dir
 
-        cfg = load_checked(self.config_path, self.state)
+        if self._loaded is not None:  # this command's load passed the trust check already
+            check_state_dir(self.state_dir)
+            cfg = self._loaded.config
+        else:
+            cfg = load_checked(self.config_path, self.state)
         return Runtime(cfg, self.state, clock=Clock(), procs=self.procs, runner=self.runner)
 
     def live_start(self, cfg: Config, job_name: str, sid: str) -> str | None:

@@ -1,12 +1,35 @@
-"""Installing: after an edit of an installed config, install it again where it is installed."""
+"""Installing and editing: install where asked, and after an edit of an installed config,
+install it again where it is installed; the edit itself (``edit.py``) with this command's
+one load of the config."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..errors import OschedError
+from ..model import Config
 from .base import AppBase
 
 
 class Installing(AppBase):
+    def edit(self, change: Callable[[Any], Any], job: str | None = None) -> tuple[Config, Any]:
+        """Apply ``change`` to the config (``edit.Editor``), validate, save; the saved config is
+        this command's load from then on.  (the new config, what ``change`` returned)"""
+        from ..edit import edit
+
+        loaded, result = edit(self.config_path, change, job=job)
+        self.use(loaded)
+        return loaded.config, result
+
+    def install(self, target: str, system: bool, dry_run: bool = False) -> Any:
+        """``install --target``: the config through the trust check once, rendered, installed."""
+        from ..install import install
+
+        out = install(self.load_trusted(), self.render_ctx(system), target, dry_run)
+        self.installed_changed()
+        return out
+
     def resync(self) -> list[str]:
         """After an edit of an installed config: install it again where it is installed."""
         from ..install import install
@@ -17,14 +40,15 @@ class Installing(AppBase):
             raise OschedError(f"the config was saved, but re-syncing failed: {e}") from None
         if not recorded:
             return []
-        cfg = self.load()
+        loaded = self.load_trusted()
         lines = []
         for name, entry in recorded.items():
             try:
-                out = install(cfg, self.render_ctx(bool(entry.get("system"))), name)
+                out = install(loaded, self.render_ctx(bool(entry.get("system"))), name)
             except OschedError as e:
                 raise OschedError(
                     f"the config was saved, but re-syncing {name} failed: {e} (run osched install)"
                 ) from None
             lines += [f"Re-synced {name}: {line}" for line in out.plan.summary]
+        self.installed_changed()
         return lines

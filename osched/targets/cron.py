@@ -287,7 +287,7 @@ class Cron(BaseTarget):
             plan.add(lambda: path.unlink(missing_ok=True), restore(path, current))
             plan.summary.append(f"{path}: removed")
         else:
-            plan.add(lambda: atomic_write(path, new.encode("utf-8"), mode=0o644), restore(path, current))
+            plan.add(lambda: _write(path, new.encode("utf-8")), restore(path, current))
             plan.summary.append(f"{path}: written")
         return plan
 
@@ -325,3 +325,7 @@ class Cron(BaseTarget):
 
 
 TARGET: Target = Cron()
+
+
+def _write(path: Path, data: bytes) -> None:
+    atomic_write(path, data, mode=0o644)
