@@ -23,6 +23,12 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata", "UTC", "Australia/Sydney", "Europe/London"]
+# the zone mixes status and render are measured with: what most users have (several zones,
+# three of them with DST) beside the cheapest case
+ZONE_SETS = {
+    "4 zones, 3 with DST": ["Europe/Berlin", "America/New_York", "Australia/Sydney", "UTC"],
+    "all UTC": ["UTC"],
+}
 DAYS = ['"mon-fri"', '"daily"', '"weekends"', '"tue"', '"sat"', '"mon", "wed", "fri"']
 
 
@@ -31,10 +37,11 @@ def exe(name: str) -> str:
     return str(path) if path.exists() else shutil.which(name) or name
 
 
-def config_text(n: int, seed: int = 1) -> str:
+def config_text(n: int, seed: int = 1, zones: list[str] | None = None) -> str:
     """``n`` schedules, 10 per job, random times, days and zones (fixed seed)."""
     rng = random.Random(seed)
-    lines = ['timezone = "Europe/Berlin"', ""]
+    zones = zones or ZONES
+    lines = [f'timezone = "{zones[0]}"', ""]
     for j in range((n + 9) // 10):
         lines += [f"[jobs.job{j}]", 'command = ["true"]', ""]
         for k in range(min(10, n - j * 10)):
@@ -44,7 +51,7 @@ def config_text(n: int, seed: int = 1) -> str:
                 f'start = "{rng.randrange(24):02d}:{rng.choice([0, 15, 30, 45]):02d}"',
                 f'duration = "{rng.choice([30, 60, 90, 120])}m"',
                 f"days = [{DAYS[(j + k) % len(DAYS)]}]",
-                f'timezone = "{ZONES[(j * 7 + k) % len(ZONES)]}"',
+                f'timezone = "{zones[(j * 7 + k) % len(zones)]}"',
                 "",
             ]
     return "\n".join(lines)
@@ -274,6 +281,14 @@ def bench_render(t: Table, tmp: Path, sizes: list[int], runs: int) -> dict[int, 
             f"{written - out[n] - floor[1]:+.2f} s)",
         )
         prev = n
+    n = sizes[-1]
+    for label, zones in ZONE_SETS.items():
+        cfg = tmp / f"render-{n}-{len(zones)}.toml"
+        cfg.write_text(config_text(n, zones=zones))
+        argv = [exe("osched"), "--config", str(cfg), "render", "--target", "all"]
+        m = median_of(argv, runs, {**os.environ, **BERLIN})
+        budget = ("< 2 s", ok(m < 2)) if n == 10_000 else ("", "")
+        t.add(f"render --target all, {n} schedules, {label}, to stdout", f"{m:.2f} s", *budget)
     return out
 
 
@@ -400,12 +415,14 @@ def bench_install_others(t: Table, tmp: Path, n: int, runs: int) -> None:
 
 def bench_read(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
     """``status`` and ``next`` as a user who has used osched runs them: the state dir exists, so
-    the compiled plans stand in for the parse once they are a second old (plans.py)."""
-    for n in sizes:
-        cfg = tmp / f"read-{n}.toml"
-        cfg.write_text(config_text(n))
+    the plans stand in for the parse once they are a second old (cache.py).  The largest size
+    also with each of ZONE_SETS, side by side."""
+    cases = [(n, "", None) for n in sizes] + [(sizes[-1], f", {label}", z) for label, z in ZONE_SETS.items()]
+    for i, (n, label, zones) in enumerate(cases):
+        cfg = tmp / f"read-{i}.toml"
+        cfg.write_text(config_text(n, zones=zones))
         cfg.chmod(0o600)
-        state = tmp / f"read-state-{n}"
+        state = tmp / f"read-state-{i}"
         state.mkdir(mode=0o700)
         env = {
             **os.environ,
@@ -418,7 +435,7 @@ def bench_read(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
         for cmd in (["status"], ["next"]):
             m = median_of([exe("osched"), "--config", str(cfg), *cmd], runs, env)
             budget = ("< 0.5 s", ok(m < 0.5)) if n == 10_000 else ("", "")
-            t.add(f"{cmd[0]}, {n} schedules", f"{m:.2f} s", *budget)
+            t.add(f"{cmd[0]}, {n} schedules{label}", f"{m:.2f} s", *budget)
 
 
 def ensure_whenever() -> str | None:
