@@ -405,6 +405,32 @@ def test_a_reused_pid_is_never_signalled(env: Env) -> None:
         foreign.wait()
 
 
+def test_a_reused_process_group_id_is_never_signalled(env: Env) -> None:
+    """The job's last run left its group id P in the state; its group emptied, and an unrelated
+    program became a session leader with pid P.  Neither the stop firing nor ``osched stop``
+    signals it: a group whose leader id is taken by a process that is not the recorded leader
+    is not the job's (issue 22, 1)."""
+    env.write([DAY])
+    impostor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"], start_new_session=True)
+    env.started.append(impostor.pid)
+    try:
+        jobdir = env.state / "jobs/agent"
+        jobdir.mkdir(parents=True, mode=0o700)
+        env.state.chmod(0o700)
+        (jobdir / "state.json").write_text(json.dumps({
+            "pid": None, "pgid": impostor.pid, "pgid_start": "1", "outcome": "finished",
+            "schedule": "day", "window_start": "2026-11-24T10:00:00+00:00",
+        }))
+        r = env.entry("stop", "agent", "--schedule", "day", now="2026-11-24T14:00:00+00:00", check=True)
+        assert "not running" in r.stdout and "leftover" not in r.stdout
+        assert cli_run("stop", "agent").exit_code == 0
+        time.sleep(0.3)
+        assert impostor.poll() is None, "osched signalled a group that was not the job's"
+    finally:
+        impostor.kill()
+        impostor.wait()
+
+
 def test_stop_ends_grandchildren_and_sigkills_after_timeout(env: Env) -> None:
     env.write(
         [DAY], agent_args=["--work", "0.2", "--child", str(env.childfile), "--ignore-term"], stop_timeout=1

@@ -77,12 +77,17 @@ class PosixProcs(_Procs):
         return start_job(subprocess.Popen, argv, cwd, env, out_fd, start_new_session=True)
 
     def leftovers(self, pgid: int | None, leader_start: str | None) -> list[int]:
-        """Live members of the job's process group (its leader may be gone): processes whose
-        process group and session are ``pgid`` (the job ran in a session of its own) and that
-        started no earlier than the leader, so a reused id is never taken for the job's.
-        Linux reads /proc; elsewhere nothing is found (docs/runtime.md)."""
+        """Live members of the job's process group (its leader may be gone), proven the job's:
+        processes whose process group and session are ``pgid`` (the job ran in a session of
+        its own) and that started no earlier than the leader; and the group is not another
+        one under a reused id: a live process ``pgid`` that is not the recorded leader (a new
+        session leader took the id after the job's group emptied) means none of it is the
+        job's.  Linux reads /proc; elsewhere nothing is found (docs/runtime.md)."""
         if not pgid or leader_start is None or not leader_start.isdigit() or not os.path.isdir("/proc"):
             return []
+        leader = self.start_time(pgid)
+        if leader is not None and leader != leader_start:
+            return []  # the id was reused: that group is someone else's
         since, found = int(leader_start), []
         for name in os.listdir("/proc"):
             if not name.isdigit():
@@ -100,21 +105,42 @@ class PosixProcs(_Procs):
         return found
 
     def end_group(self, pgid: int | None, leader_start: str | None, signame: str, timeout: float) -> str:
-        """``signame`` to what is left of the group, SIGKILL after ``timeout``."""
+        """``signame`` to what is left of the group, SIGKILL after ``timeout``: each member
+        proven the job's (``leftovers``) is signalled through a pidfd opened on it and checked
+        again, never by a bare id that could have been reused meanwhile."""
         if not pgid or not self.leftovers(pgid, leader_start):
             return "gone"
-        self.signal_group(pgid, signame)
+        self._signal_members(pgid, leader_start, signame)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.leftovers(pgid, leader_start):
                 return "signal"
             time.sleep(0.05)
-        self.signal_group(pgid, "SIGKILL")
+        self._signal_members(pgid, leader_start, "SIGKILL")
         for _ in range(100):
             if not self.leftovers(pgid, leader_start):
                 break
             time.sleep(0.05)
         return "killed"
+
+    def _signal_members(self, pgid: int, leader_start: str | None, signame: str) -> None:
+        if sys.platform != "linux":  # pragma: no cover - leftovers are found on Linux only
+            return
+        import signal
+
+        sig = getattr(signal, signame)
+        for pid in self.leftovers(pgid, leader_start):
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                continue  # gone meanwhile
+            try:  # the pidfd pins the process: check it is still a member, then signal it
+                if pid in self.leftovers(pgid, leader_start):
+                    signal.pidfd_send_signal(fd, sig)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
     def signal_group(self, pgid: int, signame: str) -> bool:
         import signal
