@@ -93,6 +93,18 @@ START_CASES = [
         False, Action.SKIP, "finished (exit 0) at 2026-11-24T11:00", False,
     ),
     (
+        "a manual run that gave up holds until its end (install's start of open windows too)",
+        JOB, "day", facts(schedule="manual", window_start="2026-11-24T11:00:00+00:00",
+                          window_end="2026-11-24T13:00:00+00:00", outcome="gave_up", crashes=3),
+        False, Action.SKIP, "gave up after 3 crash restarts in its manual run until 2026-11-24T13:00", False,
+    ),
+    (
+        "a manual run that gave up and ended: the window starts it",
+        JOB, "day", facts(now=t("13:30"), schedule="manual", window_start="2026-11-24T11:00:00+00:00",
+                          window_end="2026-11-24T13:00:00+00:00", outcome="gave_up", crashes=3),
+        False, Action.START, "window day open", True,
+    ),
+    (
         "finished last week: a new window",
         JOB, "day", facts(schedule="day", window_start="2026-11-17T10:00:00+00:00", outcome="finished",
                           finished_at="2026-11-17T11:00:00+00:00"),

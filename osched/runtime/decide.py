@@ -94,6 +94,21 @@ class Runtime:
         self.state.write_state(job, st)
         self.event(job, event, **kw)
 
+    def record(self, job: str, st: JobState, what: str) -> bool:
+        """Write the job's state after something was already done to its processes (a stop):
+        a record that cannot be written (a full disk) never undoes or blocks that; it is said
+        on stderr and in the events log (when that can be written), and False is returned."""
+        try:
+            self.state.write_state(job, st)
+        except OSError as e:
+            import sys
+
+            why = f"{what}, but its state could not be recorded ({e.strerror or e})"
+            sys.stderr.write(f"osched: {job}: {why}\n")
+            self.event(job, "state_unrecorded", reason=why)
+            return False
+        return True
+
     def reload(self, job: str, refused: str) -> str:
         """Read the config again (a supervisor, between runs), through the same trust checks as
         the entrypoints: "" when it was read, else the refusal (the config last read is kept,
@@ -201,19 +216,27 @@ class Runtime:
             return self.stop_job(job, sid, f"window {sid} ended" if sid else "window ended")
 
     def manual_stop(self, job_name: str, until: datetime | None) -> Reply:
+        """Stop now; then clear a start override and write the stop override.  The stop comes
+        first: an override that cannot be written (a full disk) is said, never a reason not to
+        stop."""
         job = self.job(job_name)
         with self.state.lock(job.name, LOCK_WAIT):
             now = self.clock.now()
-            if self.state.remove_override(job.name, "start"):
-                self.event(job.name, "override_cleared", kind="start", reason="manual stop")
-            if until is not None:
-                self.state.write_override(job.name, Override("stop", now, until, "manual stop"))
-                self.event(
-                    job.name, "override_created", kind="stop", expires=iso(until), reason="manual stop"
-                )
             out = self.stop_job(job, None, "manual stop")
-            if until is not None:
-                out.message += f"; no scheduled start before {iso(until)}"
+            try:
+                if self.state.remove_override(job.name, "start"):
+                    self.event(job.name, "override_cleared", kind="start", reason="manual stop")
+                if until is not None:
+                    self.state.write_override(job.name, Override("stop", now, until, "manual stop"))
+                    self.event(
+                        job.name, "override_created", kind="stop", expires=iso(until), reason="manual stop"
+                    )
+                    out.message += f"; no scheduled start before {iso(until)}"
+            except OSError as e:
+                out.message += (
+                    f"; but the stop override could not be written ({e.strerror or e}): "
+                    "the next start firing of an open window may start it again"
+                )
             return out
 
     def stop_job(self, job: Job, sid: str | None, reason: str) -> Reply:
@@ -223,10 +246,10 @@ class Runtime:
         if not running and not supervised:
             if st.outcome in (JobOutcome.RUNNING, JobOutcome.BACKOFF):
                 st.outcome, st.pid = JobOutcome.STOPPED, None
-                self.state.write_state(job.name, st)
+                self.record(job.name, st, "found stopped")
             return self.end_leftovers(job, sid, st, reason)
-        st.stop_requested = True
-        self.state.write_state(job.name, st)
+        st.stop_requested = True  # the supervisor must not restart it: recorded when it can be
+        self.record(job.name, st, "stopping")
         how = "gone"
         if running:
             assert st.pid is not None
@@ -239,7 +262,8 @@ class Runtime:
                 os.kill(st.supervisor_pid or 0, signal.SIGTERM)
         st = self.state.read_state(job.name, self.clock.now())
         st.outcome, st.pid, st.pid_start, st.stop_requested = JobOutcome.STOPPED, None, None, True
-        self.change(job.name, st, "stopped", schedule=sid, reason=reason, how=how_ended(how, job))
+        self.record(job.name, st, "stopped")
+        self.event(job.name, "stopped", schedule=sid, reason=reason, how=how_ended(how, job))
         return Reply(0, f"{job.name}: stopped ({reason})")
 
     def end_leftovers(self, job: Job, sid: str | None, st: JobState, reason: str) -> Reply:

@@ -70,7 +70,7 @@ class Launcher:
         msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         where = f": {e.filename}" if isinstance(e, OSError) and e.filename else ""
         st.outcome, st.pid = JobOutcome.FAILED, None
-        self.rt.state.write_state(job.name, st)
+        self.rt.record(job.name, st, "could not start")
         self.rt.event(job.name, "start_failed", schedule=sid, reason=f"{msg}{where}")
         with contextlib.suppress(OSError):
             os.close(self.open_log(job.name, f"--- osched: could not start: {msg}{where} ---\n"))
@@ -189,10 +189,12 @@ class Launcher:
                 out = Reply(0, f"{job_name}: not running")
             else:
                 st.supervisor_pid, st.supervisor_start = os.getpid(), rt.procs.start_time(os.getpid())
-                rt.state.write_state(job_name, st)
-                rt.event(job_name, "adopted", pid=st.pid, reason="its supervisor was gone")
-                out = Reply(0, f"{job_name}: already running (pid {st.pid}); supervising it again")
-                supervisor = Supervisor(rt, self, job_name, None, adopted_pid=st.pid)
+                if rt.record(job_name, st, "not supervised again"):  # else the next firing adopts it
+                    rt.event(job_name, "adopted", pid=st.pid, reason="its supervisor was gone")
+                    out = Reply(0, f"{job_name}: already running (pid {st.pid}); supervising it again")
+                    supervisor = Supervisor(rt, self, job_name, None, adopted_pid=st.pid)
+                else:
+                    out = Reply(1, f"{job_name}: running, but its supervisor could not be recorded")
         else:
             job = rt.job(job_name)
             out, supervisor = self.prepare(job, job.schedule(sid), until, st, reason)
@@ -209,7 +211,8 @@ class Launcher:
 
         def prepare() -> tuple[Reply, Supervisor | None]:
             st.supervisor_pid, st.supervisor_start = os.getpid(), rt.procs.start_time(os.getpid())
-            rt.state.write_state(job.name, st)
+            if not rt.record(job.name, st, "not supervised again"):  # else the next firing adopts it
+                return Reply(1, f"{job.name}: running, but its supervisor could not be recorded"), None
             rt.event(job.name, "adopted", pid=st.pid, reason="its supervisor was gone")
             message = f"{job.name}: already running (pid {st.pid}); supervising it again"
             return Reply(0, message), Supervisor(rt, self, job.name, None, adopted_pid=st.pid)

@@ -156,6 +156,13 @@ def start_decision(
     done_at = parse_iso(st.finished_at)
     if done_at is not None and done_at >= w.start:
         return skip(finished)
+    manual_end = parse_iso(st.window_end) if st.schedule == "manual" else None
+    if st.outcome == JobOutcome.GAVE_UP and manual_end is not None and manual_end > facts.now:
+        # a manual run that gave up holds until its end: a start firing (or an install that
+        # starts open windows) does not start it again, nor run on_failure again
+        n = st.crashes
+        restarts = f"{n} crash restart{'s' if n != 1 else ''}"
+        return skip(f"gave up after {restarts} in its manual run until {iso(manual_end)}")
     return Decision(Action.START, pre.reason, w, new_window=True)
 
 

@@ -221,7 +221,7 @@ class Supervisor:
         if st.pid in (None, self._pid()):
             st.outcome, st.pid, st.pid_start = outcome, None, None
             st.supervisor_pid = st.supervisor_start = None
-            self.rt.state.write_state(self.job_name, st)
+            self.rt.record(self.job_name, st, "ended")
 
     def _after_exit(self, code: int | None) -> float | None:
         """Record the exit; return the restart delay, or None when the supervisor is done."""
@@ -234,7 +234,7 @@ class Supervisor:
                 if mine:
                     st.outcome, st.pid, st.pid_start = JobOutcome.STOPPED, None, None
                 st.supervisor_pid = st.supervisor_start = None
-                rt.state.write_state(name, st)
+                rt.record(name, st, "ended")
                 return None
             st.pid = st.pid_start = None
             job = self._reload() if code != 0 else rt.cfg.job(name)
@@ -242,13 +242,17 @@ class Supervisor:
             st.outcome = d.outcome
             if d.outcome is JobOutcome.BACKOFF:
                 st.crashes += 1
-                rt.state.write_state(name, st)
+                if not rt.record(name, st, "crashed"):  # a restart could not be recorded: none
+                    st.outcome, st.supervisor_pid, st.supervisor_start = JobOutcome.FAILED, None, None
+                    why = f"{d.reason}; no restart: the state cannot be written"
+                    rt.event(name, "crashed", exit=code, reason=why)
+                    return None
                 rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
                 return d.delay
             st.supervisor_pid = st.supervisor_start = None
             if d.outcome is JobOutcome.FINISHED:
                 st.finished_at = iso(rt.clock.now())
-            rt.state.write_state(name, st)
+            rt.record(name, st, "ended")
             kind = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}.get(d.outcome, "crashed")
             rt.event(name, kind, exit=code, reason=d.reason)
         if d.outcome is JobOutcome.GAVE_UP and job is not None:
@@ -270,7 +274,7 @@ class Supervisor:
                 if not facts.running:
                     st.outcome = JobOutcome.STOPPED if st.stop_requested else JobOutcome.FAILED
                     st.supervisor_pid = st.supervisor_start = None
-                    rt.state.write_state(name, st)
+                    rt.record(name, st, "not restarted")
                 rt.event(name, "restart_skipped", reason=why_not)
                 return False
             until, _ = policy.keep_running(job, facts.now, facts.start_override, strict=True)
@@ -288,7 +292,17 @@ class Supervisor:
                 return False
             self.adopted = None
             self._watch()
-            rt.state.write_state(name, st)
+            try:
+                rt.state.write_state(name, st)
+            except OSError as e:  # an unrecorded copy would be unsupervised and unstoppable: end it
+                assert self.popen is not None
+                rt.procs.terminate(self.popen.pid, "SIGKILL", 5.0, reap=self._reap)
+                why = f"the restarted job's state could not be recorded ({e.strerror or e}); it was ended"
+                import sys
+
+                sys.stderr.write(f"osched: {name}: {why}\n")
+                rt.event(name, "restart_failed", reason=why)
+                return False
             rt.event(name, "restarted", schedule=st.schedule, pid=self.popen.pid, crash=st.crashes)
             return True
 
