@@ -25,6 +25,7 @@ from osched.runtime import Runtime
 from osched.runtime.clock import Clock
 from osched.runtime.context import Reply
 from osched.state import StateDir
+
 from conftest import ROOT
 
 OTHER = 65534  # nobody
@@ -131,7 +132,7 @@ days = ["daily"]
 def _fire(config: Path, state: Path, prog: str, *args: str, now: str, umask: int | None = None) -> Any:
     env = {**os.environ, "OSCHED_NOW": now}
     argv = [sys.executable, str(ROOT / "scripts" / prog), *args, "--config", str(config), "--state-dir", str(state)]
-    pre = (lambda: os.umask(umask)) if umask is not None else None  # noqa: PLW0108
+    pre = (lambda: os.umask(umask)) if umask is not None else None
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, preexec_fn=pre)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import osched
+
 from conftest import ROOT
 
 PACKAGE = Path(osched.__file__).parent
