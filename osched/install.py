@@ -45,6 +45,7 @@ def install(loaded: Loaded, ctx: RenderContext, target: str, dry_run: bool = Fal
     if entry and bool(entry.get("system")) != ctx.system:
         where = "system-wide" if entry.get("system") else "per user"
         raise UsageError(f"{target} is installed {where} for this config: uninstall it first")
+    _check_artifacts(t, entry, ctx)
     plan = t.plan(files, ctx, entry, False)
     if dry_run:
         return Outcome(target, plan, False)
@@ -85,12 +86,27 @@ def install(loaded: Loaded, ctx: RenderContext, target: str, dry_run: bool = Fal
     return Outcome(target, plan, True)
 
 
+def _check_artifacts(t: Any, entry: dict[str, Any], ctx: RenderContext) -> None:
+    from .manifest import outside
+
+    where = outside(entry.get("artifacts", []), t.folders(ctx))
+    if where is not None:
+        raise ManifestError(f"the install manifest names {where}, outside {t.name}'s own folders: refused")
+
+
 def uninstall(ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome:
+    """Remove what the manifest records for ``target``, after the trust check of the state dir
+    the manifest is read from (a refusal changes nothing)."""
+    from .trust import check_state_dir
+
+    check_state_dir(ctx.state_dir, create=False)
     manifest = read_manifest(ctx.state_dir, ctx.config_id)
     entry = manifest["targets"].get(target, {})
     if entry:
         ctx = replace(ctx, system=bool(entry.get("system")))
-    plan = targets.get(target).plan([], ctx, entry, True)
+    t = targets.get(target)
+    _check_artifacts(t, entry, ctx)
+    plan = t.plan([], ctx, entry, True)
     if dry_run:
         return Outcome(target, plan, False)
     plan.apply()

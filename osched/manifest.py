@@ -5,6 +5,7 @@ state store (private, never through a link, never another user's file)."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,41 @@ def read_manifest(state_dir: Path, config_id: str) -> dict[str, Any]:
     found = data.setdefault("targets", {})
     if not isinstance(found, dict) or not all(isinstance(v, dict) for v in found.values()):
         raise ManifestError(f"{path}: install manifest is unreadable (targets is not a table of tables)")
+    for name, entry in found.items():
+        bad = _bad_artifact(entry.get("artifacts", []))
+        if bad:
+            raise ManifestError(f"{path}: install manifest refused: {name}: {bad}")
     return data
+
+
+def _bad_artifact(artifacts: object) -> str:
+    """Why the recorded artifacts cannot be what osched wrote ("" when they can): each id a
+    plain name (it becomes a file name in the target's folder), each path absolute and plain,
+    ending in a name osched gives."""
+    if not isinstance(artifacts, list):
+        return "artifacts is not a list"
+    for a in artifacts:
+        if not isinstance(a, dict) or not isinstance(a.get("id"), str):
+            return "an artifact without an id"
+        ident = a["id"]
+        if not ident or "/" in ident or "\\" in ident or ident in (".", "..") or "\0" in ident:
+            return f"artifact id {ident!r} is not a plain name"
+        where = a.get("path")
+        if where is None:
+            continue
+        if not isinstance(where, str) or not os.path.isabs(where) or os.path.normpath(where) != where:
+            return f"artifact path {where!r} is not a plain absolute path"
+    return ""
+
+
+def outside(artifacts: list[dict[str, Any]], folders: list[Path]) -> str | None:
+    """The first recorded artifact path outside ``folders`` (the target's own), or None."""
+    allowed = {os.path.normpath(str(f)) for f in folders}
+    for a in artifacts:
+        where = a.get("path")
+        if where is not None and os.path.dirname(str(where)) not in allowed:
+            return str(where)
+    return None
 
 
 def write_manifest(state_dir: Path, config_id: str, data: dict[str, Any]) -> None:

@@ -56,6 +56,9 @@ class Echo(BaseTarget):
             plan.summary.append(f"{path}: {'removed' if new is None else 'written'}")
         return plan
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [ctx.state_dir / "echo"]
+
     def drift(self, recorded: dict[str, Any], ctx: RenderContext) -> list[str]:
         return files_drift(recorded.get("artifacts", []))
 
@@ -100,7 +103,7 @@ def test_the_shipped_targets_are_found_by_discovery() -> None:
 
     methods = [m for m in vars(Target) if not m.startswith("_") and callable(getattr(Target, m))]
     assert {"render", "plan", "drift", "doctor", "detect", "notes", "start_now", "stop_now", "report",
-            "firings"} <= set(methods)
+            "firings", "folders"} <= set(methods)
     for t in targets.all_targets():  # each one has every member of the protocol
         for member in methods:
             assert callable(getattr(t, member)), (t.name, member)

@@ -41,11 +41,19 @@ timezone = "{zone}"
 @pass_app
 def init(c: App, tz: str | None, force: bool) -> None:
     """Write a commented starter config."""
+    import stat
+
     from ..fsutil import atomic_write
     from ..tzhost import host_zone_name
 
     path = c.config_path
-    if path.exists() and not force:
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"{path} exists and is not a regular file: init replaces only a config file")
+    if mode is not None and not force:
         raise UsageError(f"{path} already exists (use --force to overwrite it)")
     name = tz or host_zone_name()
     check(zone, name, "--timezone")

@@ -148,7 +148,8 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
 @click.argument("name")
 @pass_app
 def job_remove(c: App, name: str) -> None:
-    """Remove job NAME and its schedules."""
-    c.edit(lambda e: e.remove_job(name), job=name)
+    """Remove job NAME, its schedules and its state (overrides, last result, logs); refused
+    while it runs."""
+    c.remove_job(name)
     echo_lines(c.resync())
     click.echo(f"Removed job {name!r}.")

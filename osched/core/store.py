@@ -336,6 +336,23 @@ class Store:
             return False
         return True
 
+    def remove_job(self, job: str) -> bool:
+        """Remove the job's folder and what is in it (state, overrides, lock, logs): entries
+        are unlinked, never followed.  False when there was none."""
+        d = self.path(JOBS, job)
+        try:
+            self.check_dirs((JOBS, job, "x"))
+            names = os.listdir(d)
+        except FileNotFoundError:
+            return False
+        for name in names:
+            path = os.path.join(d, name)
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                raise Untrusted(f"state dir folder {path} is not osched's (a folder in a job's folder)")
+            os.unlink(path)
+        os.rmdir(d)
+        return True
+
     def lock_fd(self, job: str) -> int:
         """The job's lock file, opened (created 0600); the caller locks and closes it."""
         return self.open_append((JOBS, job, "lock"), "state")

@@ -137,7 +137,10 @@ class Control(AppBase):
         return rows
 
     def clear_overrides(self, job_name: str, kind: str | None) -> list[str]:
+        from ..trust import check_state_dir
+
         job_name = self.known_job(job_name)
+        check_state_dir(self.state_dir, create=False)  # it deletes and writes: the trust check first
         cleared = []
         with self.state.lock(job_name):
             for k in [kind] if kind else list(OVERRIDE_KINDS):

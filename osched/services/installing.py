@@ -22,6 +22,29 @@ class Installing(AppBase):
         self.use(loaded)
         return loaded.config, result
 
+    def remove_job(self, name: str) -> None:
+        """Remove job ``name`` from the config and its state with it (state, overrides, logs), so
+        a new job of that name starts afresh; refused while it runs."""
+        from ..core.trust import Untrusted
+        from ..errors import UsageError
+        from ..runtime.proc import default_procs
+        from ..trust import check_state_dir, refused
+
+        store = self.state.store
+        if self.state_dir.is_dir():
+            check_state_dir(self.state_dir, create=False)
+            st = self.state.read_state(name, self.now, read_only=True)
+            procs = self.procs or default_procs()
+            if procs.alive(st.pid, st.pid_start) or procs.alive(st.supervisor_pid, st.supervisor_start):
+                raise UsageError(
+                    f"job {name!r} is running (pid {st.pid}): stop it first (osched stop {name})"
+                )
+        self.edit(lambda e: e.remove_job(name), job=name)
+        try:
+            store.remove_job(name)
+        except Untrusted as e:
+            raise refused(e) from None
+
     def install(self, target: str, system: bool, dry_run: bool = False) -> Any:
         """``install --target``: the config through the trust check once, rendered, installed."""
         from ..install import install

@@ -190,6 +190,10 @@ class Target(Protocol):
     def notes(self, cfg: Config) -> list[str]:
         """What the user should know about how ``cfg`` was rendered (one line each)."""
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        """The folders it writes artifact files into: a recorded artifact anywhere else is
+        refused (a manifest is never trusted to name what to delete)."""
+
     def start_now(
         self,
         cfg: Config,
@@ -255,6 +259,9 @@ class BaseTarget:
     simulated: ClassVar[bool] = False
 
     def notes(self, cfg: Config) -> list[str]:
+        return []
+
+    def folders(self, ctx: RenderContext) -> list[Path]:
         return []
 
     def start_now(

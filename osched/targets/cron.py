@@ -211,6 +211,9 @@ class Cron(BaseTarget):
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
     simulated: ClassVar[bool] = True
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [ctx.settings.cron_d]
+
     def firings(
         self,
         cfg: Config,

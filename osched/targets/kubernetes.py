@@ -43,6 +43,9 @@ class Kubernetes(BaseTarget):
     cost: ClassVar[int] = 3
     runs_here: ClassVar[bool] = False  # the cluster runs the jobs
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [target_work_dir(ctx.state_dir, self.name)]
+
     def start_now(
         self,
         cfg: Config,

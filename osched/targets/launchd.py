@@ -70,6 +70,9 @@ class Launchd(BaseTarget):
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
     simulated: ClassVar[bool] = True
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [ctx.settings.launchd_dir(ctx.system)]
+
     def firings(
         self,
         cfg: Config,

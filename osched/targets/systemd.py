@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ..model import Config, Job, Schedule
@@ -105,6 +106,9 @@ class Systemd(BaseTarget):
         return reachable(ctx)
 
     simulated: ClassVar[bool] = True
+
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [ctx.settings.systemd_dir(ctx.system)]
 
     def notes(self, cfg: Config) -> list[str]:
         return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]

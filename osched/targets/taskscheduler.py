@@ -81,6 +81,9 @@ class TaskScheduler(BaseTarget):
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
     simulated: ClassVar[bool] = True
 
+    def folders(self, ctx: RenderContext) -> list[Path]:
+        return [target_work_dir(ctx.state_dir, self.name)]
+
     def firings(
         self,
         cfg: Config,
