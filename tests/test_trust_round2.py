@@ -98,13 +98,12 @@ def test_init_force_replaces_only_a_config_file(site: dict[str, Path], what: str
     target = site["root"] / "not-a-config"
     if what == "device":  # a private copy of /dev/null: a failure here must not break the machine
         os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    elif what == "fifo":
+        os.mkfifo(target)
+    elif what == "directory":
+        target.mkdir()
     else:
-        if what == "fifo":
-            os.mkfifo(target)
-        elif what == "directory":
-            target.mkdir()
-        else:
-            target.symlink_to(site["victim"] / "precious")
+        target.symlink_to(site["victim"] / "precious")
     r = CliRunner().invoke(cli, ["--config", str(target), "init", "--force"])
     assert r.exit_code == 2 and "is not a regular file" in r.output
     assert len(r.output.strip().splitlines()) == 1
