@@ -283,8 +283,8 @@ def test_render_cron_shows_the_header_install_writes_and_uninstall_leaves_no_emp
         calls.append(argv)
         if argv == ["crontab", "-l"]:
             return Result(0, table["text"], "") if table["text"] else Result(1, "", "no crontab for root")
-        if argv == ["crontab", "-"]:
-            table["text"] = input or ""
+        if argv[0] == "crontab" and argv[1] not in ("-l", "-r"):  # a complete file, never a pipe
+            table["text"] = Path(argv[1]).read_text()
         if argv == ["crontab", "-r"]:
             table["text"] = ""
         return Result(0, "", "")

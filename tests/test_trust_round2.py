@@ -156,3 +156,56 @@ def test_job_remove_is_refused_while_it_runs(site: dict[str, Path]) -> None:
         assert "[jobs.j]" in site["cfg"].read_text()
     finally:
         run("stop", "j")
+
+
+def test_parallel_installs_from_twelve_state_dirs_all_land(tmp_path: Path) -> None:
+    """The lock is the crontab's, not the state dir's: 12 configs installing at once, each with
+    its own state dir, all keep their lines (issue 22, 5)."""
+    import subprocess
+    import sys
+
+    tab = tmp_path / "crontab"
+    tab.write_text("MAILTO=me\n")
+    procs = []
+    for i in range(12):
+        cfg = tmp_path / f"c{i}.toml"
+        cfg.write_text(CONFIG)
+        cfg.chmod(0o600)
+        env = {**os.environ, "OSCHED_CRONTAB_FILE": str(tab), "OSCHED_CONFIG": str(cfg),
+               "OSCHED_STATE_DIR": str(tmp_path / f"state{i}"), "OSCHED_NOW": "2026-11-24T08:00:00+00:00"}
+        procs.append(subprocess.Popen([sys.executable, "-m", "osched", "install", "--target", "cron", "--no-start"],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    text = tab.read_text()
+    from osched.targets.base import config_id
+
+    assert text.startswith("MAILTO=me\n")
+    for i in range(12):
+        assert f"osched:{config_id(tmp_path / f'c{i}.toml')}" in text, i
+
+
+def test_crontab_gets_a_complete_file_never_a_pipe(site: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed halfway, a pipe would leave crontab installing what it had read; a complete file
+    is installed whole or not at all (issue 22, 6)."""
+    from osched.app import App
+    from osched.runner import Result
+
+    monkeypatch.delenv("OSCHED_CRONTAB_FILE")
+    table = {"text": "MAILTO=me\n# my own last line\n"}
+    seen: list[list[str]] = []
+
+    def fake(argv: list[str], input: str | None = None) -> Result:
+        seen.append(argv)
+        if argv == ["crontab", "-l"]:
+            return Result(0, table["text"], "")
+        assert input is None and argv[1] != "-", "a pipe"
+        text = Path(argv[1]).read_text()
+        assert stat.S_IMODE(os.stat(argv[1]).st_mode) == 0o600
+        table["text"] = text
+        return Result(0, "", "")
+
+    r = CliRunner().invoke(cli, ["install", "--target", "cron", "--no-start"], obj=App(runner=fake))
+    assert r.exit_code == 0, r.output
+    assert table["text"].startswith("MAILTO=me\n# my own last line\n") and "osched:" in table["text"]
+    assert not Path(seen[-1][1]).exists()  # the file is removed after

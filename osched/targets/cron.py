@@ -13,6 +13,7 @@ own lines.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..core.store import Store
 from ..fsutil import atomic_write
 from ..hostfirings import Firing, host_firings
 from ..model import Config
@@ -108,10 +108,18 @@ class CronTable:
         raise ToolError(f"crontab -l failed (exit {r.code}): {r.last_line()}")
 
     def lock(self) -> Any:
-        """Serialise osched's installs into this crontab (every config of this state dir)."""
+        """Serialise osched's installs into this crontab: one lock per crontab, wherever the
+        state dir is (12 configs with 12 state dirs installing at once all land).  The user's
+        crontab: ``~/.cache/osched/crontab.lock``; a crontab file: a lock file beside it."""
+        import os
+
         from ..fsutil import lock_path
 
-        return lock_path(Path(Store(self.ctx.state_dir).path("crontab.lock")))
+        if self.file:
+            return lock_path(self.file.with_name(self.file.name + ".osched-lock"))
+        folder = Path(os.path.expanduser("~")) / ".cache" / "osched"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return lock_path(folder / "crontab.lock")
 
     def replace_block(self, rows: list[str], tries: int = 3) -> None:
         """Put ``rows`` in place of this config's lines.  Read, merge, and re-read just before
@@ -143,7 +151,21 @@ class CronTable:
         if self.file:
             atomic_write(self.file, text.encode("utf-8"), mode=0o600)
             return
-        r = self.ctx.runner(["crontab", "-"], input=text)
+        # crontab gets a complete file, never a pipe: killed halfway, a pipe would install the
+        # lines read so far (the user's own trailing lines lost); a file is whole or not used
+        import os
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix="osched-crontab-", suffix=".txt")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            r = self.ctx.runner(["crontab", tmp])
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         if r.code != 0:
             raise ToolError(f"crontab refused the new table (exit {r.code}): {r.last_line()}")
 
