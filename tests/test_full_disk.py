@@ -1,6 +1,6 @@
-"""A full disk loses nothing that matters: a stop always stops (the signal first, the record
-after), and a job whose restart cannot be recorded is ended at once (issue 22, 2 and 3).  The
-config and state dir live on a real 1 MB tmpfs, filled up while the job runs."""
+"""A stop always stops (issue 22, 2, 3, 12): on a full disk (the signal first, the record after;
+a restart that cannot be recorded is ended at once), and under Ctrl-C.  The full-disk cases put
+the config and state dir on a real 1 MB tmpfs, filled up while the job runs."""
 
 from __future__ import annotations
 
@@ -103,3 +103,28 @@ def _with_arg(arg: str) -> list[int]:
                 if arg.encode() in Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0"):
                     found.append(int(name))
     return found
+
+
+def test_ctrl_c_during_osched_stop_finishes_the_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job that ignores SIGTERM: Ctrl-C while ``osched stop`` waits out stop_timeout neither
+    aborts it nor leaves the job running (issue 22, 12)."""
+    import signal
+
+    e = Env(tmp_path)
+    monkeypatch.setenv("OSCHED_CONFIG", str(e.config))
+    monkeypatch.setenv("OSCHED_STATE_DIR", str(e.state))
+    monkeypatch.setenv("OSCHED_NOW", TUE_NOON)
+    try:
+        e.write([DAY], agent_args=["--work", "0.2", "--ignore-term"], stop_timeout="2s")
+        e.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+        (pid,) = e.agents(1)
+        p = subprocess.Popen([sys.executable, "-m", "osched", "stop", "agent"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(0.8)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert "aborted" not in out + err and "stopped" in out
+        wait_for(lambda: not alive(pid), 5, "the job to end")
+    finally:
+        e.cleanup()

@@ -4,7 +4,8 @@ in-process path as the entrypoints (``runtime.Runtime``) and return its ``Reply`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import OschedError, UsageError
@@ -111,7 +112,8 @@ class Control(AppBase):
                     f"Stopping {job_name} (pid {st.pid}): {job.stop_signal} to its process group, "
                     f"SIGKILL if it is still there after {job.stop_timeout:g}s ..."
                 )
-            out.append(self._checked(rt.manual_stop(job_name, t)))
+            with _finishing(progress):
+                out.append(self._checked(rt.manual_stop(job_name, t)))
         for target, entry in remote:
             said = target.stop_now(job.name, entry, self.render_ctx())
             out += [said] if said else []
@@ -149,3 +151,25 @@ class Control(AppBase):
                     self.state.event(self.now, job_name, "override_cleared", kind=k, reason=reason)
                     cleared.append(k)
         return cleared
+
+
+@contextlib.contextmanager
+def _finishing(progress: Callable[[str], None] | None) -> Iterator[None]:
+    """A stop, once begun, finishes: Ctrl-C while it waits out ``stop_timeout`` says so and is
+    ignored (an aborted stop would leave the job running with its override half changed)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def later(signum: int, frame: object) -> None:
+        if progress is not None:
+            progress("Finishing the stop first (it ends with SIGKILL after stop_timeout) ...")
+
+    old = signal.signal(signal.SIGINT, later)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
