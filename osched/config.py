@@ -8,6 +8,7 @@ errors, the line and column.  Editing (round trip, keeping comments) lives in ``
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass
@@ -55,9 +56,24 @@ def read_error(e: OSError, path: Path) -> ConfigError:
 
 
 def read_text(path: Path) -> str:
+    """The config's text: a regular file (a FIFO or a device is refused at once, without
+    blocking), at most MAX_CONFIG_BYTES."""
+    import stat
+
+    from .fsutil import read_fd
+
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError("is not a regular file (a config is a TOML file)", str(path))
+            data = read_fd(fd, MAX_CONFIG_BYTES)
+        finally:
+            os.close(fd)
     except OSError as e:
+        if e.errno == errno.EFBIG:
+            too_large = f"is larger than a config can be ({MAX_CONFIG_BYTES >> 20} MB)"
+            raise ConfigError(too_large, str(path)) from None
         raise read_error(e, path) from None
     return decode(data, path)
 

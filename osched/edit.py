@@ -42,12 +42,12 @@ class Editor:
         if part is None:
             # refuse to edit a config that is already broken: the error names what to fix first
             config_mod.validate(config_mod.parse_toml(self.original, path), path)
-            self.doc = tomlkit.parse(self.original)
+            self.doc = _tomlkit_parse(self.original, path)
         else:  # a broken config is still refused, by save()'s whole validation
             start, end = part
             self.prefix, self.suffix = self.original[:start], self.original[end:]
             self.appending = start == end
-            self.doc = tomlkit.parse(self.original[start:end])
+            self.doc = _tomlkit_parse(self.original[start:end], path)
 
     # -- jobs -------------------------------------------------------------------------------
     def _jobs(self, create: bool = False) -> Any:
@@ -207,6 +207,30 @@ class Editor:
         return config_mod.written(self.path, data, cfg, st)
 
 
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files an edit killed halfway left beside the config (``.osched.toml.*.tmp``): under
+    the config's lock no edit is writing one, so an old one of ours is litter."""
+    import stat
+    import time
+
+    from .osdep import euid
+
+    for p in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            st = p.lstat()
+            if stat.S_ISREG(st.st_mode) and st.st_uid == euid() and time.time() - st.st_mtime > 60:
+                p.unlink()
+        except OSError:
+            continue
+
+
+def _tomlkit_parse(text: str, path: Path) -> Any:
+    try:
+        return tomlkit.parse(text)
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply", str(path)) from None
+
+
 def _put(table: Any, key: str, value: Any) -> None:
     """Set ``key``; a new key goes right after the table's last key, ahead of the comments and
     blank lines that end the table (which belong visually to what follows)."""
@@ -299,8 +323,8 @@ def _job_part(text: str, job: str) -> tuple[int, int] | None:
     end = heads[mine[-1] + 1][0] if mine[-1] + 1 < len(heads) else len(text)
     try:
         alone = tomllib.loads(text[start:end])
-    except tomllib.TOMLDecodeError:
-        return None
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None  # the whole file's parse says what is wrong
     if list(alone) != ["jobs"] or list(alone["jobs"]) != [job]:
         return None
     return start, end
@@ -316,6 +340,7 @@ def edit(
     if not path.exists():
         Editor(path)  # the one-line "config file not found" error
     with locked_file(path):
+        _remove_stale_temps(path)
         editor = Editor(path, job)
         try:
             result = change(editor)

@@ -38,8 +38,14 @@ def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:
 
 
 def _say(text: str, stream: TextIO | None = None) -> None:
-    if text:
-        (stream or sys.stdout).write(text.rstrip("\n") + "\n")
+    """One message; a closed or failing stream (``-v >&-``) loses it, never the decision."""
+    out = stream or sys.stdout
+    if text and out is not None:
+        try:
+            out.write(text.rstrip("\n") + "\n")
+            out.flush()
+        except (OSError, ValueError):
+            pass
 
 
 def _check_usage(prog: str, pos: list[str], opts: dict[str, str | bool]) -> None:

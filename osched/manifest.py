@@ -12,11 +12,14 @@ from typing import Any
 
 from .core.store import Store
 from .core.trust import Untrusted
-from .errors import OschedError
+from .errors import EXIT_USAGE, OschedError
 
 
 class ManifestError(OschedError):
-    """The install manifest cannot be read: never taken as 'nothing installed'."""
+    """The install manifest cannot be read: never taken as 'nothing installed'.  Bad input
+    (exit 2), like a config that cannot be read."""
+
+    exit_code = EXIT_USAGE
 
 
 def read_manifest(state_dir: Path, config_id: str) -> dict[str, Any]:

@@ -149,6 +149,9 @@ def yaml_document(value: Any) -> str:
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):
+            bad = next((c for c in v if c in "\ufffe\uffff" or "\ud800" <= c <= "\udfff"), None)
+            if bad is not None:  # outside YAML's printable set: a parser refuses or mangles it
+                raise UsageError(f"{v!r} contains U+{ord(bad):04X}, which a Kubernetes manifest cannot hold")
             return json.dumps(_no_newline(v, "a Kubernetes manifest"), ensure_ascii=False)
         raise TypeError(f"no YAML form for {type(v).__name__}")
 

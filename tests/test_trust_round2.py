@@ -209,3 +209,166 @@ def test_crontab_gets_a_complete_file_never_a_pipe(site: dict[str, Path], monkey
     assert r.exit_code == 0, r.output
     assert table["text"].startswith("MAILTO=me\n# my own last line\n") and "osched:" in table["text"]
     assert not Path(seen[-1][1]).exists()  # the file is removed after
+
+
+# -- one line, exit 2, bounded time and memory (issue 22, low) -----------------------------------------
+def _one_line(r: Any, code: int = 2) -> str:
+    out = r.output.strip()
+    assert r.exit_code == code, out
+    assert "Traceback" not in out and len(out.splitlines()) == 1, out
+    return out
+
+
+@pytest.mark.parametrize("until", ["9999999d", "10000000000000000000h"])
+def test_an_absurd_until_is_one_line(site: dict[str, Path], until: str) -> None:
+    assert "too far away" in _one_line(run("start", "j", "--until", until))
+
+
+def test_a_manifest_of_the_wrong_shape_is_one_line(site: dict[str, Path]) -> None:
+    from osched.targets.base import config_id
+
+    store = Store(site["state"])
+    store.write(store.manifest(config_id(site["cfg"])), b"targets = 5\n")
+    assert "install manifest is unreadable" in _one_line(run("status"))
+
+
+def test_a_far_osched_now_is_one_line(site: dict[str, Path]) -> None:
+    r = CliRunner().invoke(cli, ["next"], env={"OSCHED_NOW": "9999-12-31T23:59:00+00:00"})
+    assert "out of range" in _one_line(r)
+
+
+def test_an_edit_of_a_deeply_nested_config_is_one_line(site: dict[str, Path]) -> None:
+    site["cfg"].write_text(CONFIG + "x = " + "[" * 600 + "]" * 600 + "\n")
+    assert "nested too deeply" in _one_line(run("schedule", "add", "j", "--start", "01:00", "--duration", "1h",
+                                                "--days", "mon"))
+
+
+@needs_root
+@pytest.mark.parametrize("what", ["fifo", "zero"])
+def test_a_config_that_is_not_a_file_is_one_line_at_once(site: dict[str, Path], what: str) -> None:
+    import time
+
+    path = site["root"] / "c"
+    if what == "fifo":
+        os.mkfifo(path)
+    else:  # a private /dev/zero: endless bytes
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 5))
+    started = time.monotonic()
+    r = CliRunner().invoke(cli, ["--config", str(path), "list"])
+    assert "not a regular file" in _one_line(r) and time.monotonic() - started < 5
+
+
+def test_the_full_path_with_stdout_closed_and_verbose_exits_cleanly(site: dict[str, Path]) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        f'"{sys.executable}" -m osched.entry start j --schedule day -v >&-', shell=True, capture_output=True,
+        text=True, env={**os.environ, "OSCHED_NOW": "2026-11-24T08:00:00+00:00"}, timeout=60,
+    )
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_state_dir_under_a_file_is_refused_as_such(site: dict[str, Path]) -> None:
+    r = CliRunner().invoke(cli, ["--state-dir", str(site["cfg"] / "x"), "start", "j"])
+    out = r.output
+    assert "is not a folder" in out and "chmod" not in out
+
+
+def test_kubernetes_refuses_what_yaml_cannot_print(site: dict[str, Path], tmp_path: Path) -> None:
+    site["cfg"].write_text(CONFIG.replace('command = ["true"]', 'command = ["echo", "a\\ufffeb"]')
+                           + '\n[jobs.j.kubernetes]\nimage = "busybox"\n')
+    r = CliRunner().invoke(cli, ["render", "--target", "kubernetes"])
+    assert r.exit_code == 2 and "U+FFFE" in r.output
+
+
+def test_render_output_of_kubernetes_manifests_is_private(site: dict[str, Path], tmp_path: Path) -> None:
+    site["cfg"].write_text(CONFIG.replace('command = ["true"]', 'command = ["true"]\nenv = { TOKEN = "s3cret" }')
+                           + '\n[jobs.j.kubernetes]\nimage = "busybox"\n')
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli, ["render", "--target", "kubernetes", "--output", str(out)])
+    assert r.exit_code == 0, r.output
+    files = [f for f in out.rglob("*") if f.is_file()]
+    assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+
+
+def test_an_edit_cleans_up_what_a_killed_edit_left(site: dict[str, Path]) -> None:
+    import time
+
+    litter = site["cfg"].with_name(f".{site['cfg'].name}.abc123.tmp")
+    litter.write_text("half")
+    os.utime(litter, (time.time() - 3600, time.time() - 3600))
+    assert run("schedule", "add", "j", "--start", "01:00", "--duration", "1h", "--days", "mon").exit_code == 0
+    assert not litter.exists()
+
+
+def test_a_group_that_is_another_users_primary_group_is_not_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/etc/group lists no members for a group that is someone's primary group: that user is a
+    member all the same, so group write by it is writable by others."""
+    import grp
+    import pwd
+
+    from osched.core import trust
+
+    me = pwd.getpwuid(os.geteuid())
+    group = grp.struct_group((me.pw_name, "x", me.pw_gid, []))
+    other = pwd.struct_passwd(("mallory", "x", 4242, me.pw_gid, "", "/home/m", "/bin/sh"))
+    monkeypatch.setattr(grp, "getgrgid", lambda gid: group)
+    assert trust.private_group(me.pw_gid)
+    monkeypatch.setattr(pwd, "getpwall", lambda: [me, other])
+    assert not trust.private_group(me.pw_gid)
+
+
+def test_a_hooks_background_children_end_with_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime_helpers import Env, alive, wait_for
+
+    e = Env(tmp_path)
+    monkeypatch.setenv("OSCHED_CONFIG", str(e.config))
+    monkeypatch.setenv("OSCHED_STATE_DIR", str(e.state))
+    pidfile = tmp_path / "bg.pid"
+    hook = ["/bin/sh", "-c", f"sleep 3091 & echo $! > {pidfile}; exit 0"]
+    try:
+        e.write([{"id": "day", "start": "10:00", "duration": "4h", "days": ["tue"]}],
+                command=[str(tmp_path / "missing-program")], on_failure=hook)
+        e.entry("start", "agent", "--schedule", "day", now="2026-11-24T12:00:00+00:00")
+        e.wait_event("on_failure", timeout=15)
+        bg = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(), 5, "the hook's child"))
+        e.started.append(bg)
+        wait_for(lambda: not alive(bg), 10, "the hook's background child to end")
+    finally:
+        e.cleanup()
+
+
+def test_events_and_logs_reach_a_terminal_without_escape_sequences(site: dict[str, Path]) -> None:
+    """Job output and argv in ``osched logs`` and ``osched events`` cannot move the cursor or
+    retitle the window of the terminal that reads them; a pipe gets the bytes as they are."""
+    import json
+    import pty
+    import subprocess
+    import sys
+
+    store = Store(site["state"])
+    evil = "\x1b]0;pwned\x07\x1b[2J"
+    store.append_event((json.dumps({"time": "2026-11-24T07:00:00+00:00", "job": "j", "event": "started",
+                                    "reason": f"argv {evil}"}) + "\n").encode())
+    store.write(store.job("j", "output.log"), f"line one\n{evil}line two\n".encode())
+    for args in (["events"], ["logs", "j"]):
+        primary, secondary = pty.openpty()
+        p = subprocess.Popen([sys.executable, "-m", "osched", *args], stdout=secondary, stderr=secondary,
+                             env={**os.environ, "OSCHED_NOW": "2026-11-24T08:00:00+00:00"})
+        os.close(secondary)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        p.wait(timeout=30)
+        os.close(primary)
+        assert b"\x1b" not in out and b"\\x1b" in out, (args, out)
+        piped = subprocess.run([sys.executable, "-m", "osched", *args], capture_output=True,
+                               env={**os.environ, "OSCHED_NOW": "2026-11-24T08:00:00+00:00"}, timeout=30)
+        assert b"\x1b" in piped.stdout, args

@@ -173,3 +173,18 @@ def complete_zones(incomplete: str) -> list[str]:
 def echo_lines(lines: list[str] | None) -> None:
     for line in lines or []:
         click.echo(line)
+
+
+def for_terminal(text: str, keep_lines: bool = False) -> str:
+    """Text that came from a job or a command line (its output, its argv), made harmless for a
+    terminal: control characters (escape sequences that move the cursor, retitle the window
+    or fake a prompt) are shown as ``\\x1b``-style escapes.  Piped output is left as it is.
+    ``keep_lines``: line breaks and tabs pass."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return text
+    keep = "\n\t" if keep_lines else ""
+    return "".join(
+        c if (c.isprintable() or c in keep) else c.encode("unicode_escape").decode("ascii") for c in text
+    )

@@ -8,7 +8,7 @@ import click
 from .. import views as report
 from ..app import App
 from ..errors import UsageError
-from .base import cli, complete_jobs, echo_lines, emit, json_option, pass_app, timezone_option
+from .base import cli, complete_jobs, echo_lines, emit, for_terminal, json_option, pass_app, timezone_option
 
 
 @cli.command("list")
@@ -229,7 +229,7 @@ def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
     if not recs:
         click.echo("No events yet.")
     for rec in recs:
-        click.echo(report.event_text(rec, tz))
+        click.echo(for_terminal(report.event_text(rec, tz)))
 
 
 @cli.command()
@@ -241,10 +241,10 @@ def logs(c: App, job_name: str, follow: bool, lines: int) -> None:
     """The job's stdout and stderr (appended per run, rotated by size)."""
     tail, pos = c.log_tail(job_name, lines, follow)
     if tail:
-        click.echo(tail.decode("utf-8", "replace"))
+        click.echo(for_terminal(tail.decode("utf-8", "replace"), keep_lines=True))
     if follow:
         for chunk in c.follow_log(job_name, pos):
-            click.echo(chunk.decode("utf-8", "replace"), nl=False)
+            click.echo(for_terminal(chunk.decode("utf-8", "replace"), keep_lines=True), nl=False)
 
 
 @cli.command()

@@ -27,7 +27,10 @@ def private_group(gid: int) -> bool:
         group = grp.getgrgid(gid)
     except KeyError:
         return False
-    return gid == user.pw_gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+    if gid != user.pw_gid or group.gr_name != user.pw_name or not set(group.gr_mem) <= {user.pw_name}:
+        return False
+    # a user whose *primary* group it is is a member too, though /etc/group does not list them
+    return all(p.pw_gid != gid or p.pw_uid == user.pw_uid for p in pwd.getpwall())
 
 
 def others_write(st: os.stat_result) -> bool:
@@ -58,7 +61,11 @@ def bad_folder(path: str, uid: int) -> tuple[str, os.stat_result] | None:
             st = os.stat(d)
         except FileNotFoundError:
             continue
-        if st.st_uid not in (0, uid) or (others_write(st) and not st.st_mode & stat.S_ISVTX):
+        if (
+            not stat.S_ISDIR(st.st_mode)
+            or st.st_uid not in (0, uid)
+            or (others_write(st) and not st.st_mode & stat.S_ISVTX)
+        ):
             return d, st
 
 
@@ -86,6 +93,8 @@ def folder_refusal(path: str, uid: int, what: str) -> Untrusted | None:
     if found is None:
         return None
     d, st = found
+    if not stat.S_ISDIR(st.st_mode):
+        return Untrusted(f"{d} is not a folder: the {what} cannot be under it")
     if st.st_uid not in (0, uid):
         return Untrusted(
             f"folder {d} of the {what} is owned by uid {st.st_uid} (another user could replace the {what})"

@@ -89,6 +89,7 @@ def _run(
         return
     finally:
         os.close(log)
+    leader_start = rt.procs.start_time(p.pid, zombie_ok=True)  # its group ends with it (below)
     try:
         code = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -98,6 +99,9 @@ def _run(
             job.name, "on_failure_failed", schedule=sid, reason=f"ended after {timeout:g}s", event_of=event
         )
         return
+    # what the hook left in the background (``sleep 3091 & exit 0``) ends with it, as a job's
+    # leftovers do at its window end: proven members of its group only
+    rt.procs.end_group(p.pid, leader_start, "SIGTERM", 5.0)
     rt.event(job.name, "on_failure", schedule=sid, exit=code, reason=f"on_failure for {event} exited {code}")
 
 

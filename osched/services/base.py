@@ -185,7 +185,10 @@ class AppBase:
         tz, now = self.host_tz, self.now
         seconds = split_duration(text)
         if seconds is not None and not text.strip().isdigit():
-            t = now + timedelta(seconds=seconds)
+            try:
+                t = now + timedelta(seconds=seconds)
+            except OverflowError:
+                raise UsageError(f"--until: {text!r} is too far away") from None
         else:
             try:
                 h, m = parse_time(text)
@@ -195,6 +198,8 @@ class AppBase:
                 t = _next_wall_time(now, h, m, tz)
         if t <= now:
             raise UsageError(f"--until: {text!r} is not in the future")
+        if t.year > 9000:
+            raise UsageError(f"--until: {text!r} is too far away")
         return t.astimezone(UTC)
 
     # -- overrides, logs ------------------------------------------------------------------------------

@@ -85,7 +85,9 @@ class Kubernetes(BaseTarget):
         for job in cfg.jobs.values():
             for s in job.enabled_schedules:
                 for obj in cronjobs(cfg, job, s, ctx):
-                    files.append(File(f"{obj['metadata']['name']}.yaml", document(obj, ctx), meta=meta))
+                    # its env values may be secrets: private when written (render --output)
+                    name = f"{obj['metadata']['name']}.yaml"
+                    files.append(File(name, document(obj, ctx), mode=0o600, meta=meta))
         return files
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
