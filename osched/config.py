@@ -98,7 +98,23 @@ def toml_reader() -> Any:
     return tomli
 
 
+# a key or table name of 65 dotted parts or more: TOML parsers take quadratic time on them (a
+# 50,000-part key: 75 s in tomllib, minutes and gigabytes in tomlkit); osched's have at most 4
+_DEEP_KEY = re.compile(r"^[ \t]*\[{0,2}(?:[^=#\n\[\]\"']*?\.){64}", re.M)
+
+
+def check_keys(text: str, path: Path) -> None:
+    """Refuse, in one line and at once, a key no TOML parser reads in bounded time."""
+    if text.count(".") < 64:
+        return
+    m = _DEEP_KEY.search(text)
+    if m is not None:
+        line = text.count("\n", 0, m.start()) + 1
+        raise ConfigError("a dotted key of more than 64 parts (osched's have at most 4)", f"{path}:{line}")
+
+
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    check_keys(text, path)
     tomllib = toml_reader()  # a firing whose plan is fresh parses no TOML (cache.py)
     try:
         data: dict[str, Any] = tomllib.loads(text)

@@ -35,6 +35,7 @@ class Editor:
         with config_mod.open_trusted(path) as opened:  # an edit is refused where a firing would be
             self.original = config_mod.decode(opened.read(), path)
             self.identity = opened.identity
+        config_mod.check_keys(self.original, path)
         self.prefix = self.suffix = ""
         self.appending = False
         part = _job_part(self.original, job) if job is not None else None
@@ -225,6 +226,7 @@ def _remove_stale_temps(path: Path) -> None:
 
 
 def _tomlkit_parse(text: str, path: Path) -> Any:
+    config_mod.check_keys(text, path)
     try:
         return tomlkit.parse(text)
     except RecursionError:

@@ -372,3 +372,13 @@ def test_events_and_logs_reach_a_terminal_without_escape_sequences(site: dict[st
         piped = subprocess.run([sys.executable, "-m", "osched", *args], capture_output=True,
                                env={**os.environ, "OSCHED_NOW": "2026-11-24T08:00:00+00:00"}, timeout=30)
         assert b"\x1b" in piped.stdout, args
+
+
+def test_a_key_of_50000_dotted_parts_is_one_line_at_once(site: dict[str, Path]) -> None:
+    import time
+
+    site["cfg"].write_text(CONFIG + ".".join(["a"] * 50_000) + " = 1\n")
+    for args in (["schedule", "add", "j", "--start", "01:00", "--duration", "1h", "--days", "mon"], ["list"]):
+        started = time.monotonic()
+        assert "dotted key of more than 64 parts" in _one_line(run(*args))
+        assert time.monotonic() - started < 5
