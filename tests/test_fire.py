@@ -177,6 +177,8 @@ def test_a_firing_that_acts_takes_the_full_path(site: Site) -> None:
 def test_the_fast_lane_hands_over_what_it_cannot_read_exactly(site: Site, change: str) -> None:
     prog, args, now = "osched-stop", ["agent", "--schedule", "night"], NOW
     jobdir = site.state / "jobs" / "agent"
+    for d in (site.state / "jobs", jobdir):  # made by an earlier firing, or (another test order) now
+        d.mkdir(mode=0o700, exist_ok=True)
     undo: list[Any] = []
     if change == "override":  # an expired stop override: the full path clears it, with an event
         (jobdir / "override-stop.json").write_text(json.dumps(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..model import Config, Job, Schedule
-    from ..state import JobState, StateDir
+    from ..state import JobOutcome, JobState, StateDir
     from .clock import Clock
     from .policy import Facts
 
@@ -53,6 +53,17 @@ class Host(Protocol):
     def change(self, job: str, st: JobState, event: str, **kw: Any) -> None: ...
 
     def record(self, job: str, st: JobState, what: str) -> bool: ...
+
+    def transition(
+        self,
+        job: str,
+        st: JobState,
+        outcome: JobOutcome,
+        event: str | None = None,
+        *,
+        supervised: bool = False,
+        **kw: Any,
+    ) -> bool: ...
 
     def facts(self, job: str, now: datetime | None = None) -> Facts: ...
 

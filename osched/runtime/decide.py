@@ -94,6 +94,30 @@ class Runtime:
         self.state.write_state(job, st)
         self.event(job, event, **kw)
 
+    def transition(
+        self,
+        job: str,
+        st: JobState,
+        outcome: JobOutcome,
+        event: str | None = None,
+        *,
+        supervised: bool = False,
+        **kw: Any,
+    ) -> bool:
+        """The one way a run's outcome changes after its processes were dealt with: set
+        ``outcome`` (a run that is over has no process: ``pid`` cleared; and, unless
+        ``supervised``, no supervisor), record it (``record``: a full disk is said, never
+        raised) and log ``event`` with ``kw``.  False when the state could not be recorded."""
+        st.outcome = outcome
+        if outcome is not JobOutcome.RUNNING:
+            st.pid = st.pid_start = None
+        if not supervised:
+            st.supervisor_pid = st.supervisor_start = None
+        ok = self.record(job, st, str(outcome))
+        if event is not None:
+            self.event(job, event, **kw)
+        return ok
+
     def record(self, job: str, st: JobState, what: str) -> bool:
         """Write the job's state after something was already done to its processes (a stop):
         a record that cannot be written (a full disk) never undoes or blocks that; it is said
@@ -245,8 +269,7 @@ class Runtime:
         running, supervised = self.running(st), self.supervised(st)
         if not running and not supervised:
             if st.outcome in (JobOutcome.RUNNING, JobOutcome.BACKOFF):
-                st.outcome, st.pid = JobOutcome.STOPPED, None
-                self.record(job.name, st, "found stopped")
+                self.transition(job.name, st, JobOutcome.STOPPED)
             return self.end_leftovers(job, sid, st, reason)
         st.stop_requested = True  # the supervisor must not restart it: recorded when it can be
         self.record(job.name, st, "stopping")
@@ -261,9 +284,17 @@ class Runtime:
 
                 os.kill(st.supervisor_pid or 0, signal.SIGTERM)
         st = self.state.read_state(job.name, self.clock.now())
-        st.outcome, st.pid, st.pid_start, st.stop_requested = JobOutcome.STOPPED, None, None, True
-        self.record(job.name, st, "stopped")
-        self.event(job.name, "stopped", schedule=sid, reason=reason, how=how_ended(how, job))
+        st.stop_requested = True
+        self.transition(
+            job.name,
+            st,
+            JobOutcome.STOPPED,
+            "stopped",
+            supervised=True,  # the supervisor clears its own
+            schedule=sid,
+            reason=reason,
+            how=how_ended(how, job),
+        )
         return Reply(0, f"{job.name}: stopped ({reason})")
 
     def end_leftovers(self, job: Job, sid: str | None, st: JobState, reason: str) -> Reply:

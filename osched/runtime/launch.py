@@ -69,9 +69,15 @@ class Launcher:
     def failed(self, job: Job, sid: str | None, st: JobState, e: BaseException) -> Reply:
         msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         where = f": {e.filename}" if isinstance(e, OSError) and e.filename else ""
-        st.outcome, st.pid = JobOutcome.FAILED, None
-        self.rt.record(job.name, st, "could not start")
-        self.rt.event(job.name, "start_failed", schedule=sid, reason=f"{msg}{where}")
+        self.rt.transition(
+            job.name,
+            st,
+            JobOutcome.FAILED,
+            "start_failed",
+            supervised=True,
+            schedule=sid,
+            reason=f"{msg}{where}",
+        )
         with contextlib.suppress(OSError):
             os.close(self.open_log(job.name, f"--- osched: could not start: {msg}{where} ---\n"))
         from .hooks import on_failure

@@ -219,9 +219,7 @@ class Supervisor:
     def _finish_state(self, outcome: JobOutcome) -> None:
         st = self.rt.state.read_state(self.job_name, self.rt.clock.now())
         if st.pid in (None, self._pid()):
-            st.outcome, st.pid, st.pid_start = outcome, None, None
-            st.supervisor_pid = st.supervisor_start = None
-            self.rt.record(self.job_name, st, "ended")
+            self.rt.transition(self.job_name, st, outcome)
 
     def _after_exit(self, code: int | None) -> float | None:
         """Record the exit; return the restart delay, or None when the supervisor is done."""
@@ -232,29 +230,27 @@ class Supervisor:
             mine = st.pid == self._pid()
             if st.stop_requested or not mine:
                 if mine:
-                    st.outcome, st.pid, st.pid_start = JobOutcome.STOPPED, None, None
-                st.supervisor_pid = st.supervisor_start = None
-                rt.record(name, st, "ended")
+                    rt.transition(name, st, JobOutcome.STOPPED)
+                else:  # another run is recorded: only this supervisor is gone
+                    st.supervisor_pid = st.supervisor_start = None
+                    rt.record(name, st, "its supervisor ended")
                 return None
             st.pid = st.pid_start = None
             job = self._reload() if code != 0 else rt.cfg.job(name)
             d = policy.exit_decision(job, code, st.crashes, self.facts())
-            st.outcome = d.outcome
             if d.outcome is JobOutcome.BACKOFF:
                 st.crashes += 1
-                if not rt.record(name, st, "crashed"):  # a restart could not be recorded: none
-                    st.outcome, st.supervisor_pid, st.supervisor_start = JobOutcome.FAILED, None, None
-                    why = f"{d.reason}; no restart: the state cannot be written"
-                    rt.event(name, "crashed", exit=code, reason=why)
-                    return None
-                rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
-                return d.delay
-            st.supervisor_pid = st.supervisor_start = None
+                if rt.transition(name, st, d.outcome, supervised=True):
+                    rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
+                    return d.delay
+                # a restart that could not be recorded is not made
+                why = f"{d.reason}; no restart: the state cannot be written"
+                rt.transition(name, st, JobOutcome.FAILED, "crashed", exit=code, reason=why)
+                return None
             if d.outcome is JobOutcome.FINISHED:
                 st.finished_at = iso(rt.clock.now())
-            rt.record(name, st, "ended")
             kind = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}.get(d.outcome, "crashed")
-            rt.event(name, kind, exit=code, reason=d.reason)
+            rt.transition(name, st, d.outcome, kind, exit=code, reason=d.reason)
         if d.outcome is JobOutcome.GAVE_UP and job is not None:
             from .hooks import on_failure
 
@@ -272,9 +268,7 @@ class Supervisor:
             why_not = policy.restart_blocker(job, facts)
             if why_not or job is None:
                 if not facts.running:
-                    st.outcome = JobOutcome.STOPPED if st.stop_requested else JobOutcome.FAILED
-                    st.supervisor_pid = st.supervisor_start = None
-                    rt.record(name, st, "not restarted")
+                    rt.transition(name, st, JobOutcome.STOPPED if st.stop_requested else JobOutcome.FAILED)
                 rt.event(name, "restart_skipped", reason=why_not)
                 return False
             until, _ = policy.keep_running(job, facts.now, facts.start_override, strict=True)
