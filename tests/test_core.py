@@ -345,3 +345,19 @@ def test_the_fast_lane_answers_as_the_full_path_over_random_states(
         assert (last["event"], last.get("schedule"), last["reason"]) == (
             fast["event"], fast.get("schedule"), fast["reason"]), context
     assert answered > 50 and fell_back > 20, (answered, fell_back)
+
+
+@pytest.mark.parametrize("where", ["events.jsonl", "fire file", "state.json"])
+def test_a_fifo_in_the_state_dir_never_hangs_a_firing(tmp_path: Path, where: str) -> None:
+    config, state, out = _site(tmp_path)
+    now = "2026-11-24T09:00:00+00:00"
+    assert _fire(config, state, "osched-stop", "agent", now=now).returncode == 0  # builds the caches
+    store = Store(state)
+    path = {"events.jsonl": Path(store.path("events.jsonl")),
+            "fire file": Path(store.path(*store.cache(str(config), "agent.fire"))),
+            "state.json": Path(store.path(*store.job("agent", "state.json")))}[where]
+    path.unlink(missing_ok=True)
+    os.mkfifo(path, 0o600)
+    started = time.monotonic()
+    r = _fire(config, state, "osched-stop", "agent", now=now)
+    assert time.monotonic() - started < 20 and "Traceback" not in r.stderr, r.stderr

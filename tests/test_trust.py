@@ -331,7 +331,8 @@ def test_killing_the_launcher_after_the_fork_keeps_the_job_supervised(env: Env) 
 def test_a_failed_state_write_ends_the_job(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     from osched.runtime import Runtime, load_checked
 
-    env.write([DAY], agent_args=["--work", "5"])
+    hooked = env.root / "hook.out"
+    env.write([DAY], agent_args=["--work", "5"], on_failure=["/bin/sh", "-c", f'echo "$OSCHED_EVENT" > {hooked}'])
     state = StateDir(env.state)
     writes = []
 
@@ -344,6 +345,7 @@ def test_a_failed_state_write_ends_the_job(env: Env, monkeypatch: pytest.MonkeyP
     out = rt.start_firing("agent", "day")
     assert out.code == 1 and "could not record the started job (No space left on device)" in out.message
     assert writes and writes[0] is not None and not alive(writes[0])
+    assert hooked.read_text() == "start_failed\n"  # every start_failed runs on_failure (issue 22, 11)
 
 
 # -- 8. a corrupt manifest is an error, and a failed rollback says what is left ------------------------

@@ -97,6 +97,9 @@ class Launcher:
             rt.event(
                 job.name, "start_failed", schedule=sid, reason=f"state not written ({e.strerror}): job ended"
             )
+            from .hooks import on_failure
+
+            on_failure(rt, self, job, sid, "start_failed", None)  # every start_failed runs it
             return Reply(1, f"{job.name}: could not record the started job ({e.strerror}); it was ended")
         rt.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
         return Reply(0, f"{job.name}: started (pid {p.pid}; {reason})")
