@@ -42,6 +42,7 @@ def schedule_dict(s: Schedule) -> dict[str, Any]:
 
 
 def job_dict(job: Job) -> dict[str, Any]:
+    """Every key of a job, the one list ``show`` (text and JSON) is made from."""
     return {
         "name": job.name,
         "command": list(job.command),
@@ -51,8 +52,25 @@ def job_dict(job: Job) -> dict[str, Any]:
         "stop_timeout_seconds": job.stop_timeout,
         "restart": {"retries": job.retries, "backoff_seconds": list(job.backoff)},
         "on_failure": list(job.on_failure) if job.on_failure else None,
+        "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }
+
+
+def _shown(key: str, value: Any) -> str:
+    """One value of ``job_dict`` as ``show`` prints it."""
+    if value is None or value in ([], {}):
+        return "-"
+    if key == "restart":
+        backoff = ", ".join(format_seconds(b) for b in value["backoff_seconds"])
+        return f"{value['retries']} retries, backoff {backoff}"
+    if key.endswith("_seconds"):
+        return format_seconds(value)
+    if isinstance(value, list):
+        return shlex.join(value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
 
 
 def window_dict(w: Window, tz: ZoneInfo) -> dict[str, Any]:
@@ -116,15 +134,13 @@ def list_text(cfg: Config) -> str:
 
 
 def show_text(job: Job, now: datetime, tz: ZoneInfo) -> str:
-    lines = [
-        f"job:          {job.name}",
-        f"command:      {shlex.join(job.command)}",
-        f"workdir:      {job.workdir or '-'}",
-        f"env:          {' '.join(f'{k}={v}' for k, v in job.env.items()) or '-'}",
-        f"stop:         {job.stop_signal}, SIGKILL after {format_seconds(job.stop_timeout)}",
-        f"restart:      {job.retries} retries, backoff " + ", ".join(format_seconds(b) for b in job.backoff),
-        "schedules:",
-    ]
+    """``show``: every key of ``job_dict`` (so a new job key is shown the day it lands)."""
+    lines = [f"job:          {job.name}"]
+    for key, value in job_dict(job).items():
+        if key not in ("name", "schedules"):
+            label = key.removesuffix("_seconds").replace("_", " ") + ":"
+            lines.append(f"{label:<13} {_shown(key, value)}")
+    lines.append("schedules:")
     lines.extend(f"  {describe_schedule(s)}" for s in job.schedules)
     if not job.schedules:
         lines.append("  (none)")

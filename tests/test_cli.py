@@ -268,3 +268,22 @@ def test_read_commands_create_no_state(ready: Path, tmp_path: Path) -> None:
     for args in (["status"], ["status", "--json"], ["show", "agent"], ["override", "list"], ["events"]):
         assert run(*args).exit_code == 0
     assert not (tmp_path / "state").exists()
+
+
+def test_show_lists_every_key_of_a_job(cfg_path: Path) -> None:
+    """One function (views.job_dict) lists a job's keys; show's text and JSON are made from it,
+    so on_failure (and every later key) is shown."""
+    from dataclasses import fields
+
+    from osched.model import Job
+    from osched.views import job_dict
+
+    cfg_path.write_text(
+        'timezone = "UTC"\n[jobs.a]\ncommand = ["true"]\non_failure = ["notify-send", "a failed"]\n'
+    )
+    r = CliRunner().invoke(cli, ["show", "a"])
+    assert r.exit_code == 0, r.output
+    assert "on failure:   notify-send 'a failed'" in r.output
+    keys = set(job_dict(Job(name="a", command=("true",))))
+    alias = {"stop_timeout": "stop_timeout_seconds", "retries": "restart", "backoff": "restart"}
+    assert {alias.get(f.name, f.name) for f in fields(Job)} <= keys

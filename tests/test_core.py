@@ -349,7 +349,7 @@ def test_the_fast_lane_answers_as_the_full_path_over_random_states(
 
 @pytest.mark.parametrize("where", ["events.jsonl", "fire file", "state.json"])
 def test_a_fifo_in_the_state_dir_never_hangs_a_firing(tmp_path: Path, where: str) -> None:
-    config, state, out = _site(tmp_path)
+    config, state, _ = _site(tmp_path)
     now = "2026-11-24T09:00:00+00:00"
     assert _fire(config, state, "osched-stop", "agent", now=now).returncode == 0  # builds the caches
     store = Store(state)
