@@ -115,7 +115,12 @@ def check_commands(cfg: Config) -> list[Finding]:
                 continue
             problem = timer_problem(job, cfg.path.parent, argv, what)
             if problem:
-                fix = f"osched job set {job.name} -- $(command -v {argv[0]}) ...  (timer PATH={TIMER_PATH})"
+                if "/" in argv[0]:  # a path: osched job set makes it absolute from where you run it
+                    name = argv[0].rsplit("/", 1)[-1]
+                    fix = f"osched job set {job.name} -- /full/path/to/{name} ..."
+                else:
+                    fix = f"osched job set {job.name} -- $(command -v {argv[0]}) ..."
+                    fix += f"  (timer PATH={TIMER_PATH})"
                 found.append(Finding("FAIL", problem, fix))
     if not found and cfg.jobs:
         found.append(Finding("ok", "every job's program can be found by the timer"))

@@ -2,8 +2,9 @@
 
 A timer runs with a bare environment (cron: ``PATH=/usr/bin:/bin``), so a command that works
 from your shell (``my-agent`` in ``~/.local/bin``) may not be found from the timer.  osched
-resolves a bare ``command[0]`` on your PATH when the job is added or changed and stores the
-absolute path; ``doctor`` checks every job's program against the timer's PATH later.
+resolves a bare ``command[0]`` on your PATH, and a relative one (``./ticker.sh``) against the
+folder you typed it in, when the job is added or changed, and stores the absolute path;
+``doctor`` checks every job's program against the timer's PATH later.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ def resolve(argv: list[str], what: str) -> tuple[list[str], str]:
     saying so ("" when nothing changed).  A program that cannot be found is a usage error."""
     prog = argv[0]
     if os.sep in prog or "/" in prog:
-        if os.path.isabs(prog) and not (os.path.isfile(prog) and os.access(prog, os.X_OK)):
+        path = os.path.abspath(os.path.expanduser(prog))  # as typed: relative to where you are
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             raise UsageError(f"{what}: {prog} is not an executable file")
-        return argv, ""
+        if path == prog:
+            return argv, ""
+        note = f"{prog} stored as {path} (a timer does not run in the folder you typed it in)"
+        return [path, *argv[1:]], note
     found = shutil.which(prog)
     if found is None:
         raise UsageError(

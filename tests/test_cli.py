@@ -136,6 +136,7 @@ def test_edit_commands_keep_comments(ready: Path) -> None:
     data = json.loads(run("list", "--json").stdout)["jobs"][0]
     assert data["command"] == [shutil.which("sleep"), "5"]  # resolved on PATH
     assert [s["id"] for s in data["schedules"]] == ["nights"]
+    run("stop", "agent")  # started by the live enable above: a running job is not removed
     assert run("job", "remove", "agent").exit_code == 0
     assert json.loads(run("list", "--json").stdout)["jobs"] == []
     assert "# osched configuration" in ready.read_text()

@@ -243,6 +243,9 @@ def test_completion_scripts_and_completed_words(env: Env) -> None:
     assert complete(["schedule", "set", "agent"], "d") == ["day"]
     assert "systemd" in complete(["install", "--target"], "")
     assert complete(["schedule", "add", "agent", "--days"], "week") == ["weekdays", "weekends"]
+    # the words before the last of a list are kept (issue 24, 3); job set/remove complete jobs
+    assert complete(["schedule", "add", "agent", "--days"], "mon-fri,sa") == ["mon-fri,sat"]
+    assert complete(["job", "set"], "a") == ["agent"] and complete(["job", "remove"], "a") == ["agent"]
     assert "Europe/Berlin" in complete(["status", "--timezone"], "Europe/Be")
 
 
@@ -295,3 +298,23 @@ def test_render_cron_shows_the_header_install_writes_and_uninstall_leaves_no_emp
     assert table["text"].startswith("# osched: the lines ending in")
     assert CliRunner().invoke(cli, ["uninstall"], obj=App(runner=fake_crontab)).exit_code == 0
     assert calls[-1] == ["crontab", "-r"] and table["text"] == ""
+
+
+def test_a_relative_command_is_stored_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``job add rel -- ./ticker.sh`` stores the path from where it was typed, and says so
+    (issue 24, 4): a timer does not run in that folder."""
+    cfg = tmp_path / "osched.toml"
+    monkeypatch.setenv("OSCHED_CONFIG", str(cfg))
+    work = tmp_path / "work"
+    work.mkdir()
+    ticker = work / "ticker.sh"
+    ticker.write_text("#!/bin/sh\necho tick\n")
+    ticker.chmod(0o755)
+    monkeypatch.chdir(work)
+    assert CliRunner().invoke(cli, ["init", "--timezone", "UTC"]).exit_code == 0
+    r = CliRunner().invoke(cli, ["job", "add", "rel", "--", "./ticker.sh", "--fast"])
+    assert r.exit_code == 0, r.output
+    assert f"./ticker.sh stored as {ticker}" in r.output
+    assert f'command = ["{ticker}", "--fast"]' in cfg.read_text()
+    r = CliRunner().invoke(cli, ["job", "add", "missing", "--", "./nope.sh"])
+    assert r.exit_code == 2 and "./nope.sh is not an executable file" in r.output

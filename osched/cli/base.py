@@ -153,6 +153,18 @@ def complete_jobs(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
     return [n for n in names if n.startswith(incomplete)]
 
 
+def complete_days(incomplete: str) -> list[str]:
+    """``--days mon-fri,sa<TAB>`` -> ``mon-fri,sat``: the last word of a list is completed and
+    what comes before it kept (the shell replaces the whole word with what is offered)."""
+    from ..parse import DAY_NAMES
+
+    words = (*DAY_NAMES, "mon-fri", "daily", "weekdays", "weekends")
+    head, sep, last = incomplete.rpartition(",")
+    start, dash, end = last.rpartition("-") if "-" in last else ("", "", last)
+    prefix = head + sep + start + dash
+    return [prefix + w for w in words if w.startswith(end) and not (dash and w not in DAY_NAMES)]
+
+
 def complete_schedules(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
     """Shell completion: the schedule ids of the job named before it."""
     app = ctx.find_object(App) or App()

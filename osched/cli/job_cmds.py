@@ -12,7 +12,7 @@ from ..app import App
 from ..errors import UsageError
 from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal
 from ..resolve import resolve
-from .base import check, cli, echo_lines, pass_app
+from .base import check, cli, complete_jobs, echo_lines, pass_app
 
 
 def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
@@ -123,7 +123,7 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
 
 
 @job.command("set")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_jobs)
 @click.argument("command", nargs=-1)
 @_job_options
 @click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
@@ -145,7 +145,7 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
 
 
 @job.command("remove")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_jobs)
 @pass_app
 def job_remove(c: App, name: str) -> None:
     """Remove job NAME, its schedules and its state (overrides, last result, logs); refused

@@ -12,10 +12,17 @@ from ..app import App
 from ..errors import UsageError
 from ..model import Config
 from ..parse import parse_days, parse_duration, parse_id, parse_time, zone, zone_note
-from .base import check, cli, complete_jobs, complete_schedules, complete_zones, echo_lines, pass_app
+from .base import (
+    check,
+    cli,
+    complete_days,
+    complete_jobs,
+    complete_schedules,
+    complete_zones,
+    echo_lines,
+    pass_app,
+)
 from .job_cmds import env_pairs
-
-DAY_WORDS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun", "mon-fri", "daily", "weekdays", "weekends")
 
 
 # -- schedule ---------------------------------------------------------------------------------
@@ -78,9 +85,7 @@ def _schedule_options(required: bool) -> Any:
                 required=required,
                 metavar="DAYS",
                 help="e.g. mon-fri,sun | daily | weekdays | weekends.",
-                shell_complete=lambda ctx, param, incomplete: [
-                    d for d in DAY_WORDS if d.startswith(incomplete.split(",")[-1])
-                ],
+                shell_complete=lambda ctx, param, incomplete: complete_days(incomplete),
             ),
             click.option(
                 "--duration",
