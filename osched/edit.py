@@ -63,7 +63,11 @@ class Editor:
     def job(self, name: str) -> Any:
         jobs = self._jobs()
         if name not in jobs:
-            raise UsageError(f"no job named {name!r} in {self.path}")
+            import difflib
+
+            close = difflib.get_close_matches(name, list(jobs), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (jobs: {', '.join(jobs) or 'none'})"
+            raise UsageError(f"no job named {name!r} in {self.path}{hint}")
         return jobs[name]
 
     def check_new_job(self, name: str) -> None:

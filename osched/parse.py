@@ -198,9 +198,22 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
         ) from None
 
 
+# abbreviations people type for a zone (they are not zones: PST would be a fixed offset at best)
+ABBREVIATIONS = {
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
+    "MDT": "America/Denver", "MT": "America/Denver", "CST": "America/Chicago", "CDT": "America/Chicago",
+    "CT": "America/Chicago", "EDT": "America/New_York", "ET": "America/New_York",
+    "AKST": "America/Anchorage", "BST": "Europe/London", "IST": "Asia/Kolkata", "CEST": "Europe/Berlin",
+    "EEST": "Europe/Athens", "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland",
+}
+
+
 def _zone_hint(name: str) -> str:
     import difflib
 
+    if name.upper() in ABBREVIATIONS:
+        return repr(ABBREVIATIONS[name.upper()])
     names = zoneinfo.available_timezones()
     folded = {n.lower(): n for n in names}
     if name.lower() in folded:

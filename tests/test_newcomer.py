@@ -318,3 +318,34 @@ def test_a_relative_command_is_stored_absolute(tmp_path: Path, monkeypatch: pyte
     assert f'command = ["{ticker}", "--fast"]' in cfg.read_text()
     r = CliRunner().invoke(cli, ["job", "add", "missing", "--", "./nope.sh"])
     assert r.exit_code == 2 and "./nope.sh is not an executable file" in r.output
+
+
+def test_messages_that_help(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo gets a did-you-mean, a zone abbreviation the zone people mean, a folder that
+    cannot be made a line naming it, and an edit says what it did before what it re-synced
+    (issue 24, 11 in part)."""
+    cfg = tmp_path / "osched.toml"
+    tab = tmp_path / "crontab"
+    monkeypatch.setenv("OSCHED_CONFIG", str(cfg))
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tab))
+    monkeypatch.setenv("OSCHED_NOW", "2026-11-24T08:00:00+00:00")
+
+    def call(*args: str) -> Any:
+        return CliRunner().invoke(cli, list(args))
+
+    assert call("init", "--timezone", "UTC").exit_code == 0
+    assert call("job", "add", "ticker", "--", "true").exit_code == 0
+    r = call("schedule", "add", "tickr", "--start", "10:00", "--duration", "1h", "--days", "mon")
+    assert r.exit_code == 2 and "did you mean 'ticker'?" in r.output
+    r = call("schedule", "add", "ticker", "--start", "10:00", "--duration", "1h", "--days", "mon",
+             "--timezone", "PST")
+    assert r.exit_code == 2 and "did you mean 'America/Los_Angeles'?" in r.output
+    assert call("schedule", "add", "ticker", "--start", "10:00", "--duration", "1h", "--days", "mon",
+                "--id", "day", "--no-start").exit_code == 0
+    assert call("install", "--target", "cron", "--no-start").exit_code == 0
+    r = call("schedule", "remove", "ticker", "day")
+    assert r.exit_code == 0 and r.output.index("Removed schedule") < r.output.index("Re-synced cron")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = call("render", "--target", "cron", "--output", str(blocker / "dir"))
+    assert r.exit_code == 2 and f"cannot write the files into {blocker}/dir/cron" in r.output

@@ -116,8 +116,8 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
         return argv
 
     _, argv = c.edit(add, job=name)
-    echo_lines(c.resync())
     click.echo(f"Added job {name!r}: {shlex.join(argv)}")
+    echo_lines(c.resync())
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
     click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
 
@@ -139,8 +139,8 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
     c.edit(lambda e: e.set_job(name, **fields), job=name)
-    echo_lines(c.resync())
     click.echo(f"Updated job {name!r}.")
+    echo_lines(c.resync())
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
 
 
@@ -151,5 +151,5 @@ def job_remove(c: App, name: str) -> None:
     """Remove job NAME, its schedules and its state (overrides, last result, logs); refused
     while it runs."""
     c.remove_job(name)
-    echo_lines(c.resync())
     click.echo(f"Removed job {name!r}.")
+    echo_lines(c.resync())

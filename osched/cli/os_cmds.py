@@ -13,7 +13,7 @@ import click
 
 from .. import paths
 from ..app import App
-from ..errors import EXIT_FAILURE
+from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
 from .base import TargetChoice, check, cli, emit, json_option, pass_app
 
@@ -47,7 +47,12 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
     def emit_files(name: str, files: list[targets.File]) -> bytes:
         """What ``render`` prints for one target (after writing its files with --output)."""
         if output:
-            written = targets.write_files(files, paths.absolute(output) / name)
+            folder = paths.absolute(output) / name
+            try:
+                written = targets.write_files(files, folder)
+            except OSError as e:
+                where = f" ({e.strerror} on {e.filename})" if e.filename else f" ({e.strerror})"
+                raise UsageError(f"--output: cannot write the files into {folder}{where}") from None
             return "".join(f"{p}\n" for p in written).encode()
         out = []  # one write per target: 10,000 schedules are 80,000 files
         for f in files:

@@ -120,8 +120,8 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
     if disabled:
         fields["enabled"] = False
     cfg, new_id = c.edit(lambda e: e.add_schedule(job_name, fields), job=job_name)
-    echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, new_id, "Added")
+    echo_lines(c.resync())
     if not no_start:
         echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, new_id)] if m])
 
@@ -208,8 +208,8 @@ def schedule_set(
     if not fields:
         raise UsageError("nothing to change: give at least one option")
     cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, fields), job=job_name)
-    echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
+    echo_lines(c.resync())
     if not no_start:
         echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, fields.get("id", sid))] if m])
 
@@ -221,14 +221,14 @@ def schedule_set(
 def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
     c.edit(lambda e: e.remove_schedule(job_name, sid), job=job_name)
-    echo_lines(c.resync())
     click.echo(f"Removed schedule {job_name}/{sid}.")
+    echo_lines(c.resync())
 
 
 def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
     cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}), job=job_name)
-    echo_lines(c.resync())
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
+    echo_lines(c.resync())
     if not no_start:
         echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, sid)] if m])
 
