@@ -646,3 +646,17 @@ def test_output_log_rotates_by_size(env: Env, monkeypatch: pytest.MonkeyPatch) -
 
 def test_fake_agent_is_the_shipped_example() -> None:
     assert AGENT.exists()
+
+
+def test_a_manual_run_stops_at_its_until_time_and_says_so(env: Env) -> None:
+    """``start --until`` outside any window: no stop firing comes, so the supervisor is the stop,
+    at the until time (not up to 35 s later), with a reason that names it (issue 24, 6)."""
+    env.write([DAY], agent_args=["--work", "0.2"])
+    started = time.monotonic()
+    r = cli_run("start", "agent", "--until", "3s", now="2026-11-24T18:00:00+00:00")
+    assert r.exit_code == 0, r.output
+    (pid,) = env.agents(1)
+    wait_for(lambda: not alive(pid), 15, "the job to stop")
+    assert time.monotonic() - started < 6.5
+    stop = env.wait_event("stopped")[-1]
+    assert "until time" in stop["reason"] and "window" not in stop["reason"], stop

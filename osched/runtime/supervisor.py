@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..model import Job
@@ -40,6 +40,8 @@ class Supervisor:
         self.adopted = adopted_pid
         self.terminated = False
         self.refused = ""  # the last reload's trust refusal
+        self.manual = False  # the run's end is a manual start's until (no stop firing comes)
+        self.until: datetime | None = None
         self._wake = threading.Event()  # set by the process waiter and by stop signals
         self._sockets: tuple[Any, Any] | None = None
         self._old_wakeup = -1
@@ -146,8 +148,13 @@ class Supervisor:
         while True:
             job = rt.cfg.job(self.job_name)
             now = rt.clock.now()
-            until, _ = rt.keep_running(job, now, strict=True) if job else (None, "")
-            timeout = WAKE if until is None else min(WAKE, max(0.0, (until - now).total_seconds() + GRACE))
+            until, why = rt.keep_running(job, now, strict=True) if job else (None, "")
+            # a manual run's until: no stop firing comes, the supervisor is the stop, on time;
+            # a window's end: the stop firing comes at its minute, the supervisor GRACE after
+            self.manual = until is not None and why.startswith("start override")
+            self.until = until
+            grace = 0.0 if self.manual else GRACE
+            timeout = WAKE if until is None else min(WAKE, max(0.0, (until - now).total_seconds() + grace))
             ended, code = self.wait(timeout)
             if self.terminated and not ended:
                 return self._stop_for("the supervisor was asked to stop (SIGTERM)")
@@ -178,11 +185,12 @@ class Supervisor:
         return self.rt.facts(self.job_name).with_refusal(self.refused)
 
     def _over(self, job: Job | None) -> bool:
-        """Is every window of the job over (``GRACE`` seconds ago)?"""
+        """Is every window of the job over (``GRACE`` seconds ago; a manual run's until: now)?"""
         rt = self.rt
+        grace = 0.0 if self.manual else GRACE
         return (
             job is None
-            or rt.keep_running(job, rt.clock.now() - timedelta(seconds=GRACE), strict=True)[0] is None
+            or rt.keep_running(job, rt.clock.now() - timedelta(seconds=grace), strict=True)[0] is None
         )
 
     def _window_over(self) -> bool:
@@ -198,6 +206,8 @@ class Supervisor:
             how = self._terminate_job(job)
             self._finish_state(JobOutcome.STOPPED)
             reason = "its last window ended and no stop firing came"
+            if self.manual and self.until is not None:
+                reason = f"its manual run reached its until time ({iso(self.until)})"
             if job is None:
                 reason = "the job was removed from the config"
             rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
