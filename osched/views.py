@@ -181,21 +181,34 @@ def next_text(windows: list[Window], tz: ZoneInfo) -> str:
 
 # -- calendar ---------------------------------------------------------------------------------
 def week_grid(schedules: list[Schedule], now: datetime, tz: ZoneInfo) -> tuple[datetime, list[list[int]]]:
-    """Counts of windows touching each host-local hour of the current week (Mon..Sun x 0..23)."""
-    local = now.astimezone(tz)
-    monday = (local - timedelta(days=local.weekday())).date()
-    week_start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
-    week_end_day = monday + timedelta(days=7)
-    week_end = datetime(week_end_day.year, week_end_day.month, week_end_day.day, tzinfo=tz)
-    windows = [w for s in schedules for w in windows_between(s, week_start, week_end)]
+    """The next seven days from today (host-local, 7 x 24 hours): per hour, the most windows
+    open at one instant of it: 1 in a window, 2 or more only where windows really overlap (two
+    that merely share an hour, one after the other, are 1)."""
+    today = now.astimezone(tz).date()
+    start = datetime(today.year, today.month, today.day, tzinfo=tz)
+    last = today + timedelta(days=7)
+    end = datetime(last.year, last.month, last.day, tzinfo=tz)
+    windows = [w for s in schedules for w in windows_between(s, start, end)]
     grid = [[0] * 24 for _ in range(7)]
     for d in range(7):
-        day = monday + timedelta(days=d)
+        day = today + timedelta(days=d)
         for h in range(24):
             a = datetime(day.year, day.month, day.day, h, tzinfo=tz).astimezone(UTC)
             b = a + timedelta(hours=1)
-            grid[d][h] = sum(1 for w in windows if w.start < b and w.end > a)
-    return week_start, grid
+            grid[d][h] = _most_at_once(
+                [(max(w.start, a), min(w.end, b)) for w in windows if w.start < b and w.end > a]
+            )
+    return start, grid
+
+
+def _most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    """The largest number of half-open spans that share an instant."""
+    edges = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in edges:  # at one instant an end (-1) comes before a start (+1): half-open
+        now += step
+        most = max(most, now)
+    return most
 
 
 def week_overlaps(schedules: list[Schedule], week_start: datetime, tz: ZoneInfo) -> list[str]:
@@ -216,14 +229,14 @@ def week_overlaps(schedules: list[Schedule], week_start: datetime, tz: ZoneInfo)
 def calendar_text(week_start: datetime, grid: list[list[int]], tz: ZoneInfo) -> str:
     head = "      " + "".join(f"{h:>3}" for h in range(24))
     lines = [
-        f"Week of {week_start.strftime('%a %Y-%m-%d')} in {tz.key}   "
+        f"7 days from {week_start.strftime('%a %Y-%m-%d')} in {tz.key}   "
         "# = in a window, 2-9 = overlapping windows, . = free",
         head,
     ]
     for d, row in enumerate(grid):
         day = week_start + timedelta(days=d)
         cells = "".join(f"{_cell(n):>3}" for n in row)
-        lines.append(f"{DAY_NAMES[d].capitalize()} {day.day:>2}{cells}")
+        lines.append(f"{DAY_NAMES[day.weekday()].capitalize()} {day.day:>2}{cells}")
     return "\n".join(lines)
 
 

@@ -82,14 +82,14 @@ def test_two_overlapping_schedules_next_status_calendar(ready: Path) -> None:
     r = run("calendar", env={"TZ": "Europe/Berlin"})
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("Week of Mon 2026-11-23 in Europe/Berlin")
-    tue = lines[3].split()
+    assert lines[0].startswith("7 days from Tue 2026-11-24 in Europe/Berlin")  # today first
+    tue = lines[2].split()
     assert tue[:2] == ["Tue", "24"]
     cells = tue[2:]
     assert cells[0] == "#" and cells[6] == "." and cells[10] == "#" and cells[22] == "#"
     # calendar --json: Saturday 04:00-06:00 Berlin -> Friday's night window only ...
     grid = json.loads(run("calendar", "--json", env={"TZ": "Europe/Berlin"}).stdout)
-    assert grid["days"][5]["hours"][:7] == [1, 1, 1, 1, 1, 1, 0]
+    assert grid["days"][4]["date"] == "2026-11-28" and grid["days"][4]["hours"][:7] == [1, 1, 1, 1, 1, 1, 0]
 
 
 def test_calendar_marks_overlaps(ready: Path) -> None:
@@ -97,10 +97,26 @@ def test_calendar_marks_overlaps(ready: Path) -> None:
     r = run("schedule", "set", "agent", "s1", "--start", "23:00")
     assert r.exit_code == 0, r.output
     grid = json.loads(run("calendar", "--json", env={"TZ": "Europe/Berlin"}).stdout)
-    # Tuesday 05:00 Berlin: Monday's night window (22-06) and Monday 23:00 NY (05-09 Berlin)
-    assert grid["days"][1]["hours"][5] == 2
+    # Wednesday 05:00 Berlin: Tuesday's night window (22-06) and Tuesday 23:00 NY (05-09 Berlin)
+    assert grid["days"][1]["date"] == "2026-11-25" and grid["days"][1]["hours"][5] == 2
     text = run("calendar", env={"TZ": "Europe/Berlin"}).stdout
     assert " 2" in text.splitlines()[3]
+
+
+def test_calendar_counts_only_windows_that_really_overlap(cfg_path: Path) -> None:
+    """17:36-17:39 and 17:42-17:46 share the 17:00 cell but never overlap (issue 24, 7)."""
+    cfg_path.write_text(
+        'timezone = "UTC"\n[jobs.a]\ncommand = ["true"]\n'
+        '[[jobs.a.schedules]]\nid = "one"\nstart = "17:36"\nduration = "3m"\ndays = ["daily"]\n'
+        '[[jobs.a.schedules]]\nid = "two"\nstart = "17:42"\nduration = "4m"\ndays = ["daily"]\n'
+        '[[jobs.a.schedules]]\nid = "three"\nstart = "17:45"\nduration = "10m"\ndays = ["daily"]\n'
+    )
+    grid = json.loads(run("calendar", "--json", env={"TZ": "UTC"}).stdout)
+    assert grid["days"][0]["date"] == "2026-11-24"  # today first, not Monday
+    assert [d["hours"][17] for d in grid["days"]] == [2] * 7  # two and three share 17:45
+    cfg_path.write_text(cfg_path.read_text().replace('start = "17:45"', 'start = "17:50"'))
+    grid = json.loads(run("calendar", "--json", env={"TZ": "UTC"}).stdout)
+    assert [d["hours"][17] for d in grid["days"]] == [1] * 7
 
 
 def test_show(ready: Path) -> None:

@@ -129,7 +129,8 @@ def next_cmd(c: App, job_name: str | None, count: int, as_json: bool) -> None:
 @json_option
 @pass_app
 def calendar(c: App, job_name: str | None, as_json: bool) -> None:
-    """This week as a grid (7 days x 24 hours) in the host's zone; overlaps are marked."""
+    """The next 7 days from today as a grid (7 days x 24 hours) in the host's zone; windows that
+    really overlap are marked with their count."""
     cfg = c.load()
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     schedules = [s for j in jobs for s in j.enabled_schedules]
