@@ -127,6 +127,27 @@ def check_commands(cfg: Config) -> list[Finding]:
     return found
 
 
+def check_last_firings(cfg: Config, state_dir: Path) -> list[Finding]:
+    """A job whose last firing failed (a config error, a refusal, a start that failed): the
+    scheduler ran osched and nothing happened; say it in one line."""
+    from .state import StateDir
+    from .status import last_failure
+
+    last = StateDir(state_dir).last_events()
+    out = []
+    for job in cfg.jobs:
+        f = last_failure(last.get(job))
+        if f:
+            out.append(
+                Finding(
+                    "FAIL",
+                    f"{job}: the last firing failed at {f['time']}: {f['event']}: {f['reason']}",
+                    f"osched events {job}",
+                )
+            )
+    return out
+
+
 def run_checks(ctx: RenderContext) -> list[Finding]:
     from . import config as config_mod
     from .errors import OschedError
@@ -137,6 +158,7 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
         n = len(cfg.jobs)
         findings.append(Finding("ok", f"config {ctx.config_path} is valid ({n} job{'s' if n != 1 else ''})"))
         findings += check_commands(cfg)
+        findings += check_last_firings(cfg, ctx.state_dir)
     except OschedError as e:
         findings.append(Finding("FAIL", str(e), "fix the config"))
     findings += check_permissions(ctx.config_path, ctx.state_dir)

@@ -232,6 +232,24 @@ class StateDir:
         self.store.append_event(core_events.encode(rec))
         return rec
 
+    def last_events(self, tail_bytes: int = 1 << 16) -> dict[str, dict[str, Any]]:
+        """Each job's last event, from the log's tail (what ``status`` and ``doctor`` read
+        at any size of log)."""
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            data = self.store.read((EVENTS,), "events")  # checked like every read; creates nothing
+        except (OSError, Untrusted):
+            return out
+        raw = data[-tail_bytes:]
+        for line in raw.decode("utf-8", errors="replace").splitlines()[1 if len(data) > tail_bytes else 0 :]:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("job"), str):
+                out[rec["job"]] = rec
+        return out
+
     def events(self, job: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for name in (EVENTS + ".1", EVENTS):

@@ -54,8 +54,30 @@ def result(rt: dict[str, Any]) -> str:
     return "-"
 
 
-def job_status(state: Any, job: Job, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    """The JSON object of one job (docs/json.md)."""
+# what a firing that failed logs: the scheduler ran osched, and osched could not act
+FIRING_FAILURES = (
+    "config_error",
+    "refused",
+    "start_failed",
+    "restart_failed",
+    "state_unrecorded",
+    "supervisor_error",
+    "on_failure_failed",
+)
+
+
+def last_failure(last: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The job's last event when it says a firing failed (None when the last word is not a
+    failure: a later decision went through)."""
+    if last is None or last.get("event") not in FIRING_FAILURES:
+        return None
+    return {"time": last.get("time"), "event": last["event"], "reason": str(last.get("reason", ""))}
+
+
+def job_status(
+    state: Any, job: Job, now: datetime, tz: ZoneInfo, last: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The JSON object of one job (docs/json.md); ``last``: its last event (``last_events``)."""
     rt = runtime_dict(state, job.name, now, tz)
     fields, next_run = status_times(job, now, tz)
     suppressed_by = None
@@ -80,6 +102,7 @@ def job_status(state: Any, job: Job, now: datetime, tz: ZoneInfo) -> dict[str, A
         },
         "result": result(rt),
         "hint": f"osched logs {job.name}" if failed else None,
+        "last_failure": last_failure(last),
     }
 
 
@@ -140,4 +163,7 @@ def _notes(r: dict[str, Any], when: Any) -> list[str]:
         out.append(f"{crashes} crash restart{'s' if crashes != 1 else ''} in this window")
     if r["hint"]:
         out.append(f"last run: {r['result']}; see its output: {r['hint']}")
+    f = r.get("last_failure")
+    if f:
+        out.append(f"the last firing failed at {when(f['time'])}: {f['event']}: {f['reason']}")
     return out

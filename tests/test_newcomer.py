@@ -349,3 +349,23 @@ def test_messages_that_help(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     blocker.write_text("")
     r = call("render", "--target", "cron", "--output", str(blocker / "dir"))
     assert r.exit_code == 2 and f"cannot write the files into {blocker}/dir/cron" in r.output
+
+
+def test_a_failed_firing_is_said_by_status_and_doctor(env: Env) -> None:
+    """A hand-edit typo makes a firing fail: it exits non-zero (the scheduler's own reporting
+    sees it), and status and doctor say it in one line until a later firing goes through
+    (issue 24, 5)."""
+    env.write([DAY])
+    good = env.config.read_text()
+    env.config.write_text(good.replace('duration = "4h"', 'duraton = "4h"'))
+    r = env.entry("start", "agent", "--schedule", "day", now=TUE_NOON)
+    assert r.returncode == 2 and "duraton" in r.stderr
+    env.config.write_text(good)
+    out = run("status").output
+    assert "agent: the last firing failed at" in out and "config_error" in out and "duraton" in out
+    doc = run("doctor").output
+    assert "FAIL  agent: the last firing failed" in doc
+    status = json.loads(run("status", "--json").output)["jobs"][0]
+    assert status["last_failure"]["event"] == "config_error"
+    env.entry("stop", "agent", "--schedule", "day", now=TUE_NOON)  # a later firing goes through
+    assert "last firing failed" not in run("status").output

@@ -68,7 +68,8 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     tz = c.view_tz
     installed = c.installed_report()
-    rows = [job_status(c.state, j, c.now, tz) for j in jobs]
+    last = c.state.last_events()
+    rows = [job_status(c.state, j, c.now, tz, last.get(j.name)) for j in jobs]
     if as_json:
         emit({"now": report.local_iso(c.now, tz), "timezone": tz.key, "installed": installed, "jobs": rows})
         return
