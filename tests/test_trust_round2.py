@@ -382,3 +382,23 @@ def test_a_key_of_50000_dotted_parts_is_one_line_at_once(site: dict[str, Path]) 
         started = time.monotonic()
         assert "dotted key of more than 64 parts" in _one_line(run(*args))
         assert time.monotonic() - started < 5
+
+
+def test_uninstall_says_what_still_runs_and_what_stays_and_purge_removes_it(site: dict[str, Path]) -> None:
+    """issue 24, 9: a job started by hand keeps running after uninstall: say so, and what stays
+    in the state dir; --purge stops it and removes its state."""
+    site["cfg"].write_text(CONFIG.replace('["true"]', '["sleep", "30"]'))
+    assert run("install", "--target", "cron", "--no-start").exit_code == 0
+    assert run("start", "j", "--until", "2026-11-24T09:00:00+00:00").exit_code == 0
+    try:
+        r = run("uninstall")
+        assert r.exit_code == 0, r.output
+        assert "Still running: j (pid" in r.output and "osched stop j" in r.output
+        assert f"Kept in {site['state']}" in r.output
+        assert run("install", "--target", "cron", "--no-start").exit_code == 0
+        r = run("uninstall", "--purge")
+        assert r.exit_code == 0, r.output
+        assert "j: stopped" in r.output and "Removed the state of j" in r.output
+        assert not (site["state"] / "jobs" / "j").exists()
+    finally:
+        run("stop", "j")

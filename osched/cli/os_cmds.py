@@ -15,7 +15,7 @@ from .. import paths
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-from .base import TargetChoice, check, cli, emit, json_option, pass_app
+from .base import TargetChoice, check, cli, echo_lines, emit, json_option, pass_app
 
 
 @cli.command()
@@ -143,19 +143,26 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
 @cli.command()
 @auto_target_option("auto: every target this config is installed in.")
 @click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also stop this config's running jobs and remove their state (logs, overrides).",
+)
 @pass_app
-def uninstall(c: App, target: str, dry_run: bool) -> None:
+def uninstall(c: App, target: str, dry_run: bool, purge: bool) -> None:
     """Remove exactly what install recorded for this config, even if the TOML changed since.
 
-    Running jobs are not stopped (osched stop JOB does that)."""
+    Then says what still runs (a job started by hand keeps running: osched stop JOB) and what
+    stays in the state dir; --purge stops those jobs and removes their state."""
     from .. import install as inst
 
     names = list(c.installed()) if target == "auto" else [target]
     if not names:
         click.echo(f"Nothing is installed for {c.config_path}.")
-        return
     for name in names:
         _show_plan(inst.uninstall(c.render_ctx(), name, dry_run), dry_run)
+    if not dry_run:
+        echo_lines(c.after_uninstall(purge))
 
 
 @cli.command()

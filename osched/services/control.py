@@ -119,6 +119,47 @@ class Control(AppBase):
             out += [said] if said else []
         return "\n".join(out)
 
+    def after_uninstall(self, purge: bool) -> list[str]:
+        """What still runs and what stays after an uninstall; with ``purge``, the running jobs
+        of this config are stopped and their state (state file, overrides, output logs) and
+        this config's caches removed.  The events log stays (other configs may share it)."""
+        from ..errors import OschedError
+        from ..runtime.proc import default_procs
+
+        try:
+            cfg = self.load()
+        except OschedError:
+            return []
+        procs = self.procs or default_procs()
+        running = [
+            (name, st)
+            for name in cfg.jobs
+            if procs.alive((st := self.state.read_state(name, self.now, read_only=True)).pid, st.pid_start)
+        ]
+        store = self.state.store
+        kept = [name for name in cfg.jobs if store.exists(("jobs", name))]
+        if not purge:
+            lines = [
+                f"Still running: {name} (pid {st.pid}), started by hand or in a window open now: "
+                f"osched stop {name} (or uninstall --purge)"
+                for name, st in running
+            ]
+            if kept:
+                lines.append(
+                    f"Kept in {self.state_dir}: the state, overrides and output logs of {', '.join(kept)}, "
+                    "and the events log (osched uninstall --purge removes all but the events log)"
+                )
+            return lines
+        lines = [self.stop(name, None) for name, _ in running]
+        for name in kept:
+            store.remove_job(name)
+        for entry in store.listdir("plans", store.cache_key(str(self.config_path))):
+            store.remove(("plans", store.cache_key(str(self.config_path)), entry))
+        if kept:
+            gone = ", ".join(kept)
+            lines.append(f"Removed the state of {gone} from {self.state_dir} (the events log stays)")
+        return lines
+
     @staticmethod
     def _checked(reply: Reply) -> str:
         if reply.code != 0:
