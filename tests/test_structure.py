@@ -168,3 +168,15 @@ def test_the_core_is_standard_library_only() -> None:
                 continue
             for name in names:
                 assert name.split(".")[0] in stdlib, (path.name, name)
+
+
+def test_the_package_says_what_it_is() -> None:
+    """issue 24, 14: a license file, classifiers, a typed marker, and no linters in the
+    published test extra (they are in the dev extra)."""
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert (PACKAGE / "py.typed").exists()
+    assert any(c.startswith("Typing :: Typed") for c in meta["classifiers"])
+    test = " ".join(meta["optional-dependencies"]["test"])
+    assert "ruff" not in test and "mypy" not in test
+    assert any(d.startswith("ruff") for d in meta["optional-dependencies"]["dev"])
