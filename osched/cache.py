@@ -2,7 +2,8 @@
 validated config as plain data, so a firing costs the same at 10 and at 10,000 schedules) and
 fire files (a job's windows as UTC seconds, for the fast lane).
 
-``<state>/plans/<key>/`` holds ``config.json`` (every job), ``<job>.json`` (one job, written by
+``<state>/plans/<key>/`` holds ``_config.json`` (every job; no job name starts with ``_``, so
+no job's plan can take its name), ``<job>.json`` (one job, written by
 that job's first firing) and ``<job>.fire``.  The key, the stamp and the one freshness rule are
 ``core.cache``'s; every byte goes through the state store (``core.store``), which refuses a
 file another user could have written: such a cache, like a stale or malformed one, is treated
@@ -98,7 +99,7 @@ def job_from(data: dict[str, Any]) -> Job:
 
 
 def _name(job: str | None) -> str:
-    return "config.json" if job is None else f"{job}.json"
+    return "_config.json" if job is None else f"{job}.json"
 
 
 def read_plan(store: Store, config_path: Path, ident: list[int], job: str | None = None) -> Config | None:
@@ -148,7 +149,7 @@ def remember(
         folder = store.cache(str(cfg.path), "x")[:-1]
         for entry in store.listdir(*folder):  # the files of jobs no longer in the config
             stem, dot, ext = entry.rpartition(".")
-            if dot and ext in ("json", "fire") and stem not in data and entry != "config.json":
+            if dot and ext in ("json", "fire") and stem not in data and entry != "_config.json":
                 store.remove((*folder, entry))
     except (OSError, Untrusted, ValueError):
         pass

@@ -165,7 +165,14 @@ class Env:
         )
 
     def cleanup(self) -> None:
-        """End everything this test started, by pid: supervisors, job groups, grandchildren."""
+        """End everything this test started, by pid: supervisors, job groups, grandchildren.
+        Twice: a supervisor that saw its job killed may have restarted it before it was killed
+        itself, and that copy's pid is in the pid file only afterwards."""
+        self._cleanup_once()
+        time.sleep(0.2)
+        self._cleanup_once()
+
+    def _cleanup_once(self) -> None:
         pids: list[int] = list(self.started) + self.agent_pids() + self.child_pids()
         jobs = self.state / "jobs"
         if jobs.is_dir():

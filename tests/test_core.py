@@ -163,7 +163,7 @@ def test_a_firing_under_umask_000_creates_only_private_files(tmp_path: Path) -> 
     modes = _modes(state)
     assert {m for p, m in modes.items() if (state / p).is_dir()} == {0o700}, modes
     assert {m for p, m in modes.items() if (state / p).is_file()} == {0o600}, modes
-    assert any(p.endswith("agent.fire") for p in modes) and any(p.endswith("config.json") for p in modes)
+    assert any(p.endswith("agent.fire") for p in modes) and any(p.endswith("_config.json") for p in modes)
 
 
 @needs_root

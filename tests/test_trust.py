@@ -513,8 +513,8 @@ def test_a_command_writes_one_plan_and_a_firing_adds_its_jobs_own(
     time.sleep(1.1)
     assert cli_run("next").exit_code == 0
     store = Store(env.state)
-    d = Path(store.path(*store.cache(str(env.config), "config.json"))).parent
-    assert sorted(p.name for p in d.iterdir()) == ["config.json"]
+    d = Path(store.path(*store.cache(str(env.config), "_config.json"))).parent
+    assert sorted(p.name for p in d.iterdir()) == ["_config.json"]
     ident = core_cache.identity(env.config.stat())
     assert cache.read_plan(store, env.config, ident, "agent") is None
     monkeypatch.setattr(config_mod, "parse_toml", lambda text, path: pytest.fail("parsed"))

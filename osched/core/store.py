@@ -9,7 +9,7 @@ Layout (``$OSCHED_STATE_DIR``)::
     jobs/<job>/state.json             pid and start time, supervisor, window, crashes, outcome
     jobs/<job>/override-<kind>.json   a manual start or stop and when it expires
     jobs/<job>/output.log             the job's output (rotated by size)
-    plans/<key>/config.json, <job>.json, <job>.fire   caches of the config (``cache``)
+    plans/<key>/_config.json, <job>.json, <job>.fire   caches of the config (``cache``)
     install/<config id>.toml          the install manifest of one config
     <target>/                         files a target keeps for its OS tool
 
