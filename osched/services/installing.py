@@ -35,7 +35,9 @@ class Installing(AppBase):
             check_state_dir(self.state_dir, create=False)
             st = self.state.read_state(name, self.now, read_only=True)
             procs = self.procs or default_procs()
-            if procs.alive(st.pid, st.pid_start) or procs.alive(st.supervisor_pid, st.supervisor_start):
+            # the job's process: a supervisor left (ending after a stop, or in a crash backoff)
+            # restarts nothing once the job is gone from the config
+            if procs.alive(st.pid, st.pid_start):
                 raise UsageError(
                     f"job {name!r} is running (pid {st.pid}): stop it first (osched stop {name})"
                 )
