@@ -151,6 +151,12 @@ class Control(AppBase):
                 )
             return lines
         lines = [self.stop(name, None) for name, _ in running]
+        import time
+
+        for _, st in running:  # its supervisor writes its last state as it ends: wait for it
+            deadline = time.monotonic() + 15.0
+            while procs.alive(st.supervisor_pid, st.supervisor_start) and time.monotonic() < deadline:
+                time.sleep(0.05)
         for name in kept:
             store.remove_job(name)
         for entry in store.listdir("plans", store.cache_key(str(self.config_path))):
