@@ -11,8 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import install as inst
-from . import targets
-from .hostfirings import HORIZON_DAYS
+from . import targets, upkeep
 from .model import Config
 from .targets.base import Finding, RenderContext
 
@@ -82,13 +81,13 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
             findings.append(
                 Finding("ok", f"{name}: {n} artifacts installed in {entry.get('location')} match")
             )
-        if inst.renewal_due(entry, ctx.now):
+        t = targets.get(name)
+        for why in upkeep.reasons(entry, ctx.now, ctx.host_zone if t.runs_here else None):
             findings.append(
                 Finding(
                     "warn",
-                    f"{name}: installed {entry.get('installed_at')}; its DST-day firings cover "
-                    f"{HORIZON_DAYS} days from then",
-                    f"osched install --target {name} (renews them)",
+                    f"{name}: {why}",
+                    f"osched install --target {name}" + (" (the next firing does it)" if t.runs_here else ""),
                 )
             )
     return findings

@@ -129,6 +129,24 @@ def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any
     return rt.stop_firing(pos[0], str(opts.get("--schedule") or "") or None)
 
 
+def _upkeep(rt: Any, verbose: bool) -> None:
+    """After a firing's decision: renew the config's installs that are due (``upkeep``).  A
+    renewal is quiet (the events log has it, ``-v`` prints it); a failed one is a warning on
+    stderr, which cron mails and the journal keeps."""
+    from .renewal import after_firing
+
+    try:
+        lines = after_firing(rt.cfg.path, rt.state, rt.clock.now())
+    except Exception as e:  # upkeep never changes the firing's outcome
+        lines = [f"osched: checking the install for renewal failed: {e}"]
+    for line in lines:
+        if line.startswith("osched: renewed"):
+            if verbose:
+                _say(line)
+        else:
+            _say(line, sys.stderr)
+
+
 def run(prog: str, argv: list[str]) -> int:
     try:
         pos, opts = parse_args(argv)
@@ -150,6 +168,9 @@ def run(prog: str, argv: list[str]) -> int:
     except OschedError as e:
         sys.stderr.write(f"Error: {e}\n")
         return e.exit_code
+    finally:
+        if firing:
+            _upkeep(rt, bool(opts.get("--verbose")))
     if isinstance(out, int):
         return out
     if out.code != 0:

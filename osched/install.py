@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import targets
+from . import targets, upkeep
 from .errors import OschedError, UsageError
 from .manifest import ManifestError, installed_targets, read_manifest, write_manifest
 from .plan import Plan, sha
 from .targets.base import RenderContext
+from .upkeep import RENEW_AFTER_DAYS
 
 if TYPE_CHECKING:
     from .config import Loaded
@@ -56,6 +57,7 @@ def install(loaded: Loaded, ctx: RenderContext, target: str, dry_run: bool = Fal
         and entry.get("artifacts") == plan.artifacts
         and entry.get("config_sha256") == config_hash
         and not renewal_due(entry, ctx.now, RENEW_AFTER_DAYS // 10)
+        and not upkeep.reasons(entry, ctx.now, ctx.host_zone)
     ):
         return Outcome(target, plan, False)  # nothing changed: nothing written, not even the manifest
     plan.apply()
@@ -66,6 +68,13 @@ def install(loaded: Loaded, ctx: RenderContext, target: str, dry_run: bool = Fal
             "config_sha256": config_hash,
             "system": ctx.system,
             "host_timezone": ctx.host_zone,
+            "zone_files": upkeep.zone_stamps(upkeep.config_zones(cfg, ctx.host_zone)),
+            "entrypoints": {
+                "start_exe": ctx.start_exe,
+                "stop_exe": ctx.stop_exe,
+                "start_args": list(ctx.start_args),
+                "stop_args": list(ctx.stop_args),
+            },
             "location": plan.location,
             "artifacts": plan.artifacts,
             **plan.record,
@@ -116,10 +125,9 @@ def uninstall(ctx: RenderContext, target: str, dry_run: bool = False) -> Outcome
     return Outcome(target, plan, not plan.empty)
 
 
-# Rendered artifacts carry dated firings for the DST days of the next HORIZON_DAYS (400);
-# doctor asks for a fresh install after RENEW_AFTER_DAYS, and an install that changes nothing
-# still records its date once it is a month old.
-RENEW_AFTER_DAYS = 330
+# Rendered artifacts carry dated firings for the DST days of the next HORIZON_DAYS (400); the
+# firings renew an install after RENEW_AFTER_DAYS (``upkeep``), and an install that changes
+# nothing still records its date once it is a month old.
 
 
 def renewal_due(entry: dict[str, Any], now: datetime, days: int = RENEW_AFTER_DAYS) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -230,17 +231,19 @@ def test_doctor_asks_to_renew_an_old_install_and_a_no_change_install_renews(setu
     assert run("install", "--target", "cron", "--no-start").exit_code == 0
     first = manifest(setup["state"])["targets"]["cron"]["installed_at"]
     soon, late = "2027-01-01T12:00:00+00:00", "2027-11-01T12:00:00+00:00"
-    assert "renews them" not in run("doctor", env={"OSCHED_NOW": soon}).output
+    assert "run out" not in run("doctor", env={"OSCHED_NOW": soon}).output
     r = run("doctor", "--json", env={"OSCHED_NOW": late})
-    (warn,) = [f for f in json.loads(r.output)["findings"] if "DST-day firings" in f["message"]]
-    assert warn["level"] == "warn" and warn["message"].startswith(f"cron: installed {first}")
+    (warn,) = [f for f in json.loads(r.output)["findings"] if "firings for DST days run out" in f["message"]]
+    ends = (datetime.fromisoformat(first) + timedelta(days=400)).date()
+    assert warn["level"] == "warn" and warn["message"].startswith(f"cron: installed {first[:10]}")
+    assert warn["message"].endswith(f"run out on {ends}") and "the next firing does it" in warn["fix"]
     # nothing to change (a UTC schedule on a UTC host has no dated lines), yet the date renews
     before = setup["tab"].read_bytes()
     r = run("install", "--target", "cron", "--no-start", env={"OSCHED_NOW": late})
     assert r.exit_code == 0 and "nothing to change" in r.output
     assert setup["tab"].read_bytes() == before
     assert manifest(setup["state"])["targets"]["cron"]["installed_at"] == late
-    assert "DST-day firings" not in run("doctor", env={"OSCHED_NOW": late}).output
+    assert "run out" not in run("doctor", env={"OSCHED_NOW": late}).output
 
 
 def test_cron_system_writes_cron_d_file(setup: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

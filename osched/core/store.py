@@ -357,6 +357,10 @@ class Store:
         """The job's lock file, opened (created 0600); the caller locks and closes it."""
         return self.open_append((JOBS, job, "lock"), "state")
 
+    def install_lock_fd(self, config_id: str) -> int:
+        """A config's install lock (a renewal holds it), opened like ``lock_fd``."""
+        return self.open_append((INSTALL, f"{config_id}.lock"), "state")
+
 
 if sys.platform == "win32":  # pragma: no cover - exercised through fakes
     import msvcrt

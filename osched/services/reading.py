@@ -15,8 +15,9 @@ from .base import _ISO_RE, AppBase, _target
 
 class Reading(AppBase):
     def installed_report(self) -> list[dict[str, Any]]:
-        """Where this config is installed, and any drift since."""
+        """Where this config is installed, any drift since, and why it is due for a renewal."""
         from ..install import drift
+        from ..upkeep import reasons
 
         ctx = self.render_ctx()
         rows = []
@@ -30,6 +31,8 @@ class Reading(AppBase):
                 "drift": drift(name, entry, ctx, self.config_path),
             }
             target = _target(name)
+            here = target is None or target.runs_here
+            row["renew"] = reasons(entry, self.now, ctx.host_zone if here else None)
             if target is not None:  # what a scheduler elsewhere (a cluster) did
                 row.update(target.report(entry, ctx))
             rows.append(row)

@@ -1,0 +1,175 @@
+"""Time, round three: installed artifacts that stay right for years (renewal from the firings,
+a system-zone change, a tzdata update), ``simulate`` of what is installed, the host zone found
+by content.  Each numbered case of the issue on its exact config and instants."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from osched import entry
+from osched.cli import cli
+
+BERLIN_NIGHT = (
+    'timezone = "Europe/Berlin"\n\n[jobs.agent]\ncommand = ["true"]\n\n'
+    '[[jobs.agent.schedules]]\nid = "night"\nstart = "02:30"\nduration = "8h"\ndays = ["sun"]\n'
+)
+INSTALLED = "2026-11-29T12:00:00+00:00"
+# 2028-03-26 is Berlin's spring-forward Sunday: the window opens 03:00 CEST = 01:00Z =
+# Saturday 21:00 in New York.  A render of 2026-11-29 has no line for it (its DST-day lines
+# cover 400 days): the weekly lines fire 20:30 and 21:30, 30 minutes late.
+LATE_DAY = "0 21 25 3 *"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(cli, list(args), env=env or {})
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    cfg = tmp_path / "osched.toml"
+    cfg.write_text(BERLIN_NIGHT)
+    tab = tmp_path / "crontab"
+    tab.write_text("# mine\n0 3 * * * my-backup\n")
+    monkeypatch.setenv("OSCHED_CONFIG", str(cfg))
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tab))
+    monkeypatch.setenv("OSCHED_HOST_TZ", "America/New_York")
+    monkeypatch.setenv("OSCHED_NOW", INSTALLED)
+    r = run("install", "--target", "cron", "--no-start")
+    assert r.exit_code == 0, r.output
+    return {"cfg": cfg, "tab": tab, "state": tmp_path / "state"}
+
+
+def manifest(state: Path) -> dict[str, Any]:
+    import tomllib
+
+    (path,) = (state / "install").glob("*.toml")
+    return tomllib.loads(path.read_text())
+
+
+def events(state: Path) -> list[dict[str, Any]]:
+    return [json.loads(ln) for ln in (state / "events.jsonl").read_text().splitlines()]
+
+
+def fire_stop(state: Path, now: str, monkeypatch: pytest.MonkeyPatch, *extra: str) -> int:
+    """An ``osched-stop`` firing through the full path, as the scheduler runs it."""
+    monkeypatch.setenv("OSCHED_NOW", now)
+    return entry.run("osched-stop", ["agent", "--state-dir", str(state), *extra])
+
+
+# -- 2. dated firings expire: the firings renew the install ----------------------------------------------
+def test_a_firing_renews_an_install_before_its_dst_day_lines_run_out(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert LATE_DAY not in site["tab"].read_text()
+    # 300 days on: not due, nothing rewritten
+    before = site["tab"].read_text()
+    assert fire_stop(site["state"], "2027-09-25T12:00:00+00:00", monkeypatch) == 0
+    assert site["tab"].read_text() == before
+    assert manifest(site["state"])["targets"]["cron"]["installed_at"] == INSTALLED
+    # 337 days on (the firing before 2027-11-07's window): due, renewed by the firing, quietly
+    assert fire_stop(site["state"], "2027-11-01T12:00:00+00:00", monkeypatch) == 0
+    assert capsys.readouterr().err == ""
+    tab = site["tab"].read_text()
+    assert LATE_DAY in tab and tab.startswith("# mine\n0 3 * * * my-backup\n")
+    entry_ = manifest(site["state"])["targets"]["cron"]
+    assert entry_["installed_at"] == "2027-11-01T12:00:00+00:00"
+    (renewed,) = [e for e in events(site["state"]) if e["event"] == "renewed"]
+    assert renewed["target"] == "cron" and "run out on 2028-01-03" in renewed["reason"]
+    # the next firing finds nothing due
+    assert fire_stop(site["state"], "2027-11-02T12:00:00+00:00", monkeypatch) == 0
+    assert [e["event"] for e in events(site["state"])].count("renewed") == 1
+
+
+def test_doctor_and_status_say_an_install_is_due_and_that_the_firings_renew_it(site: dict[str, Path]) -> None:
+    late = {"OSCHED_NOW": "2027-11-01T12:00:00+00:00"}
+    r = run("doctor", "--json", env=late)
+    (f,) = [f for f in json.loads(r.output)["findings"] if "run out" in f["message"]]
+    assert f["level"] == "warn" and "(the next firing does it)" in f["fix"]
+    st = json.loads(run("status", "--json", env=late).output)
+    assert any("run out on 2028-01-03" in r for r in st["installed"][0]["renew"])
+
+
+def test_a_renewal_leaves_a_hand_edited_crontab_alone_and_says_so(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = site["tab"].read_text().replace("30 20 * * 6", "45 20 * * 6")
+    site["tab"].write_text(edited)
+    assert (
+        fire_stop(site["state"], "2027-11-01T12:00:00+00:00", monkeypatch) == 0
+    )  # the firing's answer stands
+    assert site["tab"].read_text() == edited
+    err = capsys.readouterr().err
+    assert "osched: the cron install needs `osched install --target cron`" in err
+    assert "changed by hand" in err
+    (failed,) = [e for e in events(site["state"]) if e["event"] == "renew_failed"]
+    assert failed["target"] == "cron"
+
+
+def test_a_renewal_does_not_write_where_the_install_did_not(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the firing's environment names another crontab than the installing shell did
+    other = tmp_path / "other-crontab"
+    other.write_text("")
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(other))
+    before = site["tab"].read_text()
+    assert fire_stop(site["state"], "2027-11-01T12:00:00+00:00", monkeypatch) == 0
+    assert other.read_text() == "" and site["tab"].read_text() == before
+    assert "needs `osched install --target cron`" in capsys.readouterr().err
+
+
+# -- 4. a system-zone change after install -----------------------------------------------------------------
+def test_a_system_zone_change_is_reported_and_renewed_by_the_next_firing(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soon = "2026-12-05T12:00:00+00:00"
+    monkeypatch.setenv("OSCHED_HOST_TZ", "Europe/Berlin")  # /etc/localtime relinked
+    r = run("doctor", env={"OSCHED_NOW": soon})
+    assert "cron: the system zone is now Europe/Berlin; it was rendered for America/New_York" in r.output
+    st = json.loads(run("status", "--json", env={"OSCHED_NOW": soon}).output)
+    assert st["installed"][0]["renew"] == [
+        "the system zone is now Europe/Berlin; it was rendered for America/New_York"
+    ]
+    assert "30 20 * * 6" in site["tab"].read_text()
+    assert fire_stop(site["state"], soon, monkeypatch) == 0
+    tab = site["tab"].read_text()
+    assert "30 2 * * 0" in tab and "30 20 * * 6" not in tab  # Berlin wall time on a Berlin host
+    assert manifest(site["state"])["targets"]["cron"]["host_timezone"] == "Europe/Berlin"
+    assert "system zone" not in run("doctor", env={"OSCHED_NOW": soon}).output
+
+
+def test_a_tzdata_update_is_noticed_and_renewed(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import zoneinfo
+
+    # a private zoneinfo tree, as an update would leave it: same names, new files
+    tree = tmp_path / "zoneinfo"
+    for key in ("Europe/Berlin", "America/New_York", "UTC"):
+        src = next(Path(r, key) for r in zoneinfo.TZPATH if Path(r, key).exists())
+        (tree / key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, tree / key)
+    monkeypatch.setenv("PYTHONTZPATH", str(tree))
+    monkeypatch.setattr(zoneinfo, "TZPATH", (str(tree),))
+    zoneinfo.reset_tzpath([str(tree)])
+    try:
+        assert run("install", "--target", "cron", "--no-start").exit_code == 0  # records the tree's files
+        assert "zone rules" not in run("doctor").output
+        berlin = tree / "Europe/Berlin"
+        os.utime(berlin, ns=(berlin.stat().st_atime_ns, berlin.stat().st_mtime_ns + 10**9))
+        assert (
+            "cron: the zone rules changed since install (tzdata update: Europe/Berlin)"
+            in run("doctor").output
+        )
+        assert fire_stop(site["state"], INSTALLED, monkeypatch) == 0
+        assert [e["event"] for e in events(site["state"])].count("renewed") == 1
+        assert "zone rules" not in run("doctor").output
+    finally:
+        zoneinfo.reset_tzpath()
