@@ -13,13 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import Config, Job, Schedule
 from .runtime.policy import EARLY, Action, Facts, start_decision, stop_decision
 from .state import JobOutcome, JobState, iso
 from .targets.base import RenderContext
 from .windows import Window, windows_between
+
+if TYPE_CHECKING:
+    from .config import Loaded
 
 ON_TIME = timedelta(seconds=60)  # a firing within the window's first minute is on time
 
@@ -69,6 +72,7 @@ class Result:
     decided: list[Decided] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    artifacts: str = "fresh"  # or "installed <date>": what was replayed
 
     @property
     def problems(self) -> list[Verdict]:
@@ -91,16 +95,21 @@ def firings(
     b: datetime,
     engine: str = "auto",
     notes: list[str] | None = None,
+    run_zone: str | None = None,
 ) -> tuple[list[Firing], str]:
     """Every start and stop firing in ``[a, b)`` of ``target``'s artifacts for ``cfg``, and the
-    engine that computed them (systemd: ``osched`` or ``systemd-analyze``)."""
+    engine that computed them (systemd: ``osched`` or ``systemd-analyze``).  The artifacts are
+    rendered with ``ctx``; the scheduler runs them in ``run_zone`` (default: ``ctx``'s)."""
+    from dataclasses import replace
+
     from . import targets
 
     t = targets.get(target)
     if not t.simulated:
         raise ValueError(f"simulate knows {', '.join(simulated())}, not {target!r}")
     files = targets.render(target, cfg, ctx)
-    found, used = t.firings(cfg, ctx, files, a, b, engine, notes if notes is not None else [])
+    run_ctx = ctx if run_zone is None or run_zone == ctx.host_zone else replace(ctx, host_zone=run_zone)
+    found, used = t.firings(cfg, run_ctx, files, a, b, engine, notes if notes is not None else [])
     out = sorted((Firing(*f) for f in found), key=lambda f: (f.at, f.job, f.kind != "stop", f.schedule))
     return out, used
 
@@ -188,12 +197,63 @@ def judge(cfg: Config, decided: list[Decided], a: datetime, b: datetime) -> list
 
 
 def simulate(
-    target: str, cfg: Config, ctx: RenderContext, a: datetime, b: datetime, engine: str = "auto"
+    target: str,
+    cfg: Config,
+    ctx: RenderContext,
+    a: datetime,
+    b: datetime,
+    engine: str = "auto",
+    run_zone: str | None = None,
+    notes: list[str] | None = None,
 ) -> Result:
-    notes: list[str] = []
-    fired, used = firings(target, cfg, ctx, a, b, engine, notes)
+    notes = list(notes or [])
+    fired, used = firings(target, cfg, ctx, a, b, engine, notes, run_zone)
     decided = replay(cfg, fired)
-    return Result(target, ctx.host_zone, a, b, used, decided, judge(cfg, decided, a, b), notes)
+    zone = run_zone or ctx.host_zone
+    return Result(target, zone, a, b, used, decided, judge(cfg, decided, a, b), notes)
+
+
+# -- what is installed -----------------------------------------------------------------------------
+def installed_context(
+    loaded: Loaded, target: str, entry: dict[str, Any], ctx: RenderContext
+) -> tuple[RenderContext | None, str]:
+    """The context ``target`` was installed with (its date, host zone, entrypoints, from the
+    manifest), when rendering with it gives back exactly the artifacts the manifest records
+    and the scheduler still has; else (None, why not)."""
+    from dataclasses import replace
+
+    from . import install as inst
+    from . import targets
+    from .plan import sha
+
+    if sha(loaded.data) != entry.get("config_sha256"):
+        return None, "the config changed since it was installed"
+    try:
+        at = datetime.fromisoformat(str(entry.get("installed_at")))
+    except ValueError:
+        return None, "the install date in the manifest is unreadable"
+    recorded = entry.get("entrypoints") if isinstance(entry.get("entrypoints"), dict) else {}
+    then = replace(
+        ctx,
+        now=at,
+        host_zone=str(entry.get("host_timezone") or ctx.host_zone),
+        system=bool(entry.get("system")),
+        **{k: v for k, v in recorded.items() if k in ("start_exe", "stop_exe") and isinstance(v, str)},
+        **{
+            k: tuple(v)
+            for k, v in recorded.items()
+            if k in ("start_args", "stop_args") and isinstance(v, list)
+        },
+    )
+    drifted = targets.get(target).drift(entry, then)
+    if drifted:
+        return None, f"the installed artifacts differ from the manifest ({drifted[0]})"
+    plan = inst.install(loaded, then, target, dry_run=True).plan
+    if sorted(a.get("sha256", "") for a in plan.artifacts) != sorted(
+        a.get("sha256", "") for a in entry.get("artifacts", [])
+    ):
+        return None, "this osched renders other artifacts than the ones installed"
+    return then, ""
 
 
 def as_json(r: Result) -> dict[str, Any]:
@@ -203,6 +263,7 @@ def as_json(r: Result) -> dict[str, Any]:
         "from": iso(r.start),
         "to": iso(r.end),
         "engine": r.engine,
+        "artifacts": r.artifacts,
         "firings": [
             {
                 "at": iso(d.firing.at),

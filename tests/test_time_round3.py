@@ -173,3 +173,40 @@ def test_a_tzdata_update_is_noticed_and_renewed(
         assert "zone rules" not in run("doctor").output
     finally:
         zoneinfo.reset_tzpath()
+
+
+# -- 3. simulate replays what is installed ----------------------------------------------------------------
+def test_simulate_replays_the_installed_crontab_and_finds_the_late_window(site: dict[str, Path]) -> None:
+    env = {"OSCHED_NOW": "2028-03-20T12:00:00+00:00"}
+    r = run("simulate", "--to", "14d", "--json", env=env)
+    assert r.exit_code == 1, r.output
+    out = json.loads(r.output)
+    assert out["artifacts"] == "installed 2026-11-29"
+    (late,) = [w for w in out["windows"] if w["late_open"]]
+    assert late["start"] == "2028-03-26T01:00:00+00:00" and late["opened"] == "2028-03-26T01:30:00+00:00"
+    text = run("simulate", "--to", "14d", "-q", env=env).output
+    assert text.startswith("cron as installed 2026-11-29, on a host in America/New_York")
+    assert "LATE  agent/night window" in text and "opens 30 min late" in text
+    # a render made now has the line: nothing late
+    fresh = run("simulate", "--to", "14d", "--fresh", "-q", env=env)
+    assert fresh.exit_code == 0 and fresh.output.startswith("cron rendered now")
+    assert "0 open or close late" in fresh.output
+
+
+def test_simulate_replays_the_installed_lines_in_todays_system_zone(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSCHED_HOST_TZ", "Europe/Berlin")  # relinked after the install
+    r = run("simulate", "--to", "8d", "--json", env={"OSCHED_NOW": "2026-12-01T12:00:00+00:00"})
+    out = json.loads(r.output)
+    assert r.exit_code == 1 and out["host_timezone"] == "Europe/Berlin"
+    (late,) = [w for w in out["windows"] if w["late_open"]]
+    # the Saturday 20:30 line fires at 20:30 Berlin, 18 hours early... and Sunday's 02:30 never
+    assert late["start"] == "2026-12-06T01:30:00+00:00" and late["opened"] is None
+
+
+def test_simulate_says_when_it_cannot_replay_what_is_installed(site: dict[str, Path]) -> None:
+    site["cfg"].write_text(BERLIN_NIGHT.replace('"02:30"', '"02:45"'))
+    r = run("simulate", "--to", "7d", env={"OSCHED_NOW": "2026-12-01T12:00:00+00:00"})
+    assert "note: replaying a fresh render, not what is installed: the config changed since it was installed" in r.output
+    assert r.output.startswith("cron rendered now")

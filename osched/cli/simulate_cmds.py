@@ -62,6 +62,11 @@ def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) ->
     help="systemd: who computes OnCalendar= elapses (auto: systemd-analyze when installed).",
 )
 @click.option(
+    "--fresh",
+    is_flag=True,
+    help="Replay a render made now, not the artifacts installed (the default when the target is installed).",
+)
+@click.option(
     "-q", "--quiet", is_flag=True, help="Only the windows that open or close late, and the summary."
 )
 @timezone_option
@@ -75,14 +80,17 @@ def simulate(
     start: str | None,
     end: str | None,
     engine: str,
+    fresh: bool,
     quiet: bool,
     as_json: bool,
 ) -> None:
     """Replay a year of the scheduler's firings through the real start/stop decisions.
 
-    Renders the target's artifacts as install would, works out when each line, timer, trigger
-    or interval fires (cron under Debian cron's DST rules; systemd by systemd-analyze when
-    installed), runs every firing through the entrypoints' decision code, and lists what
+    Replays what is installed when the target is installed for this config (the artifacts as
+    the install rendered them: its date, its host zone, checked against the manifest), run in
+    today's system zone; else, or with --fresh, renders them as install would now.  Works
+    out when each line, timer, trigger or interval fires (cron under Debian cron's DST
+    rules; systemd by systemd-analyze when installed), runs every firing through the entrypoints' decision code, and lists what
     starts, skips and stops.  Every window that would open or close a minute late or more,
     or never, is flagged; exit 1 when there is one.
 
@@ -101,17 +109,30 @@ def simulate(
     ctx = c.render_ctx(host_zone=host_timezone)
     if target == "auto":
         target = _auto_target(c, ctx)
-    show_tz = c.view_tz if c.display_zone else ctx.host_tz
-    a = _when(start, "--from", ctx.host_tz) if start else c.now
-    b = _when(end, "--to", ctx.host_tz, base=a) if end else a + timedelta(days=366)
+    notes: list[str] = []
+    run_zone, artifacts = None, "fresh"
+    entry = c.installed().get(target)
+    if entry and not fresh and host_timezone is None:
+        from ..simulate import installed_context
+
+        then, why = installed_context(c.load_trusted(), target, entry, ctx)
+        if then is None:
+            notes.append(f"replaying a fresh render, not what is installed: {why} (osched install)")
+        else:
+            run_zone, ctx, artifacts = ctx.host_zone, then, f"installed {then.now.date().isoformat()}"
+    host_tz = ZoneInfo(run_zone) if run_zone else ctx.host_tz
+    show_tz = c.view_tz if c.display_zone else host_tz
+    a = _when(start, "--from", host_tz) if start else c.now
+    b = _when(end, "--to", host_tz, base=a) if end else a + timedelta(days=366)
     if b <= a:
         raise UsageError(f"--to: {end!r} is not after --from")
     if b - a > timedelta(days=800):
         raise UsageError(f"--to: {end!r}: simulate covers at most 800 days")
     try:
-        r = run(target, cfg, ctx, a, b, engine)
+        r = run(target, cfg, ctx, a, b, engine, run_zone, notes)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    r.artifacts = artifacts
     if as_json:
         emit(result_json(r))
     else:
@@ -134,8 +155,9 @@ def _auto_target(c: App, ctx: RenderContext) -> str:
 
 def _print(r: Result, tz: ZoneInfo, quiet: bool) -> None:
     h = report.human
+    what = f"{r.target} as {r.artifacts}" if r.artifacts != "fresh" else f"{r.target} rendered now"
     click.echo(
-        f"{r.target} on a host in {r.host_zone}, {h(r.start, tz)} to {h(r.end, tz)}"
+        f"{what}, on a host in {r.host_zone}, {h(r.start, tz)} to {h(r.end, tz)}"
         + (f" (computed by {r.engine})" if r.engine != "osched" else "")
     )
     for note in r.notes:
