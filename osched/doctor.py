@@ -95,12 +95,25 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
 
 def check_host_zone() -> list[Finding]:
     """cron, Task Scheduler and launchd run in the system zone, whatever $TZ says."""
-    from .tzhost import system_zone_name, tz_differs
+    from .tzhost import system_zone_doubt, system_zone_name, tz_differs
 
+    out = []
+    doubt = system_zone_doubt()
+    if doubt:
+        out.append(
+            Finding(
+                "warn",
+                f"the system zone is a guess: {doubt}",
+                "link it: ln -sf /usr/share/zoneinfo/AREA/CITY /etc/localtime "
+                "(or export OSCHED_HOST_TZ=AREA/CITY where the scheduler runs)",
+            )
+        )
     warning = tz_differs()
     if warning:
-        return [Finding("warn", warning, f"unset TZ, or export OSCHED_HOST_TZ={system_zone_name()}")]
-    return [Finding("ok", f"host-local schedulers run in {system_zone_name()}")]
+        return [*out, Finding("warn", warning, f"unset TZ, or export OSCHED_HOST_TZ={system_zone_name()}")]
+    if not doubt:
+        out.append(Finding("ok", f"host-local schedulers run in {system_zone_name()}"))
+    return out
 
 
 def check_commands(cfg: Config) -> list[Finding]:

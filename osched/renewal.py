@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .upkeep import reasons
+from .upkeep import as_installed, reasons
 
 if TYPE_CHECKING:
     from .config import Loaded
@@ -113,28 +113,11 @@ def renew(
 def _context(
     config_path: Path, state_dir: Path, now: datetime, host: str, entry: dict[str, Any]
 ) -> RenderContext:
-    """The install's own context: its entrypoints as recorded (the firing's environment may
-    differ from the shell that installed), the system zone of now."""
+    """The install's own context (``upkeep.as_installed``) in the system zone of now."""
     from .targets.base import RenderContext
 
-    extra: dict[str, Any] = {}
-    recorded = entry.get("entrypoints")
-    if isinstance(recorded, dict):
-        for key in ("start_exe", "stop_exe"):
-            if isinstance(recorded.get(key), str):
-                extra[key] = recorded[key]
-        for key in ("start_args", "stop_args"):
-            value = recorded.get(key)
-            if isinstance(value, list) and all(isinstance(v, str) for v in value):
-                extra[key] = tuple(value)
-    return RenderContext(
-        config_path=config_path,
-        state_dir=state_dir,
-        now=now,
-        host_zone=host,
-        system=bool(entry.get("system")),
-        **extra,
-    )
+    base = RenderContext(config_path=config_path, state_dir=state_dir, now=now, host_zone=host)
+    return as_installed(base, entry)
 
 
 def _moved(entry: dict[str, Any], location: str, artifacts: list[dict[str, Any]]) -> str | None:

@@ -220,11 +220,10 @@ def installed_context(
     """The context ``target`` was installed with (its date, host zone, entrypoints, from the
     manifest), when rendering with it gives back exactly the artifacts the manifest records
     and the scheduler still has; else (None, why not)."""
-    from dataclasses import replace
-
     from . import install as inst
     from . import targets
     from .plan import sha
+    from .upkeep import as_installed
 
     if sha(loaded.data) != entry.get("config_sha256"):
         return None, "the config changed since it was installed"
@@ -232,19 +231,7 @@ def installed_context(
         at = datetime.fromisoformat(str(entry.get("installed_at")))
     except ValueError:
         return None, "the install date in the manifest is unreadable"
-    recorded = entry.get("entrypoints") if isinstance(entry.get("entrypoints"), dict) else {}
-    then = replace(
-        ctx,
-        now=at,
-        host_zone=str(entry.get("host_timezone") or ctx.host_zone),
-        system=bool(entry.get("system")),
-        **{k: v for k, v in recorded.items() if k in ("start_exe", "stop_exe") and isinstance(v, str)},
-        **{
-            k: tuple(v)
-            for k, v in recorded.items()
-            if k in ("start_args", "stop_args") and isinstance(v, list)
-        },
-    )
+    then = as_installed(ctx, entry, now=at, host_zone=str(entry.get("host_timezone") or ctx.host_zone))
     drifted = targets.get(target).drift(entry, then)
     if drifted:
         return None, f"the installed artifacts differ from the manifest ({drifted[0]})"

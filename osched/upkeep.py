@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .targets.base import RenderContext
 
 RENEW_AFTER_DAYS = 330
 
@@ -71,3 +74,21 @@ def reasons(entry: dict[str, Any], now: datetime, host_zone: str | None = None) 
         if changed:
             out.append(f"the zone rules changed since install (tzdata update: {', '.join(changed[:3])})")
     return out
+
+
+def as_installed(ctx: RenderContext, entry: dict[str, Any], **changes: Any) -> RenderContext:
+    """``ctx`` with what the install ``entry`` recorded: system-wide or not, the entrypoints
+    (a firing's environment, or a later osched, may name others), then ``changes``."""
+    from dataclasses import replace
+
+    recorded = entry.get("entrypoints")
+    extra: dict[str, Any] = {}
+    if isinstance(recorded, dict):
+        for key in ("start_exe", "stop_exe"):
+            if isinstance(recorded.get(key), str):
+                extra[key] = recorded[key]
+        for key in ("start_args", "stop_args"):
+            value = recorded.get(key)
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                extra[key] = tuple(value)
+    return replace(ctx, system=bool(entry.get("system")), **extra, **changes)

@@ -156,8 +156,7 @@ def test_a_tzdata_update_is_noticed_and_renewed(
         src = next(Path(r, key) for r in zoneinfo.TZPATH if Path(r, key).exists())
         (tree / key).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, tree / key)
-    monkeypatch.setenv("PYTHONTZPATH", str(tree))
-    monkeypatch.setattr(zoneinfo, "TZPATH", (str(tree),))
+    monkeypatch.setenv("PYTHONTZPATH", str(tree))  # the fire files' stamps record it
     zoneinfo.reset_tzpath([str(tree)])
     try:
         assert run("install", "--target", "cron", "--no-start").exit_code == 0  # records the tree's files
@@ -172,6 +171,7 @@ def test_a_tzdata_update_is_noticed_and_renewed(
         assert [e["event"] for e in events(site["state"])].count("renewed") == 1
         assert "zone rules" not in run("doctor").output
     finally:
+        monkeypatch.delenv("PYTHONTZPATH")
         zoneinfo.reset_tzpath()
 
 
@@ -208,5 +208,126 @@ def test_simulate_replays_the_installed_lines_in_todays_system_zone(
 def test_simulate_says_when_it_cannot_replay_what_is_installed(site: dict[str, Path]) -> None:
     site["cfg"].write_text(BERLIN_NIGHT.replace('"02:30"', '"02:45"'))
     r = run("simulate", "--to", "7d", env={"OSCHED_NOW": "2026-12-01T12:00:00+00:00"})
-    assert "note: replaying a fresh render, not what is installed: the config changed since it was installed" in r.output
+    assert (
+        "note: replaying a fresh render, not what is installed: the config changed since it was installed"
+        in r.output
+    )
     assert r.output.startswith("cron rendered now")
+
+
+# -- 5. the host zone by content -----------------------------------------------------------------------------
+def _zone_file(key: str) -> Path:
+    import zoneinfo
+
+    return next(Path(r, key) for r in zoneinfo.TZPATH if Path(r, key).exists())
+
+
+@pytest.fixture
+def etc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private /etc/localtime and /etc/timezone (osched reads these two paths only)."""
+    from osched.core import cache as core_cache
+
+    d = tmp_path / "etc"
+    d.mkdir()
+    monkeypatch.setattr(core_cache, "LOCALTIME", str(d / "localtime"))
+    monkeypatch.setattr(core_cache, "TIMEZONE_FILE", str(d / "timezone"))
+    monkeypatch.delenv("OSCHED_HOST_TZ", raising=False)
+    return d
+
+
+@pytest.mark.parametrize(
+    ("how", "written", "expected"),
+    [
+        ("copy", None, "Europe/Berlin"),  # a container's copy, no /etc/timezone
+        ("copy", "Etc/UTC\n", "Europe/Berlin"),  # a stale /etc/timezone
+        ("copy", "Europe/Berlin\n", "Europe/Berlin"),
+        ("link", "Etc/UTC\n", "Europe/Berlin"),  # Debian's link wins over a stale name
+        ("copy-utc", None, "UTC"),
+        ("none", None, "UTC"),  # no /etc/localtime: the C library's UTC
+    ],
+)
+def test_the_system_zone_is_known_by_its_content(
+    etc: Path, how: str, written: str | None, expected: str
+) -> None:
+    from osched.tzhost import system_zone_doubt, system_zone_name
+
+    if how == "copy":
+        shutil.copyfile(_zone_file("Europe/Berlin"), etc / "localtime")
+    elif how == "copy-utc":
+        shutil.copyfile(_zone_file("Etc/UTC"), etc / "localtime")
+    elif how == "link":
+        (etc / "localtime").symlink_to(_zone_file("Europe/Berlin"))
+    if written is not None:
+        (etc / "timezone").write_text(written)
+    assert system_zone_name() == expected
+    assert system_zone_doubt() is None
+
+
+def test_a_name_without_a_localtime_is_not_believed(etc: Path) -> None:
+    from osched.tzhost import system_zone_doubt, system_zone_name
+
+    (etc / "timezone").write_text("America/Santiago\n")  # the C library never reads it
+    assert system_zone_name() == "UTC"
+    assert (
+        system_zone_doubt()
+        == f"{etc}/localtime is missing (cron runs in UTC); {etc}/timezone says America/Santiago"
+    )
+
+
+def test_a_copy_no_zone_file_matches_is_a_guess_that_doctor_and_render_name(
+    etc: Path, cfg_path: Path
+) -> None:
+    from osched.tzhost import system_zone_doubt, system_zone_name
+
+    data = bytearray(_zone_file("Europe/Berlin").read_bytes())
+    data[-2:-1] = b"9"  # another footer: no zone file has these bytes
+    (etc / "localtime").write_bytes(bytes(data))
+    (etc / "timezone").write_text("Europe/Paris\n")
+    assert system_zone_name() == "Europe/Paris"
+    doubt = system_zone_doubt()
+    assert doubt is not None and "matches no zone file; assuming Europe/Paris" in doubt
+    cfg_path.write_text(BERLIN_NIGHT)
+    r = CliRunner().invoke(cli, ["doctor"])
+    assert "warn  the system zone is a guess:" in r.output and "ln -sf /usr/share/zoneinfo/" in r.output
+    r = CliRunner().invoke(cli, ["render", "--target", "cron"])
+    assert "Warning: " in r.output and "matches no zone file" in r.output
+
+
+def test_a_copied_localtime_puts_berlin_lines_on_berlin_wall_time(etc: Path, cfg_path: Path) -> None:
+    # the issue's case: a stale /etc/timezone saying Etc/UTC must not move Berlin's lines
+    shutil.copyfile(_zone_file("Europe/Berlin"), etc / "localtime")
+    (etc / "timezone").write_text("Etc/UTC\n")
+    cfg_path.write_text(BERLIN_NIGHT)
+    r = CliRunner().invoke(cli, ["render", "--target", "cron"], env={"OSCHED_NOW": INSTALLED})
+    lines = [ln for ln in r.output.splitlines() if "osched-start agent" in ln]
+    assert [ln.split()[:5] for ln in lines] == [["30", "2", "*", "*", "0"]], r.output
+    assert (
+        "host-local schedulers run in Europe/Berlin"
+        in CliRunner().invoke(cli, ["doctor"], env={"TZ": None}).output
+    )
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare (a private /etc)"
+)
+def test_the_real_etc_localtime_copied_in_a_mount_namespace(tmp_path: Path) -> None:
+    """The real paths, not patched: /etc/localtime replaced by a copy of Berlin's file and
+    /etc/timezone saying Etc/UTC, in a private mount namespace."""
+    import subprocess
+    import sys
+
+    copy, stale = tmp_path / "localtime", tmp_path / "timezone"
+    shutil.copyfile(_zone_file("Europe/Berlin"), copy)
+    stale.write_text("Etc/UTC\n")
+    script = (  # a private copy of /etc over /etc: its localtime a copy, not the usual link
+        f"set -e; cp -a /etc {tmp_path}/etc; rm -f {tmp_path}/etc/localtime; "
+        f"cp {copy} {tmp_path}/etc/localtime; cp {stale} {tmp_path}/etc/timezone; "
+        f"mount --make-rprivate /; mount --bind {tmp_path}/etc /etc; "
+        f"{sys.executable} -c 'from osched.tzhost import system_zone_name as n; print(n())'"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OSCHED_HOST_TZ", "TZ")}
+    r = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "Europe/Berlin"

@@ -86,13 +86,16 @@ def _notes(names: Any, cfg: Any, ctx: Any) -> None:
     """What the user should know about how ``names`` were rendered: the host zone when $TZ
     names another, and wall times a scheduler's engine cannot compute (their equivalent)."""
     from .. import targets
-    from ..tzhost import tz_differs
+    from ..tzhost import system_zone_doubt, tz_differs
 
     chosen = [targets.get(n) for n in names]
     if any(t.host_local for t in chosen):
         warning = tz_differs()
         if warning and ctx.host_zone != os.environ.get("TZ", "").lstrip(":"):
             click.echo(f"Warning: {warning}", err=True)
+        doubt = system_zone_doubt()
+        if doubt:
+            click.echo(f"Warning: {doubt}: give the zone with --host-timezone or OSCHED_HOST_TZ", err=True)
     for t in chosen:
         for note in t.notes(cfg):
             click.echo(f"note: {note}", err=True)

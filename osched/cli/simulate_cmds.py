@@ -90,9 +90,10 @@ def simulate(
     the install rendered them: its date, its host zone, checked against the manifest), run in
     today's system zone; else, or with --fresh, renders them as install would now.  Works
     out when each line, timer, trigger or interval fires (cron under Debian cron's DST
-    rules; systemd by systemd-analyze when installed), runs every firing through the entrypoints' decision code, and lists what
-    starts, skips and stops.  Every window that would open or close a minute late or more,
-    or never, is flagged; exit 1 when there is one.
+    rules; systemd by systemd-analyze when installed), runs every firing through the
+    entrypoints' decision code, and lists what starts, skips and stops.  Every window that
+    would open or close a minute late or more, or never, is flagged; exit 1 when there is
+    one.
 
     \b
     osched simulate --target cron --host-timezone Europe/Berlin --from 2026-10-20 --to 14d
