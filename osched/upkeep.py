@@ -50,8 +50,8 @@ def config_zones(cfg: Any, host_zone: str) -> set[str]:
 
 
 def reasons(entry: dict[str, Any], now: datetime, host_zone: str | None = None) -> list[str]:
-    """Why the install ``entry`` (a manifest target) needs rendering again; [] when it is right.
-    ``host_zone``: the system zone now (None: not compared, for a target that runs elsewhere)."""
+    """Why the install ``entry`` (a manifest target on this host) needs rendering again; []
+    when it is right.  ``host_zone``: the system zone now (None: not compared)."""
     out = []
     try:
         at = datetime.fromisoformat(str(entry.get("installed_at")))

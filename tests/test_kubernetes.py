@@ -25,7 +25,7 @@ from osched import targets
 from osched.cli import cli
 from osched.model import Schedule
 from osched.targets.base import RenderContext
-from osched.targets.kubeobjects import cronjob_name, label_value, whens
+from osched.targets.kubeobjects import cronjob_name, label_value
 
 GOLDEN = Path(__file__).parent / "golden" / "kubernetes"
 NOW = "2026-11-24T12:00:00+00:00"
@@ -57,7 +57,7 @@ env = { MODEL = "null" }
 
 [[jobs.agent.schedules]]
 id = "Early_Sunday-"
-start = "02:30"
+start = "03:30"
 duration = "1h"
 days = ["sun"]
 """
@@ -116,8 +116,8 @@ def calls(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env={"OSCHED_NOW": NOW})
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    return CliRunner().invoke(cli, list(args), env={"OSCHED_NOW": NOW, **(env or {})})
 
 
 def rendered(kube: dict[str, Path]) -> dict[str, str]:
@@ -255,64 +255,122 @@ ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "America/Sa
          "Pacific/Chatham", "America/Nuuk", "UTC"]
 
 
-def _fires(when: str, zone: str, a: datetime, b: datetime) -> list[datetime]:
-    from cronsim import CronSim
-
-    out = []
-    for t in CronSim(when, (a - timedelta(seconds=1)).astimezone(ZoneInfo(zone))):
-        if t >= b:
-            break
-        out.append(t.astimezone(UTC))
-    return out
-
-
-def _clashes_in_zone(when: str, zone: str, fires: list[datetime]) -> list[datetime]:
-    """Firings of a CronJob in a DST zone whose wall time is in a gap or repeated hour: where
-    the controller's engine differs from cronsim (runs twice / skips); there must be none."""
+def controller_fires(schedule: str, zone: str, a: datetime, b: datetime) -> list[datetime]:
+    """The CronJob controller's model (robfig/cron in ``timeZone``): a listed wall time fires at
+    every instant that has it: twice in a repeated span, never in a gap."""
+    minute, hour, dom, month, dow = schedule.split()
+    assert (dom, month) == ("*", "*"), schedule  # no dated line: it would recur every year
+    days = set(range(7)) if dow == "*" else {(int(d) - 1) % 7 for d in dow.split(",")}
     tz = ZoneInfo(zone)
-    bad = []
+    out = []
+    d = (a - timedelta(days=2)).astimezone(tz).date()
+    while d <= b.astimezone(tz).date() + timedelta(days=1):
+        if d.weekday() in days:
+            naive = datetime(d.year, d.month, d.day, int(hour), int(minute))
+            for fold in (0, 1):
+                t = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+                if t.astimezone(tz).replace(tzinfo=None) == naive and a <= t < b and t not in out:
+                    out.append(t)
+        d += timedelta(days=1)
+    return sorted(out)
+
+
+def run_cluster(fires: list[datetime], duration: int) -> list[tuple[datetime, datetime]]:
+    """``concurrencyPolicy: Forbid`` and ``activeDeadlineSeconds`` = the window: each Job runs
+    to its deadline; a firing while one runs starts nothing."""
+    jobs: list[tuple[datetime, datetime]] = []
     for t in fires:
-        wall = t.astimezone(tz).replace(tzinfo=None)
-        if wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset():
-            bad.append(t)
-    return bad
+        if jobs and jobs[-1][1] > t:
+            continue
+        jobs.append((t, t + timedelta(minutes=duration)))
+    return jobs
 
 
-def test_every_window_starts_once_over_a_year() -> None:
+def _wall_clash(h: int, m: int, days: frozenset[int], dur: int, zone: str, a: datetime, b: datetime) -> bool:
+    """Independently: a listed day whose start wall time is missing, or comes twice within a
+    span no longer than the window."""
+    tz = ZoneInfo(zone)
+    d = a.astimezone(tz).date()
+    while d <= b.astimezone(tz).date():
+        if d.weekday() in days:
+            naive = datetime(d.year, d.month, d.day, h, m)
+            real = {naive.replace(tzinfo=tz, fold=f).astimezone(UTC) for f in (0, 1)}
+            exact = [t for t in real if t.astimezone(tz).replace(tzinfo=None) == naive]
+            if not exact:
+                return True
+            if len(exact) == 2 and abs(exact[0] - exact[1]) >= timedelta(minutes=dur):
+                return True
+        d += timedelta(days=1)
+    return False
+
+
+def test_three_years_of_cronjobs_under_the_controllers_dst_model() -> None:
+    """Random schedules, three years from render: a rendered CronJob starts every window once,
+    at its instant, and no Job runs outside a window; a refused one has a start the controller
+    would skip or run after the window."""
     from test_dst_sweep import _self_overlap
 
+    from osched.errors import ConfigError
+    from osched.model import Config, Job
+    from osched.targets.kubeobjects import cronjobs
+
     rnd = random.Random(7)
-    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-    end = datetime(2027, 11, 1, tzinfo=UTC)
-    checked = 0
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    end = now + timedelta(days=3 * 365)
+    ctx = RenderContext(config_path=Path("/c.toml"), state_dir=Path("/s"), now=now, host_zone="UTC")
+    checked = refused = 0
     while checked < 300:
         days = frozenset(rnd.sample(range(7), rnd.choice([1, 2, 5, 7])))
-        dur = rnd.choice([30, 60, 180, 600])
+        dur = rnd.choice([30, 60, 180, 480, 600])
         if _self_overlap(days, dur):
             continue
         h = rnd.choice([0, 1, 2, 2, 3, 23, rnd.randrange(24)])
         m = rnd.choice([0, 30, 45, rnd.randrange(60)])
         zone = rnd.choice(ZONES)
         s = Schedule(id="s", job="j", hour=h, minute=m, duration=dur, days=days, timezone=zone)
-        starts: list[datetime] = []
-        for w in whens(s, now):
-            fired = _fires(w.schedule, w.zone, now, end)
-            assert _clashes_in_zone(w.schedule, w.zone, fired) == [], (s, w)
-            starts += fired
-        expected = sorted(st for st, _ in reference(h, m, dur, days, zone, now, end) if now <= st < end)
-        assert sorted(starts) == expected, (s, sorted(set(starts) ^ set(expected))[:4])
+        job = Job(name="j", command=("x",), schedules=(s,), kubernetes={"image": "i"})
+        cfg = Config(Path("/c.toml"), zone, {"j": job})
         checked += 1
+        try:
+            (obj,) = cronjobs(cfg, job, s, ctx)
+        except ConfigError:
+            refused += 1
+            assert _wall_clash(h, m, days, dur, zone, now, end), s
+            continue
+        spec = obj["spec"]
+        assert spec["concurrencyPolicy"] == "Forbid" and spec["timeZone"] == zone
+        assert spec["jobTemplate"]["spec"]["activeDeadlineSeconds"] == dur * 60
+        ran = run_cluster(controller_fires(spec["schedule"], zone, now, end), dur)
+        windows = [(a, b) for a, b in reference(h, m, dur, days, zone, now, end) if now <= a < end]
+        assert [a for a, _ in ran] == [a for a, _ in windows], (s, sorted({a for a, _ in ran} ^ {a for a, _ in windows})[:3])
+        assert all(b == wb for (_, b), (_, wb) in zip(ran, windows, strict=True)), s
+    assert 0 < refused < checked
 
 
-def test_a_start_in_a_dst_gap_or_repeated_hour_is_written_in_utc() -> None:
-    s = Schedule(id="s", job="j", hour=2, minute=30, duration=60, days=frozenset({6}), timezone="Europe/Berlin")
-    got = whens(s, datetime(2026, 11, 24, 12, tzinfo=UTC))
-    assert {w.zone for w in got} == {"Etc/UTC"}
-    assert any(w.schedule == "0 1 28 3 *" for w in got)  # 2027-03-28: opens at the gap's end, 03:00 CEST
-    plain = Schedule(id="s", job="j", hour=22, minute=0, duration=60, days=frozenset({6}), timezone="Europe/Berlin")
-    assert [(w.schedule, w.zone) for w in whens(plain, datetime(2026, 11, 24, tzinfo=UTC))] == [
-        ("0 22 * * 0", "Europe/Berlin")
-    ]
+def test_the_issues_kubernetes_cases_neither_run_out_nor_run_outside_a_window(cfg_path: Path) -> None:
+    # Europe/Berlin 02:30 on Sundays: 2027-03-28 has no 02:30; the controller skips it: refused
+    cfg_path.write_text(
+        'timezone = "Europe/Berlin"\n[jobs.night]\ncommand = ["x"]\nkubernetes = { image = "i" }\n'
+        '[[jobs.night.schedules]]\nid = "sun"\nstart = "02:30"\nduration = "8h"\ndays = ["sun"]\n'
+    )
+    r = run("render", "--target", "kubernetes", env={"OSCHED_NOW": "2026-11-29T12:00:00+00:00"})
+    assert r.exit_code == 2
+    assert f"{cfg_path}: jobs.night.schedules[sun].start: 02:30 Europe/Berlin does not exist on 2027-03-28" in r.stderr
+    assert "start at 03:00 or later or before 02:00" in r.stderr and r.stdout == ""
+    # America/Santiago 23:00 on tue-sun: one CronJob in its zone, for every year
+    cfg_path.write_text(
+        'timezone = "America/Santiago"\n[jobs.eve]\ncommand = ["x"]\nkubernetes = { image = "i" }\n'
+        '[[jobs.eve.schedules]]\nid = "e"\nstart = "23:00"\nduration = "8h"\ndays = ["tue-sun"]\n'
+    )
+    r = run("render", "--target", "kubernetes", env={"OSCHED_NOW": "2026-11-29T12:00:00+00:00"})
+    assert r.exit_code == 0, r.output
+    (doc,) = list(yaml.safe_load_all(r.stdout.split("<==\n", 1)[1]))
+    assert doc["spec"]["schedule"] == "0 23 * * 0,2,3,4,5,6" and doc["spec"]["timeZone"] == "America/Santiago"
+    assert "comes twice on 2027-04-03" in r.stderr and "skipped while the first Job runs" in r.stderr
+    nov = controller_fires(doc["spec"]["schedule"], "America/Santiago", datetime(2027, 11, 1, 3, tzinfo=UTC),
+                           datetime(2027, 12, 1, 3, tzinfo=UTC))
+    assert len(nov) == 25  # every listed day of November 2027 (the issue's render missed them all)
+    assert datetime(2027, 11, 30, 2, tzinfo=UTC) not in nov  # the old `0 2 30 11 *`: a Monday in Santiago
 
 
 # -- against a fake kubectl -------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def _notes(names: Any, cfg: Any, ctx: Any) -> None:
         if doubt:
             click.echo(f"Warning: {doubt}: give the zone with --host-timezone or OSCHED_HOST_TZ", err=True)
     for t in chosen:
-        for note in t.notes(cfg):
+        for note in t.notes(cfg, ctx):
             click.echo(f"note: {note}", err=True)
 
 

@@ -31,8 +31,9 @@ class Reading(AppBase):
                 "drift": drift(name, entry, ctx, self.config_path),
             }
             target = _target(name)
+            # a cluster's CronJobs are in the schedules' own zones and never run out
             here = target is None or target.runs_here
-            row["renew"] = reasons(entry, self.now, ctx.host_zone if here else None)
+            row["renew"] = reasons(entry, self.now, ctx.host_zone) if here else []
             if target is not None:  # what a scheduler elsewhere (a cluster) did
                 row.update(target.report(entry, ctx))
             rows.append(row)

@@ -187,7 +187,7 @@ class Target(Protocol):
     def doctor(self, ctx: RenderContext) -> list[Finding]:
         """Is the scheduler there and running?"""
 
-    def notes(self, cfg: Config) -> list[str]:
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
         """What the user should know about how ``cfg`` was rendered (one line each)."""
 
     def folders(self, ctx: RenderContext) -> list[Path]:
@@ -258,7 +258,7 @@ class BaseTarget:
     runs_here: ClassVar[bool] = True
     simulated: ClassVar[bool] = False
 
-    def notes(self, cfg: Config) -> list[str]:
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
         return []
 
     def folders(self, ctx: RenderContext) -> list[Path]:

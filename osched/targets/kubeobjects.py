@@ -12,10 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import ConfigError
-from ..hostfirings import near_change_windows
 from ..model import Config, Job, Schedule
 from ..templating import render as render_template
-from ..windows import windows_between
 from .base import RenderContext
 
 MAX_NAME = 52
@@ -68,58 +66,94 @@ class When:
 
 
 def _dow(days: set[int] | frozenset[int]) -> str:
-    return ",".join(str((d + 1) % 7) for d in sorted(days)) if len(days) < 7 else "*"
+    return ",".join(str(n) for n in sorted((d + 1) % 7 for d in days)) if len(days) < 7 else "*"
 
 
-def clashes(s: Schedule, now: datetime) -> bool:
-    """Does the start fall in a gap or a repeated hour of its zone on a listed day this year?"""
-    tz = s.tz
-    for w in near_change_windows(s, (s.timezone,), int(now.timestamp()) // 86400):
-        d = w.start.astimezone(tz).date()
-        for day in (d - timedelta(days=1), d, d + timedelta(days=1)):
-            if day.weekday() not in s.days:
-                continue
-            wall = datetime(day.year, day.month, day.day, s.hour, s.minute)
-            if wall.replace(tzinfo=tz, fold=0).utcoffset() != wall.replace(tzinfo=tz, fold=1).utcoffset():
-                return True
-    return False
+CLASH_YEARS = 3  # how far ahead a render looks for a start in a DST change (renders are checked again)
 
 
-def whens(s: Schedule, now: datetime) -> list[When]:
-    if not clashes(s, now):
-        return [When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)]
-    return _utc_whens(s, now)
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """A listed day on which the start's wall time falls in a change of its zone."""
+
+    day: date
+    kind: str  # "gap" (the wall time is skipped) or "fold" (it comes twice)
+    first: datetime  # the naive wall times the change affects: [first, last)
+    last: datetime
+
+    @property
+    def minutes(self) -> int:
+        return int((self.last - self.first).total_seconds() // 60)
 
 
-def _utc_whens(s: Schedule, now: datetime) -> list[When]:
-    """The window starts from now to the render month a year on, grouped by UTC time of day;
-    per group, the months whose every matching weekday is a start, and dates for the rest."""
-    end = datetime(now.year + 1, now.month, 1, tzinfo=UTC)
-    groups: dict[tuple[int, int], set[date]] = {}
-    for w in windows_between(s, now, end):
-        if now <= w.start < end:
-            groups.setdefault((w.start.hour, w.start.minute), set()).add(w.start.date())
+def clashes(s: Schedule, now: datetime, years: int = CLASH_YEARS) -> list[Clash]:
+    """The days of the coming ``years`` on which ``s`` starts in a gap or a repeated span of
+    its zone: where the CronJob controller skips the start, or runs it twice."""
+    from ..hostfirings import HORIZON_DAYS, transitions
+
+    day0 = int(now.timestamp()) // 86400
+    wall = timedelta(hours=s.hour, minutes=s.minute)
+    seen: dict[int, tuple[int, int]] = {}
+    for k in range(years * 366 // HORIZON_DAYS + 1):
+        for t in transitions(s.timezone, day0 + k * HORIZON_DAYS)[1]:
+            seen[t.at] = (t.before, t.after)
     out = []
-    for (h, m), dates in sorted(groups.items()):
-        dows = {d.weekday() for d in dates}
-        full: list[tuple[int, set[date]]] = []
-        partial: list[tuple[int, set[date]]] = []
-        for month in range(1, 13):
-            mine = {d for d in dates if d.month == month}
-            if not mine:
-                continue
-            expected = {d for d in _days(now.date(), end.date()) if d.month == month and d.weekday() in dows}
-            (full if mine == expected else partial).append((month, mine))
-        if full:
-            months = ",".join(str(mo) for mo, _ in full)
-            out.append(When(f"{m} {h} * {months} {_dow(dows)}", "Etc/UTC"))
-        for month, mine in partial:
-            out.append(When(f"{m} {h} {','.join(str(d.day) for d in sorted(mine))} {month} *", "Etc/UTC"))
+    for at, (before, after) in sorted(seen.items()):
+        instant = datetime.fromtimestamp(at, UTC).replace(tzinfo=None)
+        a, b = instant + timedelta(minutes=before), instant + timedelta(minutes=after)
+        first, last, kind = (a, b, "gap") if after > before else (b, a, "fold")
+        d = first.date() - timedelta(days=1)
+        while datetime(d.year, d.month, d.day) <= last:
+            start = datetime(d.year, d.month, d.day) + wall
+            if d.weekday() in s.days and first <= start < last and instant >= now.replace(tzinfo=None):
+                out.append(Clash(d, kind, first, last))
+            d += timedelta(days=1)
     return out
 
 
-def _days(a: date, b: date) -> list[date]:
-    return [a + timedelta(days=i) for i in range((b - a).days)]
+def when(s: Schedule) -> When:
+    """The CronJob's schedule: the start's wall time on the listed days, in the schedule's own
+    zone.  It never runs out and never fires on a day that is not listed."""
+    return When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)
+
+
+def refusal(s: Schedule, now: datetime) -> tuple[Clash, str] | None:
+    """Why the controller cannot run ``s`` right: its start falls in a gap on a listed day
+    (the controller skips it: the window would not start), or in a repeated span no longer
+    than the window (the second run would start after the window's end)."""
+    for c in clashes(s, now):
+        span = f"{c.first:%H:%M}-{c.last:%H:%M}"
+        if c.kind == "gap":
+            why = (
+                f"{s.start_text} {s.timezone} does not exist on {c.day} ({span} is skipped) and the "
+                "Kubernetes CronJob controller skips such a start"
+            )
+        elif s.duration <= c.minutes:
+            why = (
+                f"{s.start_text} {s.timezone} comes twice on {c.day} ({span} repeats) and the "
+                "Kubernetes CronJob controller would run the job again after the window"
+            )
+        else:
+            continue
+        return c, (
+            f"{why}: start at {c.last:%H:%M} or later or before {c.first:%H:%M}, "
+            "or use a zone without DST (UTC)"
+        )
+    return None
+
+
+def fold_notes(s: Schedule, now: datetime) -> list[str]:
+    """The repeated-hour days the controller fires twice (the second is skipped by
+    ``concurrencyPolicy: Forbid`` while the first Job runs)."""
+    days = [c for c in clashes(s, now) if c.kind == "fold" and s.duration > c.minutes]
+    if not days:
+        return []
+    return [
+        f"kubernetes: {s.job}/{s.id}: {s.start_text} {s.timezone} comes twice on "
+        f"{', '.join(str(c.day) for c in days[:3])}: the controller fires it twice; the second run "
+        "is skipped while the first Job runs (a Job that ended earlier is started again, and "
+        f"runs up to {days[0].minutes} minutes past the window's end)"
+    ]
 
 
 # -- the objects ---------------------------------------------------------------------------------------
@@ -182,20 +216,22 @@ def _metadata(cfg: Config, name: str, labels: dict[str, str], what: str) -> dict
 
 
 def cronjobs(cfg: Config, job: Job, s: Schedule, ctx: RenderContext) -> list[dict[str, Any]]:
+    refused = refusal(s, ctx.now)
+    if refused is not None:
+        raise ConfigError(refused[1], str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].start")
     labels = _labels(ctx.config_id, job.name, s.id)
     what = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
-    found = whens(s, ctx.now)
     out = []
-    for i, when in enumerate(found):
-        name = cronjob_name(ctx.config_id, job.name, s.id, i if len(found) > 1 else 0)
+    for when_ in (when(s),):
+        name = cronjob_name(ctx.config_id, job.name, s.id)
         out.append(
             {
                 "apiVersion": "batch/v1",
                 "kind": "CronJob",
                 "metadata": _metadata(cfg, name, labels, what),
                 "spec": {
-                    "schedule": when.schedule,
-                    "timeZone": when.zone,
+                    "schedule": when_.schedule,
+                    "timeZone": when_.zone,
                     "concurrencyPolicy": "Forbid",
                     "startingDeadlineSeconds": min(STARTING_DEADLINE, s.duration * 60),
                     "jobTemplate": {

@@ -5,12 +5,14 @@ duration, so Kubernetes ends it at the window end (no stop firing is needed).
 ``concurrencyPolicy: Forbid`` never runs two at once; ``restartPolicy: Never`` with
 ``backoffLimit`` = ``restart.retries`` gives a crash a new pod inside the window.
 
-DST: the CronJob controller evaluates ``schedule`` in ``timeZone`` with its own engine, which
-runs a wall time in a repeated hour twice (kubernetes/kubernetes#121594) and skips or delays one
-in a spring-forward gap.  A schedule whose start never falls in a gap or a repeated hour on a
-listed day gets one CronJob in its own zone.  One whose start does is written in UTC instead,
-one CronJob per UTC start time, each naming the months (or, in a month of a change, the
-dates) it runs on: every window of the coming year starts once, at its instant.
+DST: one CronJob per schedule, in the schedule's own zone (it never runs out, and never fires
+on a day that is not listed).  The controller's engine runs a wall time in a repeated hour
+twice (kubernetes/kubernetes#121594) and skips one in a spring-forward gap; a cron line has no
+year, so no dated line can stand in for one day.  A start that falls in a gap on a listed day
+within three years is refused (exit 2: the window would not start), and so is one in a
+repeated span no longer than its window (the second run would start after the window); a
+longer window's second run is skipped by ``concurrencyPolicy: Forbid`` while the first Job
+runs, which ``render`` notes.
 
 Names: ``osched-<config id>-<job>-<schedule>-<hash of the ids>`` (DNS-1123, at most 52
 characters: the controller appends 11 to its Jobs).
@@ -30,7 +32,7 @@ from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, noop, read_text, restore, run_step, sha
 from ..runner import must
 from .base import BaseTarget, File, Finding, RenderContext, Target
-from .kubeobjects import cronjobs, document, kubectl, selector
+from .kubeobjects import cronjobs, document, fold_notes, kubectl, selector
 
 
 # -- the target ------------------------------------------------------------------------------------------
@@ -78,6 +80,9 @@ class Kubernetes(BaseTarget):
 
     def detect(self, ctx: RenderContext) -> bool:
         return False
+
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
+        return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in fold_notes(s, ctx.now)]
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         meta = tuple(sorted(cfg.kubernetes.items()))

@@ -110,7 +110,7 @@ class Systemd(BaseTarget):
     def folders(self, ctx: RenderContext) -> list[Path]:
         return [ctx.settings.systemd_dir(ctx.system)]
 
-    def notes(self, cfg: Config) -> list[str]:
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
         return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]
 
     def start_now(
