@@ -1,8 +1,12 @@
 """Entry points called by the OS scheduler: ``osched-start`` and ``osched-stop``.
 
-    osched-start JOB --schedule ID [--config PATH] [--state-dir PATH] [--foreground] [-v]
+    osched-start JOB --schedule ID [--wait MINUTES] [--config PATH] [--state-dir PATH] [--foreground] [-v]
     osched-start --resume [--systemd user|system] [--config PATH] [--state-dir PATH] [-v]
-    osched-stop  JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]
+    osched-stop  JOB [--schedule ID [--wait MINUTES]] [--config PATH] [--state-dir PATH] [-v]
+
+``--wait MINUTES``: when the schedule's window starts (osched-start) or ends (osched-stop)
+within MINUTES, sleep until that instant, holding no lock, then decide (launchd's firings
+before a repeated hour: docs/runtime.md).
 
 They are quiet when all is well (cron mails any output): every decision goes to the events
 log (``osched events``); ``-v`` also prints it.  Errors go to stderr, one line.  Exit codes:
@@ -20,9 +24,10 @@ from typing import Any, TextIO
 from .core import argv as core_argv
 
 USAGE = {
-    "osched-start": "usage: osched-start JOB --schedule ID | --resume [--systemd user|system]"
-    " [--config PATH] [--state-dir PATH] [--foreground] [-v]",
-    "osched-stop": "usage: osched-stop JOB [--schedule ID] [--config PATH] [--state-dir PATH] [-v]",
+    "osched-start": "usage: osched-start JOB --schedule ID [--wait MINUTES] | --resume"
+    " [--systemd user|system] [--config PATH] [--state-dir PATH] [--foreground] [-v]",
+    "osched-stop": "usage: osched-stop JOB [--schedule ID [--wait MINUTES]] [--config PATH]"
+    " [--state-dir PATH] [-v]",
 }
 
 
@@ -62,6 +67,12 @@ def _check_usage(prog: str, pos: list[str], opts: dict[str, str | bool]) -> None
             raise _Usage("give exactly one JOB")
         if prog == "osched-start" and not opts.get("--manual") and not opts.get("--schedule"):
             raise _Usage("--schedule ID is required")
+        if "--wait" in opts:
+            wait = str(opts["--wait"])
+            if not opts.get("--schedule") or opts.get("--manual"):
+                raise _Usage("--wait needs --schedule ID")
+            if not wait.isdigit() or not 1 <= int(wait) <= 1440:
+                raise _Usage(f"--wait takes whole minutes, 1 to 1440, not {wait!r}")
 
 
 def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = False) -> Any:
@@ -124,6 +135,12 @@ def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any
             sys.stderr.write(f"{prog}: error: --manual needs --until ISO-INSTANT\n")
             return 2
         return rt.manual_start(pos[0], until)
+    if "--wait" in opts:
+        kind = "start" if prog == "osched-start" else "stop"
+        edge = rt.edge_within(pos[0], str(opts["--schedule"]), kind, int(str(opts["--wait"])))
+        if edge is not None:
+            rt.clock.wait_until(edge)  # no lock is held: the decision takes it at the edge
+            rt.reload(pos[0], "")
     if prog == "osched-start":
         return rt.start_firing(pos[0], str(opts["--schedule"]))
     return rt.stop_firing(pos[0], str(opts.get("--schedule") or "") or None)

@@ -230,6 +230,18 @@ def _jump_skips(host: str, start_day: int) -> dict[int, frozenset[tuple[int, int
     return out
 
 
+def before_repeat(at: datetime, host: ZoneInfo) -> datetime:
+    """For an instant in the host's repeated span (either pass): one minute before that span's
+    first pass begins, an instant whose wall time occurs once.  A scheduler whose behaviour in a
+    repeated hour is not known fires there, and the entrypoint waits (``--wait``) to ``at``."""
+    ts = int(at.timestamp())
+    for t in transitions(host.key, ts // 86400)[1]:
+        span = (t.before - t.after) * 60
+        if span > 0 and t.at - span <= ts < t.at + span:
+            return datetime.fromtimestamp(t.at - span - 60, UTC)
+    raise ValueError(f"{at} is not in a repeated span of {host.key}")
+
+
 def in_second_pass(local: datetime) -> bool:
     """True when the aware local time ``local`` is the second occurrence of its wall time."""
     return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()

@@ -9,8 +9,9 @@ spec, task XML or plist over a range.  ``osched simulate`` replays them.
   not at all in a gap; a dated UTC line at its instant.  Or ``systemd-analyze calendar``.
 * **Task Scheduler**: a one-time trigger with a UTC boundary at that instant; a weekly
   calendar trigger like cron's fixed-time line (documented behaviour is thin).
-* **launchd**: a calendar interval like a cron line, one without ``Hour`` like cron's
-  wildcard-hour line (launchd documents no DST behaviour).
+* **launchd**: a calendar interval like a cron line; launchd documents no DST behaviour, so a
+  wall time in a repeated hour fires on the first pass, the second, or both (``repeated``),
+  and osched's plists never depend on which.
 """
 
 from __future__ import annotations
@@ -177,10 +178,22 @@ def task_fires(xml_text: str, tz: ZoneInfo, a: datetime, b: datetime) -> list[da
 _TASK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def launchd_fires(content: str, tz: ZoneInfo, a: datetime, b: datetime) -> list[datetime]:
+def launchd_fires(
+    content: str, tz: ZoneInfo, a: datetime, b: datetime, repeated: str = "first"
+) -> list[datetime]:
+    """A plist's ``StartCalendarInterval`` firings.  launchd documents no DST behaviour: a wall
+    time in a repeated span fires on the ``repeated`` pass ("first", "second" or "both"), one
+    in a gap right after the jump (osched relies on neither: docs/render.md)."""
     data = plistlib.loads(content.encode("utf-8"))
     out: list[datetime] = []
     for iv in data.get("StartCalendarInterval", []):
         when = " ".join(str(iv[k]) if k in iv else "*" for k in ("Minute", "Hour", "Day", "Month", "Weekday"))
-        out += cron_fires(when, tz, a, b)
+        for t in cron_fires(when, tz, a - timedelta(hours=3), b):
+            local = t.astimezone(tz)
+            passes = _wild_instants(local.date(), local.hour, local.minute, tz)
+            if len(passes) == 2 and "Hour" in iv:
+                chosen = {"first": passes[:1], "second": passes[1:], "both": passes}[repeated]
+            else:
+                chosen = [t]
+            out += [u for u in chosen if a <= u < b]
     return sorted(set(out))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -300,7 +301,8 @@ def test_a_copied_localtime_puts_berlin_lines_on_berlin_wall_time(etc: Path, cfg
     cfg_path.write_text(BERLIN_NIGHT)
     r = CliRunner().invoke(cli, ["render", "--target", "cron"], env={"OSCHED_NOW": INSTALLED})
     lines = [ln for ln in r.output.splitlines() if "osched-start agent" in ln]
-    assert [ln.split()[:5] for ln in lines] == [["30", "2", "*", "*", "0"]], r.output
+    weekly = [ln.split()[:5] for ln in lines if ln.split()[2] == "*"]
+    assert weekly == [["30", "2", "*", "*", "0"]], r.output
     assert (
         "host-local schedulers run in Europe/Berlin"
         in CliRunner().invoke(cli, ["doctor"], env={"TZ": None}).output
@@ -331,3 +333,81 @@ def test_the_real_etc_localtime_copied_in_a_mount_namespace(tmp_path: Path) -> N
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "Europe/Berlin"
+
+
+# -- 6. no reliance on a scheduler's behaviour in a repeated hour --------------------------------------------
+def _launchd_case() -> tuple[Any, Any]:
+    from osched.model import Config, Job, Schedule
+    from osched.targets.base import RenderContext
+
+    # the case: UTC 06:59 for 30m on Sundays, on a New York host; 2027-11-07 06:59Z is
+    # 01:59 EST, the second pass of New York's repeated hour
+    s = Schedule(id="s", job="j", hour=6, minute=59, duration=30, days=frozenset({6}), timezone="UTC")
+    cfg = Config(Path("/c.toml"), "UTC", {"j": Job(name="j", command=("x",), schedules=(s,))})
+    ctx = RenderContext(
+        config_path=Path("/c.toml"),
+        state_dir=Path("/s"),
+        now=datetime.fromisoformat(INSTALLED),
+        host_zone="America/New_York",
+        start_exe="/x/osched-start",
+        stop_exe="/x/osched-stop",
+    )
+    return cfg, ctx
+
+
+@pytest.mark.parametrize("engine", ["osched", "launchd-second", "launchd-both"])
+def test_launchd_is_on_time_whichever_pass_of_a_repeated_hour_it_fires(engine: str) -> None:
+    from osched.simulate import simulate
+
+    cfg, ctx = _launchd_case()
+    r = simulate("launchd", cfg, ctx, ctx.now, ctx.now + timedelta(days=400), engine)
+    assert r.problems == [] and len(r.verdicts) > 50
+    (nov7,) = [v for v in r.verdicts if v.window.start == datetime(2027, 11, 7, 6, 59, tzinfo=UTC)]
+    assert nov7.opened == nov7.window.start
+
+
+def test_launchd_fires_before_a_repeated_hour_and_the_entrypoint_waits() -> None:
+    import plistlib
+
+    from osched import targets
+
+    cfg, ctx = _launchd_case()
+    files = {f.name: plistlib.loads(f.content.encode()) for f in targets.render("launchd", cfg, ctx)}
+    (wait,) = [p for n, p in files.items() if n.endswith(".j.s.start-wait.plist")]
+    argv = wait["ProgramArguments"]
+    assert argv[argv.index("--wait") + 1] == "121"
+    # 00:59 EDT, the minute before the repeated hour (01:00-02:00) begins: it occurs once
+    assert {"Month": 11, "Day": 7, "Hour": 0, "Minute": 59} in wait["StartCalendarInterval"]
+    plain = files[next(n for n in files if n.endswith(".j.s.start.plist"))]
+    assert all("Hour" in iv for iv in plain["StartCalendarInterval"])  # no wildcard-hour interval
+
+
+def test_wait_decides_at_the_edge_holding_no_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "osched.toml"
+    cfg.write_text(
+        'timezone = "UTC"\n[jobs.j]\ncommand = ["true"]\n'
+        '[[jobs.j.schedules]]\nid = "s"\nstart = "06:59"\nduration = "30m"\ndays = ["sun"]\n'
+    )
+    state = tmp_path / "state"
+    monkeypatch.setenv("OSCHED_CONFIG", str(cfg))
+    monkeypatch.setenv("OSCHED_NOW", "2027-11-07T06:00:00+00:00")
+    # a stop firing an hour before the window ends is a skip; with --wait it decides at the end
+    assert entry.run("osched-stop", ["j", "--schedule", "s", "--state-dir", str(state), "--wait", "121"]) == 0
+    (ev,) = [e for e in events(state) if e["event"] == "stop_skipped"]
+    assert ev["time"] == "2027-11-07T07:29:00+00:00" and ev["reason"] == "not running"
+    # nothing within the wait: decided at once
+    assert entry.run("osched-stop", ["j", "--schedule", "s", "--state-dir", str(state), "--wait", "5"]) == 0
+    assert events(state)[-1]["time"].startswith("2027-11-07T06:00")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["j", "--wait", "5"], "--wait needs --schedule ID"),
+        (["j", "--schedule", "s", "--wait", "soon"], "--wait takes whole minutes, 1 to 1440, not 'soon'"),
+        (["j", "--schedule", "s", "--wait", "0"], "--wait takes whole minutes"),
+    ],
+)
+def test_a_bad_wait_is_a_usage_error(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert entry.run("osched-stop", argv) == 2
+    assert message in capsys.readouterr().err

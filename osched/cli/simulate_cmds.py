@@ -56,10 +56,11 @@ def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) ->
 @click.option("--to", "end", metavar="WHEN", help="End: ISO date or instant, or a span (default: 366d).")
 @click.option(
     "--engine",
-    type=click.Choice(["auto", "osched", "systemd-analyze"]),
+    type=click.Choice(["auto", "osched", "systemd-analyze", "launchd-second", "launchd-both"]),
     default="auto",
     show_default=True,
-    help="systemd: who computes OnCalendar= elapses (auto: systemd-analyze when installed).",
+    help="systemd: who computes OnCalendar= elapses (auto: systemd-analyze when installed); "
+    "launchd: a repeated wall time fires on its first pass, unless launchd-second or launchd-both.",
 )
 @click.option(
     "--fresh",

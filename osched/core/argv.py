@@ -4,7 +4,7 @@ launcher or a unit passes cannot be known to one path and lost to the other."""
 
 from __future__ import annotations
 
-VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason"})
+VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason", "--wait"})
 FLAGS = frozenset({"--resume", "--foreground", "--manual", "--adopt", "-v", "--verbose"})
 
 

@@ -29,6 +29,18 @@ class Clock:
             return self.fixed
         return datetime.fromtimestamp(time.time() + self.offset, UTC)
 
+    def wait_until(self, t: datetime) -> None:
+        """Sleep until ``t``.  A pinned clock (a fixed instant, ``$OSCHED_NOW``) jumps to it
+        instead: tests and ``simulate`` see the decision at ``t`` without waiting for it."""
+        if self.fixed is not None:
+            self.fixed = max(self.fixed, t.astimezone(UTC))
+            return
+        if os.environ.get(NOW_ENV):
+            self.offset += max(0.0, (t - self.now()).total_seconds())
+            return
+        while (left := (t - self.now()).total_seconds()) > 0:
+            time.sleep(min(left, 60.0))
+
     def frozen(self) -> Clock:
         """A clock stopped at this instant: one command, one 'now'."""
         return Clock(self.now())

@@ -133,6 +133,26 @@ class Runtime:
             return False
         return True
 
+    def edge_within(self, job_name: str, sid: str, kind: str, minutes: int) -> datetime | None:
+        """The next start (``kind`` "start") or end of schedule ``sid``'s windows after now and
+        within ``minutes``: what ``--wait`` sleeps until (a firing the scheduler can only make
+        at an unambiguous wall time before a DST change, docs/runtime.md)."""
+        from datetime import timedelta
+
+        from ..windows import windows_between
+
+        job = self.cfg.job(job_name)
+        s = job.schedule(sid) if job is not None else None
+        if s is None or not s.enabled:
+            return None
+        now = self.clock.now()
+        limit = now + timedelta(minutes=minutes)
+        for w in windows_between(s, now - timedelta(days=8), limit + timedelta(minutes=1)):
+            t = w.start if kind == "start" else w.end
+            if now < t <= limit:
+                return t
+        return None
+
     def reload(self, job: str, refused: str) -> str:
         """Read the config again (a supervisor, between runs), through the same trust checks as
         the entrypoints: "" when it was read, else the refusal (the config last read is kept,

@@ -14,29 +14,46 @@ import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
-from ..hostfirings import Firing, host_firings
+from ..hostfirings import Firing, before_repeat, host_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, per_file_firings, tool_finding
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, tool_finding
+
+Interval = tuple[tuple[str, int], ...]
 
 
-def intervals(firings: list[Firing]) -> list[tuple[tuple[str, int], ...]]:
-    """``StartCalendarInterval`` dicts as (key, integer) pairs in plistlib's (sorted) key order;
-    launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday.  A dated firing names its Month and
-    Day; one in the host's repeated hour leaves out Hour (every hour that day), as cron's
-    wildcard-hour line does."""
-    out: list[tuple[tuple[str, int], ...]] = []
+def intervals(firings: list[Firing], host: ZoneInfo) -> tuple[list[Interval], list[Interval], int]:
+    """``StartCalendarInterval`` dicts as (key, integer) pairs in plistlib's (sorted) key order
+    (launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday): (the firings', those of the
+    waiting agent, the minutes it waits at most).  A dated firing names its Month and Day.
+    launchd documents no behaviour in a repeated hour (one pass or both), so an instant there
+    is not a wall time to fire at: the waiting agent fires one minute before the repeated span
+    begins, a wall time that occurs once, and its entrypoint waits (``--wait``) to the
+    instant."""
+    out: list[Interval] = []
+    waits: set[Interval] = set()
+    longest = 0
     for f in firings:
         if f.at is None:
             hm = (("Hour", f.hour), ("Minute", f.minute))
             out += [(*hm, ("Weekday", (d + 1) % 7)) for d in sorted(f.days)]
         elif f.any_hour:
-            out.append((("Day", f.day), ("Minute", f.minute), ("Month", f.month)))
+            u = before_repeat(f.at, host).astimezone(host)
+            longest = max(longest, int((f.at - u).total_seconds()) // 60 + 1)
+            waits.add((("Day", u.day), ("Hour", u.hour), ("Minute", u.minute), ("Month", u.month)))
         else:
             out.append((("Day", f.day), ("Hour", f.hour), ("Minute", f.minute), ("Month", f.month)))
-    return out
+    return out, sorted(waits, key=lambda iv: (iv[3][1], iv[0][1], iv[1][1], iv[2][1])), longest
+
+
+def _wait_of(content: str) -> int:
+    import plistlib
+
+    argv = plistlib.loads(content.encode("utf-8"))["ProgramArguments"]
+    return int(argv[argv.index("--wait") + 1])
 
 
 def _plist(
@@ -83,15 +100,38 @@ class Launchd(BaseTarget):
         engine: str,
         notes: list[str],
     ) -> tuple[list[Fired], str]:
-        """Each plist's calendar intervals (modelled as cron's fixed lines: docs/render.md)."""
+        """Each plist's calendar intervals (``scheduler_models.launchd_fires``: a repeated wall
+        time on its first pass unless ``engine`` names ``launchd-second`` or ``launchd-both``);
+        a waiting agent's firing acts at the window's edge within its wait, as its entrypoint
+        does."""
+        from datetime import timedelta
+
         from ..scheduler_models import launchd_fires
+        from ..windows import windows_between
 
-        def name(j: str, s: str, k: str) -> str:
-            return label(ctx, f"{j}.{s}.{k}") + ".plist"
-
-        return per_file_firings(
-            cfg, files, name, lambda text: launchd_fires(text, ctx.host_tz, a, b)
-        ), "osched"
+        repeated = {"launchd-second": "second", "launchd-both": "both"}.get(engine, "first")
+        by_name = {f.name: f.content for f in files}
+        out: list[Fired] = []
+        for job in cfg.jobs.values():
+            for sched in job.enabled_schedules:
+                for kind in ("start", "stop"):
+                    base = label(ctx, f"{job.name}.{sched.id}.{kind}")
+                    for t in launchd_fires(by_name[base + ".plist"], ctx.host_tz, a, b, repeated):
+                        out.append((t, job.name, sched.id, kind))
+                    wait = by_name.get(base + "-wait.plist")
+                    if wait is None:
+                        continue
+                    limit = timedelta(minutes=_wait_of(wait))
+                    for t in launchd_fires(wait, ctx.host_tz, a - limit, b, repeated):
+                        edges = [
+                            e
+                            for w in windows_between(sched, t - timedelta(days=8), t + limit)
+                            if t < (e := w.start if kind == "start" else w.end) <= t + limit
+                        ]
+                        at = min(edges) if edges else t
+                        if a <= at < b:
+                            out.append((at, job.name, sched.id, kind))
+        return out, "osched" if repeated == "first" else engine
 
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "darwin"
@@ -101,10 +141,14 @@ class Launchd(BaseTarget):
         for job in cfg.jobs.values():
             for s in job.enabled_schedules:
                 starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
-                start = label(ctx, f"{job.name}.{s.id}.start")
-                stop = label(ctx, f"{job.name}.{s.id}.stop")
-                files.append(_plist(start, ctx.start_argv(job.name, s.id), ctx, intervals=intervals(starts)))
-                files.append(_plist(stop, ctx.stop_argv(job.name, s.id), ctx, intervals=intervals(stops)))
+                argvs = {"start": ctx.start_argv(job.name, s.id), "stop": ctx.stop_argv(job.name, s.id)}
+                for kind, found in (("start", starts), ("stop", stops)):
+                    fixed, waits, minutes = intervals(found, ctx.host_tz)
+                    name = label(ctx, f"{job.name}.{s.id}.{kind}")
+                    files.append(_plist(name, argvs[kind], ctx, intervals=fixed))
+                    if waits:
+                        wait_argv = [*argvs[kind], "--wait", str(minutes)]
+                        files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits))
         if files:
             files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
         return files
