@@ -5,6 +5,7 @@ operations (``kubecluster``: start, stop, status, doctor); imports neither."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -117,10 +118,12 @@ def when(s: Schedule) -> When:
     return When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)
 
 
-def refusal(s: Schedule, now: datetime) -> tuple[Clash, str] | None:
-    """Why the controller cannot run ``s`` right: its start falls in a gap on a listed day
-    (the controller skips it: the window would not start), or in a repeated span no longer
-    than the window (the second run would start after the window's end)."""
+def refusal(s: Schedule, now: datetime) -> str | None:
+    """Why the controller cannot run ``s`` right in the coming years: its start falls in a gap
+    on a listed day (the controller skips it: the window would not start), or in a repeated
+    span no longer than the window (the second run would start after the window), or two of
+    its windows overlap (a DST change shortens the time between them: Forbid would skip the
+    second, and the first Job ends at its deadline, leaving the rest of the window empty)."""
     for c in clashes(s, now):
         span = f"{c.first:%H:%M}-{c.last:%H:%M}"
         if c.kind == "gap":
@@ -135,10 +138,19 @@ def refusal(s: Schedule, now: datetime) -> tuple[Clash, str] | None:
             )
         else:
             continue
-        return c, (
-            f"{why}: start at {c.last:%H:%M} or later or before {c.first:%H:%M}, "
-            "or use a zone without DST (UTC)"
-        )
+        fix = f"start at {c.last:%H:%M} or later or before {c.first:%H:%M}, or use a zone without DST (UTC)"
+        return f"{why}: {fix}"
+    from ..windows import windows_between
+
+    found = windows_between(s, now, now + timedelta(days=366 * CLASH_YEARS))
+    for w1, w2 in itertools.pairwise(found):
+        if w2.start < w1.end:
+            gap = int((w2.start - w1.start).total_seconds() // 60)
+            return (
+                f"the window of {w1.start.astimezone(s.tz).date()} ends after the next one starts (a DST "
+                "change shortens the time between them) and the Kubernetes CronJob controller cannot "
+                f"extend a running Job: make the window at most {gap // 60}h{gap % 60:02d}m long"
+            )
     return None
 
 
@@ -218,7 +230,8 @@ def _metadata(cfg: Config, name: str, labels: dict[str, str], what: str) -> dict
 def cronjobs(cfg: Config, job: Job, s: Schedule, ctx: RenderContext) -> list[dict[str, Any]]:
     refused = refusal(s, ctx.now)
     if refused is not None:
-        raise ConfigError(refused[1], str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].start")
+        key = "start" if "window of" not in refused else "duration"
+        raise ConfigError(refused, str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].{key}")
     labels = _labels(ctx.config_id, job.name, s.id)
     what = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
     out = []
