@@ -207,24 +207,27 @@ def read_fire(store: Store, config_path: str, ident: list[int], job: str) -> cor
     return fire if core.fresh(fire.stamp, config_path, ident) else None
 
 
-def refresh_fire(store: Store, config_path: Path, ident: list[int], job: Job, now: datetime) -> None:
+def refresh_fire(store: Store, config_path: Path, ident: list[int], job: Job, now: datetime) -> bool:
     """Write ``job``'s fire file unless the one there serves the fast lane for another week.
-    Never raises: it is a cache."""
+    Never raises: it is a cache.  True when the one there did not serve (none, stale: the
+    config, a zone file or the system zone changed, or it ran out): the moments the firing
+    also looks whether the install is due for renewal (``renewal``)."""
     if os.name != "posix" or not os.path.isdir(store.root):
-        return
+        return True
     t = now.timestamp()
     old = read_fire(store, str(config_path), ident, job.name)
     if old is not None and old.covers(t, FIRE_RENEW_DAYS * 86400):
-        return
+        return False
     written = time.time_ns()
     if core.too_soon(ident, written):
-        return
+        return True
     fire = fire_for(config_path, ident, job, now, written)
     text = core.format_fire(fire) if fire is not None else None
     if text is None:
-        return
+        return True
     with contextlib.suppress(OSError, Untrusted, ValueError):
         store.write(store.cache(str(config_path), f"{job.name}.fire"), text.encode("utf-8"), durable=False)
+    return True
 
 
 # -- the firing path -------------------------------------------------------------------------------
@@ -233,6 +236,13 @@ def for_firing(store: Store, config_path: Path, job: str | None, now: datetime |
     ``job``'s plan, else the whole config's (from which the job's is written), else the file
     parsed (which writes the plans); then the job's fire file is renewed when it no longer
     serves the fast lane.  Without ``job``: the whole config."""
+    return for_firing_noting(store, config_path, job, now)[0]
+
+
+def for_firing_noting(
+    store: Store, config_path: Path, job: str | None, now: datetime | None
+) -> tuple[Config, bool]:
+    """``for_firing``, and whether the job's fire file had to be renewed (``refresh_fire``)."""
     from . import config as config_mod
 
     with config_mod.open_trusted(config_path) as opened:
@@ -246,6 +256,5 @@ def for_firing(store: Store, config_path: Path, job: str | None, now: datetime |
             cfg = opened.load().config
             remember(store, cfg, ident, (job,) if job else ())
     found = cfg.job(job) if job else None
-    if found is not None and now is not None:
-        refresh_fire(store, config_path, ident, found, now)
-    return cfg
+    renewed = found is not None and now is not None and refresh_fire(store, config_path, ident, found, now)
+    return cfg, renewed

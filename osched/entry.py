@@ -79,7 +79,7 @@ def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = F
     """(Runtime, 0), or (None, exit code) after a refusal or a config error."""
     from . import paths
     from .errors import OschedError
-    from .runtime import Clock, Runtime, load_checked
+    from .runtime import Clock, Runtime, load_noting
     from .state import StateDir
     from .trust import InsecureError
 
@@ -91,7 +91,7 @@ def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = F
         sys.stderr.write(f"Error: {e}\n")
         return None, 2
     try:
-        cfg = load_checked(
+        cfg, renewed = load_noting(
             config_path, state, job_name if plan_only else None, now=clock.now() if plan_only else None
         )
     except InsecureError as e:  # the trust check comes first: a refusal writes nothing
@@ -104,7 +104,9 @@ def _open(opts: dict[str, str | bool], job_name: str | None, plan_only: bool = F
     except OSError as e:
         sys.stderr.write(f"Error: {e.filename or ''}: {e.strerror}\n")
         return None, 1
-    return Runtime(cfg, state, clock=clock, foreground=bool(opts.get("--foreground"))), 0
+    rt = Runtime(cfg, state, clock=clock, foreground=bool(opts.get("--foreground")))
+    rt.upkeep_due = renewed
+    return rt, 0
 
 
 def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any:
@@ -147,9 +149,11 @@ def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any
 
 
 def _upkeep(rt: Any, verbose: bool) -> None:
-    """After a firing's decision: renew the config's installs that are due (``upkeep``).  A
-    renewal is quiet (the events log has it, ``-v`` prints it); a failed one is a warning on
-    stderr, which cron mails and the journal keeps."""
+    """After a firing's decision, when its fire file had to be renewed (at least every few
+    weeks, and whenever the config, a zone file or the system zone changed): renew the
+    config's installs that are due (``renewal``).  A renewal is quiet (the events log has
+    it, ``-v`` prints it); a failed one is a warning on stderr, which cron mails and the
+    journal keeps."""
     from .renewal import after_firing
 
     try:
@@ -186,7 +190,7 @@ def run(prog: str, argv: list[str]) -> int:
         sys.stderr.write(f"Error: {e}\n")
         return e.exit_code
     finally:
-        if firing:
+        if firing and rt.upkeep_due:
             _upkeep(rt, bool(opts.get("--verbose")))
     if isinstance(out, int):
         return out

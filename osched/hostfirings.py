@@ -149,19 +149,30 @@ def _add(out: dict[int, set[int]], day: int, minute_of_day: int) -> None:
 
 
 def host_firings(
-    s: Schedule, host: ZoneInfo, now: datetime, exact: bool = False
+    s: Schedule, host: ZoneInfo, now: datetime, exact: bool = False, after_jump: bool = False
 ) -> tuple[list[Firing], list[Firing]]:
     """Host-local start and stop firings of ``s`` covering the year after ``now``.
 
-    ``exact=False`` relies on Debian cron's DST rules (a fixed time skipped by a jump runs
-    right after it; a fixed time in the repeated hour runs on its first pass).  ``exact=True``
+    ``exact=False`` relies on a fixed time in the repeated hour running on its first pass
+    (every cron does: Debian's on the first pass only, one that ignores DST on both); with
+    ``after_jump`` also on one that a spring-forward jump skips running right after it
+    (Debian cron does; a cron that ignores DST never runs it: cron does not rely on it).
+    ``exact=True``
     relies on none: every instant near an offset change that is not an unambiguous weekly
     wall time gets a dated firing (Task Scheduler, launchd).
 
     Cached on the schedule's timing alone: the targets all ask for the same schedule when
     rendering ``--target all``."""
     starts, ends = _host_firings(
-        s.hour, s.minute, s.duration, s.days, s.timezone, host.key, int(now.timestamp()) // 86400, exact
+        s.hour,
+        s.minute,
+        s.duration,
+        s.days,
+        s.timezone,
+        host.key,
+        int(now.timestamp()) // 86400,
+        exact,
+        after_jump,
     )
     return list(starts), list(ends)
 
@@ -176,6 +187,7 @@ def _host_firings(
     host_key: str,
     start_day: int,
     exact: bool = False,
+    after_jump: bool = False,
 ) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
     s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
     host = ZoneInfo(host_key)
@@ -187,7 +199,7 @@ def _host_firings(
             _add(starts, d, wall + delta)
             _add(ends, d, wall + s.duration + delta)
     weekly_starts, weekly_ends = _keys(starts), _keys(ends)
-    jumps = {} if exact else _jump_skips(host_key, start_day)
+    jumps = _jump_skips(host_key, start_day) if after_jump and not exact else {}
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
     dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
     dated_ends: dict[tuple[int, int, int, int, bool], Firing] = {}

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core import cache as core_cache
+
 APP = "osched"
 
 # -- osched's variables -----------------------------------------------------------------------
@@ -26,7 +28,7 @@ CRONTAB_FILE_ENV = "OSCHED_CRONTAB_FILE"  # a file instead of `crontab -l` / `cr
 CRON_D_ENV = "OSCHED_CRON_D"  # instead of /etc/cron.d
 SYSTEMD_DIR_ENV = "OSCHED_SYSTEMD_DIR"  # instead of the user/system unit dir
 LAUNCHD_DIR_ENV = "OSCHED_LAUNCHD_DIR"  # instead of ~/Library/LaunchAgents or /Library/LaunchDaemons
-HOST_TZ_ENV = "OSCHED_HOST_TZ"  # the zone cron/Task Scheduler/launchd run in, if not the system's
+HOST_TZ_ENV = core_cache.HOST_TZ_ENV  # the zone cron/Task Scheduler/launchd run in, if not the system's
 # set by osched in the job's environment
 JOB_ENV = "OSCHED_JOB"
 SCHEDULE_ENV = "OSCHED_SCHEDULE"

@@ -166,11 +166,37 @@ class Env:
 
     def cleanup(self) -> None:
         """End everything this test started, by pid: supervisors, job groups, grandchildren.
-        Twice: a supervisor that saw its job killed may have restarted it before it was killed
-        itself, and that copy's pid is in the pid file only afterwards."""
-        self._cleanup_once()
-        time.sleep(0.2)
-        self._cleanup_once()
+        Again until none is left: a supervisor that saw its job killed may have restarted it
+        before it was killed itself (or before its pid reached the state file), and that copy's
+        pid is known only afterwards; a process whose command line names this test's folder is
+        this test's, whatever the files say."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            self._cleanup_once()
+            time.sleep(0.2)
+            left = self._named_ours()
+            if not left or time.monotonic() > deadline:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def _named_ours(self) -> list[int]:
+        """Live processes whose command line names this env's folder (its config, state or
+        pid file), other than this one."""
+        mark = str(self.root).encode() + b"/"
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+                zombie = ") Z " in Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if mark in cmd and not zombie:
+                out.append(int(entry))
+        return out
 
     def _cleanup_once(self) -> None:
         pids: list[int] = list(self.started) + self.agent_pids() + self.child_pids()

@@ -28,6 +28,7 @@ RACY_NS = 1_000_000_000
 FIRE_FORMAT = "osched-fire 2"
 LOCALTIME = "/etc/localtime"  # where the system zone is named
 TIMEZONE_FILE = "/etc/timezone"
+HOST_TZ_ENV = "OSCHED_HOST_TZ"  # names the zone cron/Task Scheduler/launchd run in, if not the system's
 
 
 def identity(st: os.stat_result) -> list[int]:
@@ -35,9 +36,9 @@ def identity(st: os.stat_result) -> list[int]:
 
 
 def system_zone_key() -> str:
-    """What names the system zone, as it stands: the link /etc/localtime and the identity of
-    the file it leads to, and /etc/timezone's."""
-    parts = []
+    """What names the system zone, as it stands: ``$OSCHED_HOST_TZ``, the link /etc/localtime
+    and the identity of the file it leads to, and /etc/timezone's."""
+    parts = [os.environ.get(HOST_TZ_ENV, "")]
     try:
         parts.append(os.readlink(LOCALTIME))
     except OSError:

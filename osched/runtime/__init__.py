@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from .clock import Clock
 from .context import Reply
-from .decide import Runtime, load_checked
+from .decide import Runtime, load_checked, load_noting
 
-__all__ = ["Clock", "Reply", "Runtime", "load_checked"]
+__all__ = ["Clock", "Reply", "Runtime", "load_checked", "load_noting"]

@@ -49,11 +49,23 @@ def load_checked(
     ``job``: only that job is needed (a firing), so its compiled plan is enough when the
     config is unchanged (``cache.py``); with ``now``, its fire file is renewed for the fast
     lane (``fastlane.py``) when needed."""
+    return load_noting(config_path, state, job, create, now)[0]
+
+
+def load_noting(
+    config_path: Path,
+    state: StateDir,
+    job: str | None = None,
+    create: bool = True,
+    now: datetime | None = None,
+) -> tuple[Config, bool]:
+    """``load_checked``, and whether the job's fire file had to be renewed: a firing then also
+    looks whether the install is due for renewal (``renewal``), a few times a month at most."""
     from .. import cache
     from ..trust import check_state_dir
 
     check_state_dir(state.root, create=create)
-    return cache.for_firing(state.store, config_path, job, now)
+    return cache.for_firing_noting(state.store, config_path, job, now)
 
 
 class Runtime:
@@ -74,6 +86,7 @@ class Runtime:
         self.foreground = foreground
         self.runner = runner
         self._launcher: Launcher | None = None
+        self.upkeep_due = False  # the firing's fire file was renewed: look at the install too
 
     @property
     def launcher(self) -> Launcher:

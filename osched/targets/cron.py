@@ -72,7 +72,7 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
     for job in cfg.jobs.values():
         for s in job.enabled_schedules:
-            starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
+            starts, stops = host_firings(s, ctx.host_tz, ctx.now)
             start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
             out += [Line(when(f), start_argv, marker(ctx, job.name, s.id, "start")) for f in starts]
             out += [Line(when(f), stop_argv, marker(ctx, job.name, s.id, "stop")) for f in stops]
