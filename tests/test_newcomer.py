@@ -369,3 +369,19 @@ def test_a_failed_firing_is_said_by_status_and_doctor(env: Env) -> None:
     assert status["last_failure"]["event"] == "config_error"
     env.entry("stop", "agent", "--schedule", "day", now=TUE_NOON)  # a later firing goes through
     assert "last firing failed" not in run("status").output
+
+
+# -- 10. the crontab reads by hand ----------------------------------------------------------------------------
+def test_each_crontab_line_says_which_window_and_offset_it_serves(cfg_path: Path) -> None:
+    cfg_path.write_text(
+        'timezone = "Europe/Berlin"\n[jobs.agent]\ncommand = ["/bin/true"]\n'
+        '[[jobs.agent.schedules]]\nid = "night"\nstart = "22:00"\nduration = "8h"\ndays = ["mon-fri"]\n'
+    )
+    r = run("render", "--target", "cron", env={"OSCHED_HOST_TZ": "UTC", "OSCHED_NOW": TUE_NOON})
+    assert r.exit_code == 0, r.output
+    starts = {ln.split()[1]: ln for ln in r.output.splitlines() if "osched-start agent" in ln and ln.split()[2] == "*"}
+    assert set(starts) == {"20", "21"}
+    assert "# agent/night start 22:00 Europe/Berlin, while this host's clock is 2h00 behind it # osched:" in starts["20"]
+    assert "# agent/night start 22:00 Europe/Berlin, while this host's clock is 1h00 behind it # osched:" in starts["21"]
+    ours = [ln for ln in r.output.splitlines() if "# osched:" in ln and not ln.startswith(("#", "@"))]
+    assert ours and all(" # agent/night " in ln for ln in ours)

@@ -285,7 +285,8 @@ def test_cron_hostile_path_round_trips_through_python_crontab(tmp_path: Path, sy
     jobs = list(tab)
     assert len(jobs) == sum(1 for x in f.content.splitlines() if x and not x.startswith(("#", "SHELL", "PATH")))
     for job in jobs:
-        assert job.comment.startswith(f"osched:{ctx.config_id}:")
+        # python-crontab's comment: the line's note (issue 24: which window, which offset), then the marker
+        assert job.comment.rsplit(" # ", 1)[-1].startswith(f"osched:{ctx.config_id}:")
         words = shlex.split(job.command)
         if system:
             assert job.user == "ada"

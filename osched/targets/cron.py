@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from ..fsutil import atomic_write
 from ..hostfirings import Firing, host_firings
-from ..model import Config
+from ..model import Config, Schedule
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..runner import ToolError
 from ..templating import render as render_template
@@ -36,6 +36,7 @@ class Line:
     when: str
     argv: list[str]
     marker: str
+    note: str = ""  # which window and which offset the line serves (a shell comment)
 
 
 @lru_cache(maxsize=256)
@@ -64,6 +65,23 @@ def when(f: Firing) -> str:
     return f"{f.minute} {f.hour} * * {dow_field(f.days)}"
 
 
+def note(f: Firing, s: Schedule, kind: str) -> str:
+    """What a line is for, for whoever reads the crontab: the window edge (its wall time in
+    the schedule's zone) and the host's offset from that zone the line serves, or the DST day
+    a dated line is for."""
+    what = f"{s.job}/{s.id} {'start' if kind == 'start' else 'end'}"
+    if f.at is not None:
+        return f"{what} on {f.at:%Y-%m-%d %H:%M} UTC (a DST day)"
+    base = s.hour * 60 + s.minute + (s.duration if kind == "stop" else 0)
+    wall = f"{base // 60 % 24:02d}:{base % 60:02d} {s.timezone}"
+    delta = (f.hour * 60 + f.minute - base) % 1440
+    delta -= 1440 if delta > 720 else 0
+    if delta == 0:
+        return f"{what} {wall}"
+    way = "ahead of" if delta > 0 else "behind"
+    return f"{what} {wall}, while this host's clock is {abs(delta) // 60}h{abs(delta) % 60:02d} {way} it"
+
+
 def marker(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
     return f"osched:{ctx.config_id}:{job}.{schedule}:{kind}"
 
@@ -74,8 +92,9 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
         for s in job.enabled_schedules:
             starts, stops = host_firings(s, ctx.host_tz, ctx.now)
             start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
-            out += [Line(when(f), start_argv, marker(ctx, job.name, s.id, "start")) for f in starts]
-            out += [Line(when(f), stop_argv, marker(ctx, job.name, s.id, "stop")) for f in stops]
+            start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
+            out += [Line(when(f), start_argv, start_m, note(f, s, "start")) for f in starts]
+            out += [Line(when(f), stop_argv, stop_m, note(f, s, "stop")) for f in stops]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out
