@@ -212,17 +212,31 @@ class Env:
         if jobs.is_dir():
             for d in jobs.iterdir():
                 with contextlib.suppress(OSError, ValueError):
-                    supervisors.add(int(json.loads((d / "state.json").read_text()).get("supervisor_pid") or 0))
+                    st = json.loads((d / "state.json").read_text())
+                    pid, since = int(st.get("supervisor_pid") or 0), str(st.get("supervisor_start") or "")
+                    if pid and (not since or _started(pid) == since):  # not a reused pid
+                        supervisors.add(pid)
         for pid in set(pids):
-            # a supervisor forked in-process by `osched start` under CliRunner runs as "pytest"
+            # a supervisor forked in-process by `osched start` under CliRunner runs as the test
+            # process does (pytest, or an xdist worker)
             if ours(pid) or (pid in supervisors and pid != os.getpid() and forked_test_runner(pid)):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
 
 
-def forked_test_runner(pid: int) -> bool:
+def _started(pid: int) -> str:
+    """The process's start time in clock ticks (``/proc/PID/stat`` field 22), as osched records it."""
     try:
-        return b"pytest" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def forked_test_runner(pid: int) -> bool:
+    """A fork of this test process (its command line: pytest's, or an xdist worker's)."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        return cmd == Path(f"/proc/{os.getpid()}/cmdline").read_bytes() or b"pytest" in cmd
     except OSError:
         return False
 
