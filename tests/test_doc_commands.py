@@ -38,8 +38,8 @@ def shown_commands() -> list[tuple[str, int, str]]:
             if lang is None:
                 continue
             text = line[2:] if line.startswith("$ ") else line if lang in ("sh", "bash", "console") else ""
-            for part in re.split(r"\s&&\s|\s;\s", text.split("  #", 1)[0]):
-                part = part.strip()
+            for piece in re.split(r"\s&&\s|\s;\s", text.split("  #", 1)[0]):
+                part = piece.strip()
                 if not part.startswith("osched ") or re.search(r"\[--|\|\.\.\.|<[a-z ]+>|\bauto\|", part):
                     continue
                 out.append((page.name, n, part))
