@@ -14,8 +14,10 @@ windows near an offset change can fall elsewhere:
   line only on the first pass (a line with a wildcard hour runs on both).
 
 Those windows are worked out exactly, each instant checked against what the weekly lines
-already fire (cron runs a fixed time skipped by a spring-forward jump right after the jump),
-and what is not covered becomes a *dated* firing on that one host-local date.  The
+fire at a wall time that occurs once (and, for cron, on the first pass of a repeated one, as
+every cron does), and what is not covered becomes a *dated* firing on that one host-local
+date; one in a repeated span fires at every pass (cron's wildcard hour), or at its UTC instant
+(Task Scheduler), or before the span with a wait (launchd).  The
 entrypoints' window check makes exactly the right firing act; the others skip.
 
 Cost: per zone pair, one scan of the year for offset changes (cached); per schedule timing,
