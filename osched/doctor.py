@@ -83,10 +83,9 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
             )
         t = targets.get(name)
         # a cluster's CronJobs are in the schedules' own zones and never run out
+        by_firing = " (the next firing does it)" if t.renews_from_firing else ""
         for why in upkeep.reasons(entry, ctx.now, ctx.host_zone) if t.runs_here else []:
-            findings.append(
-                Finding("warn", f"{name}: {why}", f"osched install --target {name} (the next firing does it)")
-            )
+            findings.append(Finding("warn", f"{name}: {why}", f"osched install --target {name}{by_firing}"))
     return findings
 
 

@@ -77,8 +77,14 @@ def _renew_one(
     why: list[str],
 ) -> str:
     reason = "; ".join(why)
+    from . import targets
+
+    problem: str | None
     try:
-        problem = renew(config_path, state.root, now, host, name, entry)
+        if not targets.get(name).renews_from_firing:
+            problem = "a firing cannot reload the agent it runs in"
+        else:
+            problem = renew(config_path, state.root, now, host, name, entry)
     except Exception as e:  # any failure is reported, never the firing's
         problem = f"{type(e).__name__}: {e}"
     if problem is None:

@@ -411,3 +411,33 @@ def test_wait_decides_at_the_edge_holding_no_lock(tmp_path: Path, monkeypatch: p
 def test_a_bad_wait_is_a_usage_error(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert entry.run("osched-stop", argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_launchd_firing_does_not_reload_its_own_agent_but_says_an_install_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "osched.toml"
+    cfg.write_text(BERLIN_NIGHT)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "launchctl.calls"
+    fake = bindir / "launchctl"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("OSCHED_CONFIG", str(cfg))
+    monkeypatch.setenv("OSCHED_LAUNCHD_DIR", str(tmp_path / "LaunchAgents"))
+    monkeypatch.setenv("OSCHED_NOW", INSTALLED)
+    assert run("install", "--target", "launchd", "--no-start").exit_code == 0
+    calls.unlink()
+    state = tmp_path / "state"
+    assert fire_stop(state, "2027-11-01T12:00:00+00:00", monkeypatch) == 0
+    assert not calls.exists()  # no bootout of the agent this firing would run in
+    err = capsys.readouterr().err
+    assert "the launchd install needs `osched install --target launchd`" in err
+    assert "a firing cannot reload the agent it runs in" in err
+    st = json.loads(run("status", "--json").output)["installed"][0]
+    assert st["renew"] and st["renewed_by_firings"] is False
+    r = run("doctor", "--json")
+    (f,) = [f for f in json.loads(r.output)["findings"] if "run out" in f["message"]]
+    assert f["fix"] == "osched install --target launchd"

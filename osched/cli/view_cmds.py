@@ -83,7 +83,8 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
         drift = "; ".join(inst_["drift"]) or "matches what was installed"
         click.echo(f"Installed: {inst_['target']} in {inst_['location']}: {drift}")
         for why in inst_["renew"]:
-            click.echo(f"  Due for renewal: {why} (the next firing renews it; or: osched install)")
+            how = "the next firing renews it; or: " if inst_["renewed_by_firings"] else ""
+            click.echo(f"  Due for renewal: {why} ({how}osched install --target {inst_['target']})")
         if "cluster_error" in inst_:
             click.echo(f"  cluster: {inst_['cluster_error']}")
         for cj in inst_.get("cluster", []):

@@ -34,6 +34,7 @@ class Reading(AppBase):
             # a cluster's CronJobs are in the schedules' own zones and never run out
             here = target is None or target.runs_here
             row["renew"] = reasons(entry, self.now, ctx.host_zone) if here else []
+            row["renewed_by_firings"] = target is not None and here and target.renews_from_firing
             if target is not None:  # what a scheduler elsewhere (a cluster) did
                 row.update(target.report(entry, ctx))
             rows.append(row)

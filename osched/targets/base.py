@@ -169,6 +169,9 @@ class Target(Protocol):
     cost: ClassVar[int]  # relative render cost (splits `render --target all` across two processes)
     host_local: ClassVar[bool]  # fires by the host's clock: the system zone decides its times
     runs_here: ClassVar[bool]  # its jobs run on this machine (False: a cluster runs them)
+    # a firing may install it again (``renewal``): False when installing reloads the very job
+    # the firing runs in (launchd's bootout ends the agent's processes)
+    renews_from_firing: ClassVar[bool]
     simulated: ClassVar[bool]  # `simulate` can read its artifacts back (``firings``)
 
     def detect(self, ctx: RenderContext) -> bool:
@@ -256,6 +259,7 @@ class BaseTarget:
     auto_reason: ClassVar[str] = "asked for"
     host_local: ClassVar[bool] = False
     runs_here: ClassVar[bool] = True
+    renews_from_firing: ClassVar[bool] = True
     simulated: ClassVar[bool] = False
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:

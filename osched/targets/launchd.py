@@ -86,6 +86,7 @@ class Launchd(BaseTarget):
     cost: ClassVar[int] = 3
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
     simulated: ClassVar[bool] = True
+    renews_from_firing: ClassVar[bool] = False  # bootout would end the firing's own agent
 
     def folders(self, ctx: RenderContext) -> list[Path]:
         return [ctx.settings.launchd_dir(ctx.system)]
