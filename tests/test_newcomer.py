@@ -385,3 +385,22 @@ def test_each_crontab_line_says_which_window_and_offset_it_serves(cfg_path: Path
     assert "# agent/night start 22:00 Europe/Berlin, while this host's clock is 1h00 behind it # osched:" in starts["21"]
     ours = [ln for ln in r.output.splitlines() if "# osched:" in ln and not ln.startswith(("#", "@"))]
     assert ours and all(" # agent/night " in ln for ln in ours)
+
+
+# -- 11. another user's state dir: status says whose it is ---------------------------------------------------
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a folder to another user")
+def test_status_on_another_users_state_dir_names_its_owner(tmp_path: Path, cfg_path: Path) -> None:
+    cfg_path.write_text('timezone = "UTC"\n[jobs.agent]\ncommand = ["/bin/true"]\n')
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    owner = f"state dir {theirs} is owned by uid 65534, not by uid 0 (chown it, or run osched as its owner)"
+    r = run("--state-dir", str(theirs), "status")  # read-only: shown without the state dir
+    assert r.exit_code == 0 and f"Not shown: where it is installed and what ran (refusing to run: {owner})." in r.output
+    assert "Permission denied" not in r.output
+    st = json.loads(run("--state-dir", str(theirs), "status", "--json").output)
+    assert st["state_refusal"] == f"refusing to run: {owner}" and st["installed"] == []
+    mine = json.loads(run("status", "--json").output)
+    assert mine["state_refusal"] is None
+    r = run("--state-dir", str(theirs), "start", "agent")
+    assert r.exit_code == 1 and r.output.strip() == f"Error: refusing to run: {owner}", r.output

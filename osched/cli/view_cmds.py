@@ -71,13 +71,23 @@ def status(c: App, job_name: str | None, as_json: bool) -> None:
     last = c.state.last_events()
     rows = [job_status(c.state, j, c.now, tz, last.get(j.name)) for j in jobs]
     if as_json:
-        emit({"now": report.local_iso(c.now, tz), "timezone": tz.key, "installed": installed, "jobs": rows})
+        emit(
+            {
+                "now": report.local_iso(c.now, tz),
+                "timezone": tz.key,
+                "installed": installed,
+                "jobs": rows,
+                "state_refusal": c.state_refusal,
+            }
+        )
         return
     if not jobs:
         click.echo(f"No jobs in {cfg.path}.")
     else:
         click.echo(table(rows, c.now, tz))
-    if not installed:
+    if c.state_refusal:
+        click.echo(f"Not shown: where it is installed and what ran ({c.state_refusal}).")
+    elif not installed:
         click.echo("Not installed in any scheduler (osched install).")
     for inst_ in installed:
         drift = "; ".join(inst_["drift"]) or "matches what was installed"

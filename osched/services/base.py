@@ -34,6 +34,7 @@ class AppBase:
     # one command, one load of the config and one read of the manifest, passed along
     _loaded: config_mod.Loaded | None = field(default=None, repr=False)
     _installed: dict[str, dict[str, Any]] | None = field(default=None, repr=False)
+    state_refusal: str | None = field(default=None, repr=False)  # the state dir is not the user's
 
     # -- where and when ------------------------------------------------------------------------------
     @cached_property
@@ -139,11 +140,22 @@ class AppBase:
 
     # -- installed targets ------------------------------------------------------------------------------
     def installed(self) -> dict[str, dict[str, Any]]:
-        """Where this config is installed (the manifest, read once per command)."""
+        """Where this config is installed (the manifest, read once per command).  A state dir
+        that is not the user's is not read (the entrypoints refuse it too): nothing is
+        installed as far as this user can tell, and ``state_refusal`` says why, with its owner
+        named, for the command to show instead of a bare permission error."""
+        from ..core.store import Store
         from ..install import installed_targets
 
         if self._installed is None:
-            self._installed = installed_targets(self.state_dir, self.render_ctx().config_id)
+            bad = Store(self.state_dir).refusal() if self.state_dir.exists() else None
+            if bad is not None:
+                from ..trust import refused
+
+                self.state_refusal = str(refused(bad))
+                self._installed = {}
+            else:
+                self._installed = installed_targets(self.state_dir, self.render_ctx().config_id)
         return self._installed
 
     def installed_changed(self) -> None:
