@@ -156,21 +156,6 @@ def remember(
 
 
 # -- fire files ------------------------------------------------------------------------------------
-def _zone_file(key: str) -> tuple[str, int, int] | None:
-    """Where ``zoneinfo`` reads ``key`` from, with the file's mtime and size; None when the zone
-    comes from elsewhere (the tzdata package): then no fire file is written."""
-    import zoneinfo
-
-    for root in zoneinfo.TZPATH:
-        candidate = os.path.join(root, key)
-        try:
-            st = os.stat(candidate)
-        except OSError:
-            continue
-        return candidate, st.st_mtime_ns, st.st_size
-    return None
-
-
 def fire_for(
     config_path: Path, ident: list[int], job: Job, now: datetime, written_ns: int
 ) -> core.Fire | None:
@@ -179,7 +164,7 @@ def fire_for(
 
     zones = []
     for key in sorted({s.timezone for s in job.schedules if s.enabled}):
-        found = _zone_file(key)
+        found = core.zone_file(key)
         if found is None:
             return None
         zones.append(found)

@@ -16,7 +16,6 @@ nothing still records itself when due); ``renewal`` renews from the firings.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,20 +26,15 @@ RENEW_AFTER_DAYS = 330
 
 
 def zone_stamps(keys: set[str]) -> dict[str, list[int]]:
-    """Each zone's file as ``zoneinfo`` finds it: [mtime ns, size]; [0, 0] when it comes from
-    elsewhere (the tzdata package, which changes only with osched's environment)."""
-    import zoneinfo
+    """Each zone's file as ``zoneinfo`` finds it (``core.cache.zone_file``, as the fire files
+    stamp it): [mtime ns, size]; [0, 0] when it comes from elsewhere (the tzdata package,
+    which changes only with osched's environment)."""
+    from .core.cache import zone_file
 
     out: dict[str, list[int]] = {}
     for key in sorted(keys):
-        out[key] = [0, 0]
-        for root in zoneinfo.TZPATH:
-            try:
-                st = os.stat(os.path.join(root, key))
-            except (OSError, ValueError):
-                continue
-            out[key] = [st.st_mtime_ns, st.st_size]
-            break
+        found = zone_file(key)
+        out[key] = [found[1], found[2]] if found is not None else [0, 0]
     return out
 
 

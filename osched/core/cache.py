@@ -35,6 +35,21 @@ def identity(st: os.stat_result) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
+def zone_file(key: str) -> tuple[str, int, int] | None:
+    """Where ``zoneinfo`` reads zone ``key`` from, with the file's mtime (ns) and size; None
+    when the zone comes from elsewhere (the tzdata package)."""
+    import zoneinfo
+
+    for root in zoneinfo.TZPATH:
+        candidate = os.path.join(root, key)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        return candidate, st.st_mtime_ns, st.st_size
+    return None
+
+
 def system_zone_key() -> str:
     """What names the system zone, as it stands: ``$OSCHED_HOST_TZ``, the link /etc/localtime
     and the identity of the file it leads to, and /etc/timezone's."""

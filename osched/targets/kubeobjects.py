@@ -118,7 +118,7 @@ def when(s: Schedule) -> When:
     return When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)
 
 
-def refusal(s: Schedule, now: datetime) -> str | None:
+def refusal(s: Schedule, now: datetime) -> tuple[str, str] | None:
     """Why the controller cannot run ``s`` right in the coming years: its start falls in a gap
     on a listed day (the controller skips it: the window would not start), or in a repeated
     span no longer than the window (the second run would start after the window), or two of
@@ -139,14 +139,14 @@ def refusal(s: Schedule, now: datetime) -> str | None:
         else:
             continue
         fix = f"start at {c.last:%H:%M} or later or before {c.first:%H:%M}, or use a zone without DST (UTC)"
-        return f"{why}: {fix}"
+        return "start", f"{why}: {fix}"
     from ..windows import windows_between
 
     found = windows_between(s, now, now + timedelta(days=366 * CLASH_YEARS))
     for w1, w2 in itertools.pairwise(found):
         if w2.start < w1.end:
             gap = int((w2.start - w1.start).total_seconds() // 60)
-            return (
+            return "duration", (
                 f"the window of {w1.start.astimezone(s.tz).date()} ends after the next one starts (a DST "
                 "change shortens the time between them) and the Kubernetes CronJob controller cannot "
                 f"extend a running Job: make the window at most {gap // 60}h{gap % 60:02d}m long"
@@ -230,31 +230,28 @@ def _metadata(cfg: Config, name: str, labels: dict[str, str], what: str) -> dict
 def cronjobs(cfg: Config, job: Job, s: Schedule, ctx: RenderContext) -> list[dict[str, Any]]:
     refused = refusal(s, ctx.now)
     if refused is not None:
-        key = "start" if "window of" not in refused else "duration"
-        raise ConfigError(refused, str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].{key}")
+        key, message = refused
+        raise ConfigError(message, str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].{key}")
     labels = _labels(ctx.config_id, job.name, s.id)
     what = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
-    out = []
-    for when_ in (when(s),):
-        name = cronjob_name(ctx.config_id, job.name, s.id)
-        out.append(
-            {
-                "apiVersion": "batch/v1",
-                "kind": "CronJob",
-                "metadata": _metadata(cfg, name, labels, what),
-                "spec": {
-                    "schedule": when_.schedule,
-                    "timeZone": when_.zone,
-                    "concurrencyPolicy": "Forbid",
-                    "startingDeadlineSeconds": min(STARTING_DEADLINE, s.duration * 60),
-                    "jobTemplate": {
-                        "metadata": {"labels": labels},
-                        "spec": job_spec(cfg, job, s, s.duration * 60, labels),
-                    },
+    w = when(s)
+    return [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": _metadata(cfg, cronjob_name(ctx.config_id, job.name, s.id), labels, what),
+            "spec": {
+                "schedule": w.schedule,
+                "timeZone": w.zone,
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": min(STARTING_DEADLINE, s.duration * 60),
+                "jobTemplate": {
+                    "metadata": {"labels": labels},
+                    "spec": job_spec(cfg, job, s, s.duration * 60, labels),
                 },
-            }
-        )
-    return out
+            },
+        }
+    ]
 
 
 def manual_job(cfg: Config, job: Job, ctx: RenderContext, until: datetime) -> dict[str, Any]:
