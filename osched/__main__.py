@@ -1,5 +1,5 @@
 """``python -m osched`` runs the ``osched`` command."""
 
-from osched.cli import main
+from osched.launch import main
 
 main()

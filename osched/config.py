@@ -86,18 +86,6 @@ def decode(data: bytes, path: Path) -> str:
         raise ConfigError("config is not valid UTF-8", f"{path}:{line}") from None
 
 
-def toml_reader() -> Any:
-    """``tomli`` if installed (a compiled wheel parses 3x faster), else ``tomllib``: the same
-    parser, the same errors."""
-    try:
-        import tomli
-    except ImportError:  # pragma: no cover - tomli is a dependency; a bare install still works
-        import tomllib
-
-        return tomllib
-    return tomli
-
-
 # a key or table name of 65 dotted parts or more: TOML parsers take quadratic time on them (a
 # 50,000-part key: 75 s in tomllib, minutes and gigabytes in tomlkit); osched's have at most 4
 _DEEP_KEY = re.compile(r"^[ \t]*\[{0,2}(?:[^=#\n\[\]\"']*?\.){64}", re.M)
@@ -115,6 +103,8 @@ def check_keys(text: str, path: Path) -> None:
 
 def parse_toml(text: str, path: Path) -> dict[str, Any]:
     check_keys(text, path)
+    from .tomlread import toml_reader
+
     tomllib = toml_reader()  # a firing whose plan is fresh parses no TOML (cache.py)
     try:
         data: dict[str, Any] = tomllib.loads(text)
@@ -373,7 +363,8 @@ def self_overlap(days: frozenset[int], duration: int) -> str | None:
         nxt = ordered[(i + 1) % len(ordered)]
         gap = (nxt - d) % 7 or 7
         if duration > gap * 1440:
-            from .parse import DAY_NAMES, format_minutes
+            from .core.days import DAY_NAMES
+            from .parse import format_minutes
 
             return (
                 f"windows would overlap: a {format_minutes(duration)} window starting "

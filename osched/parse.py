@@ -11,6 +11,8 @@ import re
 import zoneinfo
 from functools import lru_cache
 
+from .core.days import DAY_NAMES, DAY_SETS, FULL_NAMES
+
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}")  # always fullmatch: "$" lets "\n" in
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -19,21 +21,11 @@ _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MIN_DURATION = 1  # minutes
 MAX_DURATION = 7 * 24 * 60  # minutes
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_ALIASES = {
     **{name: i for i, name in enumerate(DAY_NAMES)},
-    **{
-        full: i
-        for i, full in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
+    **{full: i for i, full in enumerate(FULL_NAMES)},
 }
-_DAY_SETS = {
-    "daily": frozenset(range(7)),
-    "weekdays": frozenset(range(5)),
-    "weekends": frozenset({5, 6}),
-}
+_DAY_SETS = DAY_SETS
 SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2")
 
 

@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core import cache as core_cache
+from .where import APP, CONFIG_ENV, STATE_ENV, absolute, config_path, state_dir
 
-APP = "osched"
+__all__ = [  # the config and state dir lookups live in where; re-exported here
+    "APP",
+    "CONFIG_ENV",
+    "STATE_ENV",
+    "absolute",
+    "config_path",
+    "state_dir",
+]
 
 # -- osched's variables -----------------------------------------------------------------------
-CONFIG_ENV = "OSCHED_CONFIG"  # the config file
-STATE_ENV = "OSCHED_STATE_DIR"  # the state dir
 NOW_ENV = "OSCHED_NOW"  # an ISO 8601 instant: the clock starts there (core.timefmt.parse_now)
 LOG_MAX_ENV = "OSCHED_LOG_MAX_BYTES"  # rotate a job's output log above this size
 CRONTAB_FILE_ENV = "OSCHED_CRONTAB_FILE"  # a file instead of `crontab -l` / `crontab FILE`
@@ -35,31 +41,6 @@ SCHEDULE_ENV = "OSCHED_SCHEDULE"
 WINDOW_END_ENV = "OSCHED_WINDOW_END"
 
 LOG_MAX_BYTES = 10 * 1024 * 1024
-
-
-def config_path(flag: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, else ``$OSCHED_CONFIG``, else ``<user config dir>/osched.toml``."""
-    raw = flag or os.environ.get(CONFIG_ENV)
-    if raw:
-        return absolute(raw)
-    import platformdirs
-
-    return absolute(Path(platformdirs.user_config_dir(APP, appauthor=False)) / "osched.toml")
-
-
-def state_dir(flag: str | os.PathLike[str] | None = None) -> Path:
-    """``--state-dir``, else ``$OSCHED_STATE_DIR``, else the platform's user state dir."""
-    raw = flag or os.environ.get(STATE_ENV)
-    if raw:
-        return absolute(raw)
-    import platformdirs
-
-    return absolute(platformdirs.user_state_dir(APP, appauthor=False))
-
-
-def absolute(p: str | os.PathLike[str]) -> Path:
-    """Expand ``~`` and make absolute without resolving symlinks the user chose."""
-    return Path(os.path.abspath(os.path.expanduser(os.fspath(p))))
 
 
 def log_max_bytes() -> int:

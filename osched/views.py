@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .core.days import DAY_NAMES
 from .model import Config, Job, Schedule
-from .parse import DAY_NAMES, format_seconds
+from .parse import format_seconds
 from .windows import Window, around, job_times, upcoming, windows_between
 
 

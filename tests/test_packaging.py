@@ -36,13 +36,13 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    for script in ("osched", "osched-start", "osched-stop"):
+    for script in ("osched", "osched-start", "osched-stop", "osched-complete"):
         assert (bindir / script).exists(), script
     # the entrypoints are plain scripts (no console-script wrapper and its `import re`), their
     # shebang pointed at the venv's interpreter by the installer
     entry_points = zipfile.ZipFile(wheel).read("osched-0.1.0.dist-info/entry_points.txt").decode()
     assert "osched-start" not in entry_points and "osched-stop" not in entry_points
-    for script in ("osched-start", "osched-stop"):
+    for script in ("osched-start", "osched-stop", "osched-complete"):
         text = (bindir / script).read_text()
         assert text.splitlines()[0] == f"#!{bindir / 'python'}" and "import re" not in text
         assert os.access(bindir / script, os.X_OK)
@@ -58,6 +58,14 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
                        cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "weeknights: 22:00 for 8h on mon-fri (Europe/Berlin)" in r.stdout
+    # a TAB, as the printed completion script asks it: osched-complete, named by the script
+    script = subprocess.run([str(bindir / "osched"), "completion", "bash"], cwd=work, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert f"_OSCHED_COMPLETE=bash_complete {bindir / 'osched-complete'})" in script
+    tab = {**env, "OSCHED_CONFIG": str(EXAMPLES / "osched.toml"), "_OSCHED_COMPLETE": "bash_complete",
+           "COMP_WORDS": "osched schedule remove demo-agent ", "COMP_CWORD": "4"}
+    r = subprocess.run([str(bindir / "osched-complete")], cwd=work, env=tab, capture_output=True, text=True)
+    assert r.stdout.split() == ["plain,weeknights", "plain,weekend-mornings"], r.stderr
     # the installed package (not the checkout) answered, and finds its templates
     r = subprocess.run(
         [str(bindir / "python"), "-c",

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
 
-from .. import __version__
+from .. import __version__, complete
 from ..app import App
 from ..errors import EXIT_FAILURE, OschedError, UsageError
 
@@ -123,6 +125,34 @@ def cli(ctx: click.Context, config_flag: str | None, state_flag: str | None, deb
     ctx.obj = given
 
 
+def _flags(ctx: click.Context) -> tuple[str | None, str | None]:
+    """``--config`` and ``--state-dir`` as given on the line being completed (no callback has
+    run yet)."""
+    root = ctx.find_root()
+    config, state = root.params.get("config_flag"), root.params.get("state_flag")
+    return (str(config) if config else None), (str(state) if state else None)
+
+
+def complete_jobs(ctx: click.Context, param: Any, incomplete: str) -> list[str]:
+    """Shell completion: the config's job names (``complete``, shared with the fast path)."""
+    config, state = _flags(ctx)
+    return complete.job_names(config, incomplete, state)
+
+
+def complete_schedules(ctx: click.Context, param: Any, incomplete: str) -> list[str]:
+    """Shell completion: the schedule ids of the job named before it."""
+    config, state = _flags(ctx)
+    return complete.schedule_ids(config, str(ctx.params.get("job_name") or ""), incomplete, state)
+
+
+def complete_days_param(ctx: click.Context, param: Any, incomplete: str) -> list[str]:
+    return complete.days(incomplete)
+
+
+def complete_zones_param(ctx: click.Context, param: Any, incomplete: str) -> list[str]:
+    return complete.zones(incomplete)
+
+
 def _set_display_zone(ctx: click.Context, param: Any, value: str | None) -> str | None:
     if value is not None:
         from ..parse import zone
@@ -139,47 +169,8 @@ timezone_option = click.option(
     expose_value=False,
     callback=_set_display_zone,
     help="Show times in this IANA zone (default: the host's).",
-    shell_complete=lambda ctx, param, incomplete: complete_zones(incomplete),
+    shell_complete=complete_zones_param,
 )
-
-
-def complete_jobs(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
-    """Shell completion: the config's job names."""
-    app = ctx.find_object(App) or App()
-    try:
-        names = list(app.load().jobs)
-    except Exception:
-        return []
-    return [n for n in names if n.startswith(incomplete)]
-
-
-def complete_days(incomplete: str) -> list[str]:
-    """``--days mon-fri,sa<TAB>`` -> ``mon-fri,sat``: the last word of a list is completed and
-    what comes before it kept (the shell replaces the whole word with what is offered)."""
-    from ..parse import DAY_NAMES
-
-    words = (*DAY_NAMES, "mon-fri", "daily", "weekdays", "weekends")
-    head, sep, last = incomplete.rpartition(",")
-    start, dash, end = last.rpartition("-") if "-" in last else ("", "", last)
-    prefix = head + sep + start + dash
-    return [prefix + w for w in words if w.startswith(end) and not (dash and w not in DAY_NAMES)]
-
-
-def complete_schedules(ctx: click.Context, param: Any, incomplete: str) -> list[Any]:
-    """Shell completion: the schedule ids of the job named before it."""
-    app = ctx.find_object(App) or App()
-    try:
-        job = app.load().job(str(ctx.params.get("job_name") or ""))
-    except Exception:
-        return []
-    return [s.id for s in job.schedules if s.id.startswith(incomplete)] if job else []
-
-
-def complete_zones(incomplete: str) -> list[str]:
-    import zoneinfo
-
-    zones = sorted(zoneinfo.available_timezones())
-    return [z for z in zones if z.lower().startswith(incomplete.lower())][:200]
 
 
 def echo_lines(lines: list[str] | None) -> None:
@@ -200,3 +191,52 @@ def for_terminal(text: str, keep_lines: bool = False) -> str:
     return "".join(
         c if (c.isprintable() or c in keep) else c.encode("unicode_escape").decode("ascii") for c in text
     )
+
+
+PROGRESS_AFTER = 0.5  # seconds a loop runs before its bar shows
+
+
+@contextmanager
+def progress_shown(enabled: bool = True, after: float | None = None) -> Iterator[None]:
+    """Within the block, long loops (``progress.each``) show a bar on stderr when stderr is a
+    terminal and ``enabled`` (not for ``--json``): only once a loop has run ``after`` seconds,
+    erased when it ends.  stdout is never touched, so pipes and ``--json`` stay clean."""
+    import time
+
+    from .. import progress
+
+    if not enabled or not sys.stderr.isatty():
+        yield
+        return
+    wait = PROGRESS_AFTER if after is None else after
+
+    def bar(items: list[object], label: str) -> Iterator[object]:
+        t0, shown, total = time.monotonic(), 0.0, len(items)
+        try:
+            for i, item in enumerate(items):
+                now = time.monotonic()
+                if now - t0 >= wait and now - shown >= 0.1:
+                    done = 30 * i // max(total, 1)
+                    sys.stderr.write(f"\r{label} [{'#' * done}{' ' * (30 - done)}] {i}/{total}")
+                    sys.stderr.flush()
+                    shown = now
+                yield item
+        finally:
+            if shown:
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+
+    with progress.shown(bar):
+        yield
+
+
+def with_progress(f: Any) -> Any:
+    """A command whose long loops show a bar on a terminal (not with ``--json``)."""
+    import functools
+
+    @functools.wraps(f)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with progress_shown(enabled=not kwargs.get("as_json")):
+            return f(*args, **kwargs)
+
+    return run

@@ -15,10 +15,10 @@ from ..parse import parse_days, parse_duration, parse_id, parse_time, zone, zone
 from .base import (
     check,
     cli,
-    complete_days,
+    complete_days_param,
     complete_jobs,
     complete_schedules,
-    complete_zones,
+    complete_zones_param,
     echo_lines,
     pass_app,
 )
@@ -78,14 +78,14 @@ def _schedule_options(required: bool) -> Any:
                 "--timezone",
                 metavar="TZ",
                 help="IANA zone (default: the config's).",
-                shell_complete=lambda ctx, param, incomplete: complete_zones(incomplete),
+                shell_complete=complete_zones_param,
             ),
             click.option(
                 "--days",
                 required=required,
                 metavar="DAYS",
                 help="e.g. mon-fri,sun | daily | weekdays | weekends.",
-                shell_complete=lambda ctx, param, incomplete: complete_days(incomplete),
+                shell_complete=complete_days_param,
             ),
             click.option(
                 "--duration",

@@ -180,7 +180,7 @@ def override() -> None:
 
 
 @override.command("list")
-@click.argument("job_name", metavar="[JOB]", required=False)
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
 @json_option
 @pass_app
 def override_list(c: App, job_name: str | None, as_json: bool) -> None:
@@ -268,9 +268,43 @@ def completion(shell: str) -> None:
     """Print the shell completion script for SHELL (job names, schedule ids, targets, days and
     zones complete too).  Enable it with, in ~/.bashrc: eval "$(osched completion bash)"; in
     ~/.zshrc: eval "$(osched completion zsh)"; for fish: osched completion fish >
-    ~/.config/fish/completions/osched.fish"""
+    ~/.config/fish/completions/osched.fish.  A TAB is answered by osched-complete (installed
+    next to osched) in about the time the interpreter takes to start."""
     from click.shell_completion import get_completion_class
 
     cls = get_completion_class(shell)
     assert cls is not None
-    click.echo(cls(cli, {}, "osched", "_OSCHED_COMPLETE").source())
+    click.echo(fast_completer(shell, cls(cli, {}, "osched", "_OSCHED_COMPLETE").source()))
+
+
+def fast_completer(shell: str, script: str) -> str:
+    """click's completion script, with the answer asked of ``osched-complete`` (installed next
+    to ``osched``: a plain script that skips the console-script wrapper's imports) instead of
+    ``osched`` when it is there, and the default config and state dir passed in (finding them
+    imports platformdirs, which costs more than a TAB may take); the protocol is click's."""
+    import os
+    import shlex
+    import shutil
+    import sys
+
+    from .. import complete, where
+
+    defaults = (
+        f"{complete.CONFIG_DEFAULT_ENV}={shlex.quote(where.default_config_file())} "
+        f"{complete.STATE_DEFAULT_ENV}={shlex.quote(where.default_state_file())} "
+    )
+    script = script.replace("_OSCHED_COMPLETE=", defaults + "_OSCHED_COMPLETE=", 1)
+    here = os.path.dirname(os.path.abspath(sys.argv[0])) if os.sep in sys.argv[0] else ""
+    found = os.path.join(here, "osched-complete") if here else ""
+    if not (found and os.access(found, os.X_OK)):
+        found = shutil.which("osched-complete") or ""
+    if not found:
+        return script
+    exe = shlex.quote(found)
+    calls = {
+        "bash": ("=bash_complete $1)", f"=bash_complete {exe})"),
+        "zsh": ("=zsh_complete osched)", f"=zsh_complete {exe})"),
+        "fish": ("COMP_CWORD=(commandline -t) osched)", f"COMP_CWORD=(commandline -t) {exe})"),
+    }
+    old, new = calls[shell]
+    return script.replace(old, new) if old in script else script

@@ -26,6 +26,7 @@ import os
 
 RACY_NS = 1_000_000_000
 FIRE_FORMAT = "osched-fire 2"
+NAMES_FORMAT = "osched-names 1"
 LOCALTIME = "/etc/localtime"  # where the system zone is named
 TIMEZONE_FILE = "/etc/timezone"
 HOST_TZ_ENV = "OSCHED_HOST_TZ"  # names the zone cron/Task Scheduler/launchd run in, if not the system's
@@ -194,19 +195,32 @@ def parse_fire(text: str) -> Fire:
             sid, enabled = rest.split(" ")
             windows = []
             schedules.append((sid, enabled == "1", windows))
-        elif kind == "zone":
-            zpath, mtime, size = rest.rsplit(" ", 2)
-            zones.append((zpath, int(mtime), int(size)))
         elif kind == "horizon":
             a, b = rest.split(" ")
             horizon = (int(a), int(b))
-        elif kind in ("config", "identity", "written", "tzpath", "systemzone") and kind not in head:
-            head[kind] = rest
-        else:
+        elif not _stamp_line(kind, rest, head, zones):
             raise ValueError(f"unknown line {kind!r}")
-    if horizon is None or len(head) != 5:
+    if horizon is None:
         raise ValueError("not a whole fire file")
-    stamp = Stamp(
+    return Fire(_stamp(head, zones), horizon, schedules)
+
+
+def _stamp_line(kind: str, rest: str, head: dict[str, str], zones: list[tuple[str, int, int]]) -> bool:
+    """Take one of a stamp's lines (``Stamp.lines``); False when ``kind`` is not one."""
+    if kind == "zone":
+        zpath, mtime, size = rest.rsplit(" ", 2)
+        zones.append((zpath, int(mtime), int(size)))
+        return True
+    if kind in ("config", "identity", "written", "tzpath", "systemzone") and kind not in head:
+        head[kind] = rest
+        return True
+    return False
+
+
+def _stamp(head: dict[str, str], zones: list[tuple[str, int, int]]) -> Stamp:
+    if len(head) != 5:
+        raise ValueError("no whole stamp")
+    return Stamp(
         head["config"],
         [int(x) for x in head["identity"].split(" ")],
         int(head["written"]),
@@ -214,4 +228,31 @@ def parse_fire(text: str) -> Fire:
         head["tzpath"],
         head["systemzone"],
     )
-    return Fire(stamp, horizon, schedules)
+
+
+# -- the names file: the config's job names and schedule ids, for shell completion -----------------
+def format_names(stamp: Stamp, jobs: list[tuple[str, list[str]]]) -> str | None:
+    """The names file's text (``job NAME SID SID ...`` lines in the config's order); None when
+    a value cannot be written on one line."""
+    lines = [NAMES_FORMAT, *stamp.lines(), *(" ".join(["job", name, *sids]) for name, sids in jobs)]
+    if any("\n" in line or "\r" in line for line in lines):
+        return None
+    return "\n".join(lines) + "\n"
+
+
+def parse_names(text: str) -> tuple[Stamp, list[tuple[str, list[str]]]]:
+    """ValueError (or IndexError) unless ``text`` is a whole names file."""
+    lines = text.split("\n")
+    if lines[0] != NAMES_FORMAT or lines[-1] != "":
+        raise ValueError("not a names file")
+    head: dict[str, str] = {}
+    zones: list[tuple[str, int, int]] = []
+    jobs: list[tuple[str, list[str]]] = []
+    for line in lines[1:-1]:
+        kind, _, rest = line.partition(" ")
+        if kind == "job":
+            name, *sids = rest.split(" ")
+            jobs.append((name, sids))
+        elif not _stamp_line(kind, rest, head, zones):
+            raise ValueError(f"unknown line {kind!r}")
+    return _stamp(head, zones), jobs

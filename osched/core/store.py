@@ -50,6 +50,7 @@ CAPS = {
     "override": 1 << 16,
     "plan": 256 << 20,  # a whole config of 10,000 schedules is a few MB
     "fire": 64 << 20,
+    "names": 16 << 20,  # job names and schedule ids, for shell completion
     "manifest": 256 << 20,
     "events": 64 << 20,
     "log": 1 << 40,

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from ..core.days import DAY_NAMES
 from ..hostfirings import in_second_pass, near_change_windows
 from ..model import Schedule
-from ..parse import DAY_NAMES
 
 
 def _days(days: set[int] | frozenset[int]) -> str:
