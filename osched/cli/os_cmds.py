@@ -15,7 +15,7 @@ from .. import paths
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-from .base import TargetChoice, check, cli, echo_lines, emit, json_option, pass_app
+from .base import TargetChoice, check, cli, echo_lines, emit, json_option, pass_app, with_progress
 
 
 @cli.command()
@@ -34,6 +34,7 @@ from .base import TargetChoice, check, cli, echo_lines, emit, json_option, pass_
     help="Render host-local times (cron, Task Scheduler, launchd) for this zone.",
 )
 @pass_app
+@with_progress
 def render(c: App, target: str, output: str | None, system: bool, host_timezone: str | None) -> None:
     """Print (or write) what install would put into the OS scheduler."""
     from .. import targets
@@ -117,6 +118,7 @@ def auto_target_option(help: str) -> Any:
 @click.option("--dry-run", is_flag=True, help="Print the change as a diff and the commands; change nothing.")
 @click.option("--no-start", is_flag=True, help="Do not start jobs whose window is open now.")
 @pass_app
+@with_progress
 def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) -> None:
     """Put the schedules into the OS scheduler (idempotent; records an install manifest).
 
@@ -129,9 +131,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     ctx = c.render_ctx(system)
     name = targets.auto(ctx) if target == "auto" else target
     if target == "auto":
-        click.echo(
-            f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another)."
-        )
+        click.echo(f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another).")
     _show_plan(c.install(name, system, dry_run), dry_run)
     _notes([name], cfg, ctx)
     for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
@@ -152,6 +152,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     help="Also stop this config's running jobs and remove their state (logs, overrides).",
 )
 @pass_app
+@with_progress
 def uninstall(c: App, target: str, dry_run: bool, purge: bool) -> None:
     """Remove exactly what install recorded for this config, even if the TOML changed since.
 

@@ -13,7 +13,17 @@ from .. import views as report
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-from .base import TargetChoice, check, cli, complete_jobs, emit, json_option, pass_app, timezone_option
+from .base import (
+    TargetChoice,
+    check,
+    cli,
+    complete_jobs,
+    emit,
+    json_option,
+    pass_app,
+    timezone_option,
+    with_progress,
+)
 
 if TYPE_CHECKING:
     from ..simulate import Result
@@ -73,6 +83,7 @@ def _when(text: str, option: str, tz: ZoneInfo, base: datetime | None = None) ->
 @timezone_option
 @json_option
 @pass_app
+@with_progress
 def simulate(
     c: App,
     job_name: str | None,

@@ -25,7 +25,9 @@ from ..paths import Settings
 from ..runner import Runner, subprocess_runner
 
 if TYPE_CHECKING:
-    from ..model import Config
+    from collections.abc import Iterator
+
+    from ..model import Config, Job, Schedule
     from ..plan import Plan
 
 
@@ -235,6 +237,14 @@ def enabled_pairs(cfg: Config) -> list[tuple[str, str]]:
     return [(j.name, s.id) for j in cfg.jobs.values() for s in j.enabled_schedules]
 
 
+def each_enabled(cfg: Config, label: str) -> Iterator[tuple[Job, Schedule]]:
+    """(job, schedule) of every enabled schedule, in the config's order, as work a listener
+    may watch (``progress``: a bar on a terminal)."""
+    from .. import progress
+
+    return progress.each([(j, s) for j in cfg.jobs.values() for s in j.enabled_schedules], label)
+
+
 def per_file_firings(
     cfg: Config,
     files: list[File],
@@ -245,10 +255,10 @@ def per_file_firings(
     kind)`` is its file name, ``fires(text)`` its instants."""
     by_name = {f.name: f.content for f in files}
     return [
-        (t, j, s, kind)
-        for j, s in enabled_pairs(cfg)
+        (t, job.name, s.id, kind)
+        for job, s in each_enabled(cfg, "firings")
         for kind in ("start", "stop")
-        for t in fires(by_name[name(j, s, kind)])
+        for t in fires(by_name[name(job.name, s.id, kind)])
     ]
 
 

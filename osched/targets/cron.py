@@ -28,7 +28,7 @@ from ..model import Config, Schedule
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..runner import ToolError
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, enabled_pairs
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled, enabled_pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +88,12 @@ def marker(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
 
 def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
-    for job in cfg.jobs.values():
-        for s in job.enabled_schedules:
-            starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-            start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
-            start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
-            out += [Line(when(f), start_argv, start_m, note(f, s, "start")) for f in starts]
-            out += [Line(when(f), stop_argv, stop_m, note(f, s, "stop")) for f in stops]
+    for job, s in each_enabled(cfg, "cron lines"):
+        starts, stops = host_firings(s, ctx.host_tz, ctx.now)
+        start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
+        start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
+        out += [Line(when(f), start_argv, start_m, note(f, s, "start")) for f in starts]
+        out += [Line(when(f), stop_argv, stop_m, note(f, s, "stop")) for f in stops]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out

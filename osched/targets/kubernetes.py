@@ -31,7 +31,7 @@ from ..model import Config
 from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, noop, read_text, restore, run_step, sha
 from ..runner import must
-from .base import BaseTarget, File, Finding, RenderContext, Target
+from .base import BaseTarget, File, Finding, RenderContext, Target, each_enabled
 from .kubeobjects import cronjobs, document, fold_notes, kubectl, selector
 
 
@@ -87,12 +87,11 @@ class Kubernetes(BaseTarget):
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         meta = tuple(sorted(cfg.kubernetes.items()))
         files = []
-        for job in cfg.jobs.values():
-            for s in job.enabled_schedules:
-                for obj in cronjobs(cfg, job, s, ctx):
-                    # its env values may be secrets: private when written (render --output)
-                    name = f"{obj['metadata']['name']}.yaml"
-                    files.append(File(name, document(obj, ctx), mode=0o600, meta=meta))
+        for job, s in each_enabled(cfg, "CronJobs"):
+            for obj in cronjobs(cfg, job, s, ctx):
+                # its env values may be secrets: private when written (render --output)
+                name = f"{obj['metadata']['name']}.yaml"
+                files.append(File(name, document(obj, ctx), mode=0o600, meta=meta))
         return files
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:

@@ -20,7 +20,7 @@ from ..hostfirings import Firing, before_repeat, host_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, tool_finding
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled, tool_finding
 
 Interval = tuple[tuple[str, int], ...]
 
@@ -113,25 +113,24 @@ class Launchd(BaseTarget):
         repeated = {"launchd-second": "second", "launchd-both": "both"}.get(engine, "first")
         by_name = {f.name: f.content for f in files}
         out: list[Fired] = []
-        for job in cfg.jobs.values():
-            for sched in job.enabled_schedules:
-                for kind in ("start", "stop"):
-                    base = label(ctx, f"{job.name}.{sched.id}.{kind}")
-                    for t in launchd_fires(by_name[base + ".plist"], ctx.host_tz, a, b, repeated):
-                        out.append((t, job.name, sched.id, kind))
-                    wait = by_name.get(base + "-wait.plist")
-                    if wait is None:
-                        continue
-                    limit = timedelta(minutes=_wait_of(wait))
-                    for t in launchd_fires(wait, ctx.host_tz, a - limit, b, repeated):
-                        edges = [
-                            e
-                            for w in windows_between(sched, t - timedelta(days=8), t + limit)
-                            if t < (e := w.start if kind == "start" else w.end) <= t + limit
-                        ]
-                        at = min(edges) if edges else t
-                        if a <= at < b:
-                            out.append((at, job.name, sched.id, kind))
+        for job, sched in each_enabled(cfg, "firings"):
+            for kind in ("start", "stop"):
+                base = label(ctx, f"{job.name}.{sched.id}.{kind}")
+                for t in launchd_fires(by_name[base + ".plist"], ctx.host_tz, a, b, repeated):
+                    out.append((t, job.name, sched.id, kind))
+                wait = by_name.get(base + "-wait.plist")
+                if wait is None:
+                    continue
+                limit = timedelta(minutes=_wait_of(wait))
+                for t in launchd_fires(wait, ctx.host_tz, a - limit, b, repeated):
+                    edges = [
+                        e
+                        for w in windows_between(sched, t - timedelta(days=8), t + limit)
+                        if t < (e := w.start if kind == "start" else w.end) <= t + limit
+                    ]
+                    at = min(edges) if edges else t
+                    if a <= at < b:
+                        out.append((at, job.name, sched.id, kind))
         return out, "osched" if repeated == "first" else engine
 
     def detect(self, ctx: RenderContext) -> bool:
@@ -139,17 +138,16 @@ class Launchd(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
-        for job in cfg.jobs.values():
-            for s in job.enabled_schedules:
-                starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
-                argvs = {"start": ctx.start_argv(job.name, s.id), "stop": ctx.stop_argv(job.name, s.id)}
-                for kind, found in (("start", starts), ("stop", stops)):
-                    fixed, waits, minutes = intervals(found, ctx.host_tz)
-                    name = label(ctx, f"{job.name}.{s.id}.{kind}")
-                    files.append(_plist(name, argvs[kind], ctx, intervals=fixed))
-                    if waits:
-                        wait_argv = [*argvs[kind], "--wait", str(minutes)]
-                        files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits))
+        for job, s in each_enabled(cfg, "launchd plists"):
+            starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
+            argvs = {"start": ctx.start_argv(job.name, s.id), "stop": ctx.stop_argv(job.name, s.id)}
+            for kind, found in (("start", starts), ("stop", stops)):
+                fixed, waits, minutes = intervals(found, ctx.host_tz)
+                name = label(ctx, f"{job.name}.{s.id}.{kind}")
+                files.append(_plist(name, argvs[kind], ctx, intervals=fixed))
+                if waits:
+                    wait_argv = [*argvs[kind], "--wait", str(minutes)]
+                    files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits))
         if files:
             files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
         return files

@@ -28,7 +28,7 @@ from ..model import Config, Job, Schedule
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..runner import must
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, enabled_pairs
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled
 from .systemd_calendar import engine_notes, start_specs, stop_specs
 
 ACCURACY = "1s"
@@ -148,7 +148,8 @@ class Systemd(BaseTarget):
             raise ValueError("systemd-analyze is not installed (--engine osched uses osched's own)")
         by_name = {f.name: f.content for f in files}
         out: list[Fired] = []
-        for j, s in enabled_pairs(cfg):
+        for job, sched in each_enabled(cfg, "firings"):
+            j, s = job.name, sched.id
             for kind, suffix in (("start", ".timer"), ("stop", ".stop.timer")):
                 text = by_name[unit_base(j, s) + suffix]
                 specs = [ln.split("=", 1)[1] for ln in text.splitlines() if ln.startswith("OnCalendar=")]
@@ -162,9 +163,8 @@ class Systemd(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
-        for job in cfg.jobs.values():
-            for s in job.enabled_schedules:
-                files.extend(schedule_files(job, s, ctx))
+        for job, s in each_enabled(cfg, "systemd units"):
+            files.extend(schedule_files(job, s, ctx))
         if files:
             argv = ctx.resume_argv("system" if ctx.system else "user")
             text = render_template("systemd/resume.service.j2", argv=argv, **_common(ctx))

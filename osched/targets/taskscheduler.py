@@ -24,7 +24,17 @@ from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, read_bytes, sha
 from ..runner import Runner, must
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, per_file_firings, tool_finding
+from .base import (
+    BaseTarget,
+    File,
+    Finding,
+    Fired,
+    RenderContext,
+    Target,
+    each_enabled,
+    per_file_firings,
+    tool_finding,
+)
 
 FOLDER = "\\osched\\"
 
@@ -107,19 +117,16 @@ class TaskScheduler(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
-        for job in cfg.jobs.values():
-            for s in job.enabled_schedules:
-                starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
-                what = (
-                    f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
-                )
-                for kind, argv, firings in (
-                    ("start", ctx.start_argv(job.name, s.id), starts),
-                    ("stop", ctx.stop_argv(job.name, s.id), stops),
-                ):
-                    title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
-                    name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
-                    files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
+        for job, s in each_enabled(cfg, "tasks"):
+            starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
+            what = f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
+            for kind, argv, firings in (
+                ("start", ctx.start_argv(job.name, s.id), starts),
+                ("stop", ctx.stop_argv(job.name, s.id), stops),
+            ):
+                title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
+                name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
+                files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
         if files:
             files.append(
                 _task(
