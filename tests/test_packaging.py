@@ -27,6 +27,12 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     templates = [n for n in names if n.startswith("osched/templates/")]
     assert templates, "templates/ is not inside the wheel"
+    # the package index's README: no relative link it could not follow; the text is all there
+    meta = zipfile.ZipFile(wheel).read("osched-0.1.0.dist-info/METADATA").decode()
+    description = meta.split("\n\n", 1)[1]
+    assert "](docs/" not in description and "`docs/config.md` — the TOML format" in description
+    assert "Description-Content-Type: text/markdown" in meta
+    assert description.count("\n") > (ROOT / "README.md").read_text().count("\n") - 5
 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
