@@ -32,7 +32,7 @@ from osched.model import Config, Job, Schedule
 from osched.targets.base import RenderContext
 from osched.targets.cron import lines
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemons")]  # one worker: one cron daemon at a time
 
 CRON = "/usr/sbin/cron"
 FAKE_START = datetime(2027, 4, 4, 1, 25)  # LHDT, 14:25Z

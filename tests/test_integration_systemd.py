@@ -32,7 +32,7 @@ from integration import (
 )
 from runtime_helpers import alive, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemons")]  # one worker: one cron daemon at a time
 __all__ = ["user_env"]
 
 SYSTEMD = "/lib/systemd/systemd"

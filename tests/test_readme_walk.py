@@ -31,7 +31,7 @@ from test_integration_cron import cron_daemon
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daemons")]  # one worker: one cron daemon at a time
 __all__ = ["cron_daemon"]
 
 USER = f"oschedwalk{os.getpid()}"
