@@ -29,73 +29,61 @@ from .model import Config, Job, Schedule
 if TYPE_CHECKING:
     from pathlib import Path
 
-VERSION = 3
+VERSION = 4  # 4: every field of Job and Schedule, generically
 FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
 FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
 
 
 # -- plans: a Config as plain data --------------------------------------------------------------
+# Every field of Schedule and Job, generically: tuples and frozensets become lists and back (the
+# dataclasses' types say which), so a new config key needs no line here.
+_SET_FIELDS = {"days"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _typed(cls: Any, data: dict[str, Any], **extra: Any) -> Any:
+    """``cls`` from its fields' plain data: lists back into tuples (or a frozenset)."""
+    from dataclasses import fields
+
+    kw: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in extra or f.name not in data:
+            continue
+        v = data[f.name]
+        if f.name in _SET_FIELDS:
+            v = frozenset(v)
+        elif isinstance(v, list):
+            v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
+        kw[f.name] = v
+    return cls(**kw, **extra)
+
+
 def _schedule(s: Schedule) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "hour": s.hour,
-        "minute": s.minute,
-        "duration": s.duration,
-        "days": sorted(s.days),
-        "timezone": s.timezone,
-        "enabled": s.enabled,
-        "args": list(s.args),
-        "env": s.env,
-        "index": s.index,
-    }
+    from dataclasses import fields
+
+    return {f.name: _plain(getattr(s, f.name)) for f in fields(s) if f.name != "job"}
 
 
 def job_data(job: Job) -> dict[str, Any]:
-    return {
-        "name": job.name,
-        "command": list(job.command),
-        "workdir": job.workdir,
-        "env": job.env,
-        "stop_signal": job.stop_signal,
-        "stop_timeout": job.stop_timeout,
-        "retries": job.retries,
-        "backoff": list(job.backoff),
-        "on_failure": list(job.on_failure) if job.on_failure else None,
-        "schedules": [_schedule(s) for s in job.schedules],
-        "kubernetes": job.kubernetes,
-    }
+    from dataclasses import fields
+
+    out = {f.name: _plain(getattr(job, f.name)) for f in fields(job) if f.name != "schedules"}
+    out["schedules"] = [_schedule(s) for s in job.schedules]
+    return out
 
 
 def job_from(data: dict[str, Any]) -> Job:
-    schedules = tuple(
-        Schedule(
-            id=s["id"],
-            job=data["name"],
-            hour=s["hour"],
-            minute=s["minute"],
-            duration=s["duration"],
-            days=frozenset(s["days"]),
-            timezone=s["timezone"],
-            enabled=s["enabled"],
-            args=tuple(s["args"]),
-            env=dict(s["env"]),
-            index=s["index"],
-        )
-        for s in data["schedules"]
-    )
-    return Job(
-        name=data["name"],
-        command=tuple(data["command"]),
-        workdir=data["workdir"],
-        env=dict(data["env"]),
-        stop_signal=data["stop_signal"],
-        stop_timeout=float(data["stop_timeout"]),
-        retries=int(data["retries"]),
-        backoff=tuple(float(b) for b in data["backoff"]),
-        schedules=schedules,
-        on_failure=tuple(data["on_failure"]) if data.get("on_failure") else None,
-        kubernetes=dict(data.get("kubernetes") or {}),
-    )
+    schedules = tuple(_typed(Schedule, s, job=data["name"]) for s in data["schedules"])
+    return _typed(Job, {k: v for k, v in data.items() if k != "schedules"}, schedules=schedules)  # type: ignore[no-any-return]
 
 
 def _name(job: str | None) -> str:

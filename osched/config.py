@@ -41,7 +41,7 @@ JOB_KEYS = {
     "kubernetes",
 }
 RESTART_KEYS = {"retries", "backoff"}
-SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env"}
+SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
@@ -336,6 +336,15 @@ def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str,
     overlap = self_overlap(days, duration)
     if overlap:
         raise fail(f"{key}.duration", overlap)
+    random_delay = 0.0
+    if "random_delay" in raw:
+        random_delay = _call(parse.parse_seconds, raw["random_delay"], f"{key}.random_delay", fail)
+        if random_delay >= duration * 60:
+            raise fail(
+                f"{key}.random_delay",
+                f"must be shorter than the window ({parse.format_minutes(duration)}): "
+                "the start is delayed by up to this, and the stop still comes at the window's end",
+            )
     return Schedule(
         id=sid,
         job=job,
@@ -347,6 +356,7 @@ def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str,
         enabled=enabled,
         args=args,
         env=env,
+        random_delay=random_delay,
         index=index,
     )
 

@@ -137,7 +137,7 @@ class Editor:
             raise UsageError(f"job {job!r} already has a schedule with id {sid!r}")
         item = tomlkit.table()
         item["id"] = sid
-        for key in ("start", "duration", "days", "timezone", "enabled", "args", "env"):
+        for key in ("start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"):
             value = fields.get(key)
             if value is None:
                 continue

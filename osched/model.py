@@ -27,6 +27,7 @@ class Schedule:
     enabled: bool = True
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    random_delay: float = 0.0  # seconds: each window's start is delayed by a random amount up to this
     index: int = 0  # position in the job's schedules array
 
     @property

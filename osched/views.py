@@ -39,6 +39,7 @@ def schedule_dict(s: Schedule) -> dict[str, Any]:
         "enabled": s.enabled,
         "args": list(s.args),
         "env": dict(s.env),
+        "random_delay_seconds": s.random_delay,
     }
 
 
@@ -118,6 +119,8 @@ def describe_schedule(s: Schedule) -> str:
         extra += "  args: " + " ".join(s.args)
     if s.env:
         extra += "  env: " + " ".join(f"{k}={v}" for k, v in s.env.items())
+    if s.random_delay:
+        extra += f"  random delay up to {format_seconds(s.random_delay)}"
     when = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
     return f"{s.id}: {when}{state}{extra}"
 

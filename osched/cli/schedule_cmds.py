@@ -11,7 +11,7 @@ from .. import views as report
 from ..app import App
 from ..errors import UsageError
 from ..model import Config
-from ..parse import parse_days, parse_duration, parse_id, parse_time, zone, zone_note
+from ..parse import parse_days, parse_duration, parse_id, parse_seconds, parse_time, zone, zone_note
 from .base import (
     check,
     cli,
@@ -38,8 +38,12 @@ def _schedule_fields(
     timezone: str | None,
     arg: tuple[str, ...],
     env: tuple[str, ...],
+    random_delay: str | None = None,
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    if random_delay is not None:
+        check(parse_seconds, random_delay, "--random-delay")
+        fields["random_delay"] = random_delay
     if start is not None:
         h, m = check(parse_time, start, "--start")
         fields["start"] = f"{h:02d}:{m:02d}"
@@ -67,6 +71,12 @@ def _schedule_fields(
 def _schedule_options(required: bool) -> Any:
     def deco(f: Any) -> Any:
         opts = [
+            click.option(
+                "--random-delay",
+                metavar="D",
+                help="Delay each window's start by a random amount up to D (e.g. 10m); the stop still "
+                "comes at the window's end.",
+            ),
             click.option("--env", multiple=True, metavar="NAME=VALUE", help="Variable for this window."),
             click.option(
                 "--arg",

@@ -5,7 +5,7 @@ launcher or a unit passes cannot be known to one path and lost to the other."""
 from __future__ import annotations
 
 VALUED = frozenset({"--schedule", "--config", "--state-dir", "--systemd", "--until", "--reason", "--wait"})
-FLAGS = frozenset({"--resume", "--foreground", "--manual", "--adopt", "-v", "--verbose"})
+FLAGS = frozenset({"--resume", "--foreground", "--manual", "--adopt", "--random-delay", "-v", "--verbose"})
 
 
 def parse_args(argv: list[str]) -> tuple[list[str], dict[str, str | bool]]:

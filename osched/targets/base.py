@@ -134,8 +134,12 @@ class RenderContext:
     def tail(self) -> list[str]:
         return ["--config", str(self.config_path), "--state-dir", str(self.state_dir)]
 
-    def start_argv(self, job: str, schedule: str, foreground: bool = False) -> list[str]:
-        """``--foreground``: supervise in this process (the systemd service's main process)."""
+    def start_argv(
+        self, job: str, schedule: str, foreground: bool = False, random_delay: bool = False
+    ) -> list[str]:
+        """``--foreground``: supervise in this process (the systemd service's main process).
+        ``--random-delay``: the entrypoint delays a start by up to the schedule's
+        ``random_delay`` (for schedulers that cannot)."""
         return [
             self.start_exe,
             *self.start_args,
@@ -144,6 +148,7 @@ class RenderContext:
             schedule,
             *self.tail(),
             *(["--foreground"] if foreground else []),
+            *(["--random-delay"] if random_delay else []),
         ]
 
     def stop_argv(self, job: str, schedule: str) -> list[str]:

@@ -90,7 +90,8 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
     for job, s in each_enabled(cfg, "cron lines"):
         starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-        start_argv, stop_argv = ctx.start_argv(job.name, s.id), ctx.stop_argv(job.name, s.id)
+        start_argv = ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay))
+        stop_argv = ctx.stop_argv(job.name, s.id)
         start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
         out += [Line(when(f), start_argv, start_m, note(f, s, "start")) for f in starts]
         out += [Line(when(f), stop_argv, stop_m, note(f, s, "stop")) for f in stops]

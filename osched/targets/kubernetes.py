@@ -82,7 +82,16 @@ class Kubernetes(BaseTarget):
         return False
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in fold_notes(s, ctx.now)]
+        out = [n for j in cfg.jobs.values() for s in j.enabled_schedules for n in fold_notes(s, ctx.now)]
+        delayed = [
+            f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.random_delay > 0
+        ]
+        if delayed:
+            out.append(
+                f"random_delay is not carried by kubernetes ({', '.join(delayed)}): a CronJob starts at "
+                "its minute (the controller has no jitter)"
+            )
+        return out
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         meta = tuple(sorted(cfg.kubernetes.items()))

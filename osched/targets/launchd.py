@@ -140,7 +140,10 @@ class Launchd(BaseTarget):
         files: list[File] = []
         for job, s in each_enabled(cfg, "launchd plists"):
             starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
-            argvs = {"start": ctx.start_argv(job.name, s.id), "stop": ctx.stop_argv(job.name, s.id)}
+            argvs = {
+                "start": ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay)),
+                "stop": ctx.stop_argv(job.name, s.id),
+            }
             for kind, found in (("start", starts), ("stop", stops)):
                 fixed, waits, minutes = intervals(found, ctx.host_tz)
                 name = label(ctx, f"{job.name}.{s.id}.{kind}")

@@ -77,7 +77,13 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
         return File(name, render_template(f"systemd/{template}", **common, **kw))
 
     return [
-        unit(f"{base}.timer", "start.timer.j2", specs=start_specs(s, ctx.now), unit=f"{base}.service"),
+        unit(
+            f"{base}.timer",
+            "start.timer.j2",
+            specs=start_specs(s, ctx.now),
+            unit=f"{base}.service",
+            random_delay=int(s.random_delay),
+        ),
         unit(
             f"{base}.service",
             "start.service.j2",

@@ -76,6 +76,7 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
         system=ctx.system,
         triggers=kw.get("triggers", []),
         boot=kw.get("boot", False),
+        random_delay=kw.get("random_delay", 0),
         config=str(ctx.config_path),
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
@@ -126,7 +127,9 @@ class TaskScheduler(BaseTarget):
             ):
                 title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
                 name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
-                files.append(_task(name, title, argv, ctx, triggers=_triggers(firings, ctx)))
+                delay = int(s.random_delay) if kind == "start" else 0
+                triggers = _triggers(firings, ctx)
+                files.append(_task(name, title, argv, ctx, triggers=triggers, random_delay=delay))
         if files:
             files.append(
                 _task(
