@@ -202,6 +202,7 @@ def bench_entrypoints(t: Table, tmp: Path, runs: int, venv: Path | None) -> None
         for row, (words, cword) in tabs.items():
             env = {  # as the script `osched completion bash` prints sets it: the default dirs passed in
                 **{k: v for k, v in os.environ.items() if k not in ("OSCHED_CONFIG", "OSCHED_STATE_DIR")},
+                "_OSCHED_COMPLETE_FORMAT": "bash",
                 "_OSCHED_DEFAULT_CONFIG": str(cfg),
                 "_OSCHED_DEFAULT_STATE_DIR": str(state),
                 "_OSCHED_COMPLETE": "bash_complete",

@@ -27,6 +27,10 @@ Item = tuple[str, str, str]  # (type: plain|file|dir, value, help)
 # which costs more to import than a TAB may take): the script passes them in
 CONFIG_DEFAULT_ENV = "_OSCHED_DEFAULT_CONFIG"
 STATE_DEFAULT_ENV = "_OSCHED_DEFAULT_STATE_DIR"
+# how the installed click's script reads an answer (click has changed fish's between
+# releases): the script says which, as osched completion found it; without it, click answers
+FORMAT_ENV = "_OSCHED_COMPLETE_FORMAT"
+FORMATS = ("bash", "zsh", "fish-lines", "fish-tab")
 
 
 # -- what a value completes to ------------------------------------------------------------------
@@ -277,12 +281,16 @@ def _request(shell: str) -> tuple[list[str], str]:
     return words[1:cword], (words[cword] if cword < len(words) else "")
 
 
-def line(shell: str, item: Item) -> str:
+def line(fmt: str, item: Item) -> str:
+    """One item in the format the script reads (``FORMATS``)."""
     kind, value, help_ = item
-    if shell == "bash":
+    if fmt == "bash":
         return f"{kind},{value}"
+    if fmt == "fish-tab":  # click 8.5: type,value TAB help
+        shown = help_.replace("\n", "\\n").replace("\t", " ")
+        return f"{kind},{value}\t{shown}" if help_ else f"{kind},{value}"
     help_ = help_ or "_"
-    if shell == "zsh":
+    if fmt == "zsh":
         return f"{kind}\n{value.replace(':', chr(92) + ':') if help_ != '_' else value}\n{help_}"
     return f"{kind}\n{value.replace(chr(10), chr(92) + 'n')}\n{help_.replace(chr(10), chr(92) + 'n')}"
 
@@ -291,10 +299,11 @@ def answer(instruction: str) -> str | None:
     """The completion text for ``$_OSCHED_COMPLETE`` (``bash_complete`` etc.), or None when
     click should answer (``*_source``, an input this path does not model)."""
     shell, _, what = instruction.partition("_")
-    if what != "complete" or shell not in ("bash", "zsh", "fish"):
+    fmt = os.environ.get(FORMAT_ENV, "")
+    if what != "complete" or fmt not in FORMATS or fmt.partition("-")[0] != shell:
         return None
     try:
         args, incomplete = _request(shell)
-        return "\n".join(line(shell, it) for it in items(args, incomplete))
+        return "\n".join(line(fmt, it) for it in items(args, incomplete))
     except (_Fallback, KeyError, ValueError):
         return None

@@ -37,9 +37,14 @@ JOB_KEYS = {
     "stop_timeout",
     "restart",
     "on_failure",
+    "on_start",
+    "on_success",
+    "ping_url",
+    "user",
     "schedules",
     "kubernetes",
 }
+HOOK_KEYS = ("on_failure", "on_start", "on_success")
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -244,9 +249,9 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     if "command" not in raw:
         raise fail(f"{key}.command", "missing: every job needs a command (a list of strings)")
     command = _strings(raw["command"], f"{key}.command", fail, nonempty=True)
-    on_failure = None
-    if "on_failure" in raw:
-        on_failure = _strings(raw["on_failure"], f"{key}.on_failure", fail, nonempty=True)
+    hooks = {h: _strings(raw[h], f"{key}.{h}", fail, nonempty=True) for h in HOOK_KEYS if h in raw}
+    ping_url = _call(parse.parse_url, raw["ping_url"], f"{key}.ping_url", fail) if "ping_url" in raw else None
+    user = _call(parse.parse_user, raw["user"], f"{key}.user", fail) if "user" in raw else None
     workdir = raw.get("workdir")
     if workdir is not None and (not isinstance(workdir, str) or not workdir or "\x00" in workdir):
         raise fail(f"{key}.workdir", "must be a non-empty path string")
@@ -269,7 +274,9 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     return Job(
         name=name,
         command=command,
-        on_failure=on_failure,
+        **hooks,
+        ping_url=ping_url,
+        user=user,
         workdir=workdir,
         env=env,
         stop_signal=stop_signal,

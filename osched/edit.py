@@ -90,12 +90,12 @@ class Editor:
         for key, value in fields.items():
             if value is None:
                 continue
-            if key in ("command", "on_failure"):
+            if key in ("command", "on_failure", "on_start", "on_success"):
                 _put(table, key, _array(value))
-            elif key == "unset_on_failure":
-                if "on_failure" in table:
-                    del table["on_failure"]
-            elif key in ("workdir", "stop_signal", "stop_timeout"):
+            elif key.startswith("unset_") and key != "unset_env":  # unset_on_failure, unset_ping_url ...
+                if key[len("unset_") :] in table:
+                    del table[key[len("unset_") :]]
+            elif key in ("workdir", "stop_signal", "stop_timeout", "ping_url", "user"):
                 _put(table, key, value)
             elif key == "env":
                 _merge_env(table, value)

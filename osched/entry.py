@@ -144,8 +144,11 @@ def _act(prog: str, rt: Any, pos: list[str], opts: dict[str, str | bool]) -> Any
             rt.clock.wait_until(edge)  # no lock is held: the decision takes it at the edge
             rt.reload(pos[0], "")
     if prog == "osched-start":
-        if opts.get("--random-delay"):
-            delayed = rt.random_start(pos[0], str(opts["--schedule"]))
+        job = rt.cfg.job(pos[0])
+        if job is not None and opts.get("--random-delay"):
+            from .runtime.policy import random_start
+
+            delayed = random_start(job, str(opts["--schedule"]), rt.clock.now())
             if delayed is not None:
                 rt.clock.wait_until(delayed)  # no lock is held while it waits
                 rt.reload(pos[0], "")

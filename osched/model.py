@@ -59,6 +59,10 @@ class Job:
     backoff: tuple[float, ...] = DEFAULT_BACKOFF
     schedules: tuple[Schedule, ...] = ()
     on_failure: tuple[str, ...] | None = None  # argv run when the job gives up or cannot start
+    on_start: tuple[str, ...] | None = None  # argv run when the job starts
+    on_success: tuple[str, ...] | None = None  # argv run when it finishes (exit 0) or is stopped
+    ping_url: str | None = None  # GET URL/start, URL, URL/fail (the healthchecks.io convention)
+    user: str | None = None  # who a --system install runs the job as
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

@@ -25,6 +25,12 @@ if sys.platform == "win32":
     def euid() -> int:
         return 0
 
+    def user_name() -> str:
+        """The user this process runs as (the logon name)."""
+        import getpass
+
+        return getpass.getuser()
+
     def stop_signals() -> list[signal.Signals]:
         import signal
 
@@ -36,6 +42,17 @@ else:
         import os
 
         return os.geteuid()
+
+    def user_name() -> str:
+        """The user this process runs as, by its real uid: never ``$USER``/``$LOGNAME``, which
+        ``sudo`` and ``su`` may leave naming someone else."""
+        import os
+        import pwd
+
+        try:
+            return pwd.getpwuid(os.getuid()).pw_name
+        except KeyError:  # a uid without a passwd entry (a container): its number
+            return str(os.getuid())
 
     def stop_signals() -> list[signal.Signals]:
         import signal

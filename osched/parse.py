@@ -88,6 +88,26 @@ def parse_duration(value: object) -> int:
     return minutes
 
 
+def parse_user(value: object) -> str:
+    """A login name (``user = "alice"``): letters, digits, ``_``, ``-``, ``.``, not leading ``-``."""
+    from .safe import USER_RE
+
+    if not isinstance(value, str) or not USER_RE.fullmatch(value):
+        raise ValueError(f"invalid user {value!r}: expected a login name such as 'alice'")
+    return value
+
+
+def parse_url(value: object) -> str:
+    """A ping URL: ``http://`` or ``https://``, a host, no spaces or control characters."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ValueError(f"invalid URL {value!r}: expected http:// or https://...")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value) or not urlsplit(value).hostname:
+        raise ValueError(f"invalid URL {value!r}: expected a host and no spaces")
+    return value.rstrip("/")
+
+
 def parse_seconds(value: object, *, allow_zero: bool = True) -> float:
     """A short delay such as ``stop_timeout`` or a backoff step: ``"30s"``, ``"1m30s"``, or a
     number of seconds."""

@@ -54,6 +54,10 @@ def job_dict(job: Job) -> dict[str, Any]:
         "stop_timeout_seconds": job.stop_timeout,
         "restart": {"retries": job.retries, "backoff_seconds": list(job.backoff)},
         "on_failure": list(job.on_failure) if job.on_failure else None,
+        "on_start": list(job.on_start) if job.on_start else None,
+        "on_success": list(job.on_success) if job.on_success else None,
+        "ping_url": job.ping_url,
+        "user": job.user,
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }

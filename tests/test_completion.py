@@ -129,6 +129,11 @@ LINES = _lines()
 def test_every_answer_is_clicks(shell: str, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
+    from osched.cli.view_cmds import answer_format
+
+    fmt = answer_format(cls(cli, {}, "osched", "_OSCHED_COMPLETE"))
+    assert fmt, f"osched does not know how this click ({shell}) reads an answer"
+    monkeypatch.setenv("_OSCHED_COMPLETE_FORMAT", fmt)
     answered = 0
     for line in LINES:
         words = [str(config) if w == "CONFIG" else w.replace("CONFIG", str(config)) for w in line]
@@ -167,6 +172,7 @@ def test_what_the_issue_asked(config: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _ask(monkeypatch: pytest.MonkeyPatch, *words: str) -> list[str]:
+    monkeypatch.setenv("_OSCHED_COMPLETE_FORMAT", "bash")
     monkeypatch.setenv("COMP_WORDS", " ".join(["osched", *words]))
     monkeypatch.setenv("COMP_CWORD", str(len(words)))
     text = complete.answer("bash_complete")
@@ -236,7 +242,7 @@ def test_the_script_passes_the_default_dirs(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("OSCHED_STATE_DIR", raising=False)
     from osched.cli.view_cmds import fast_completer
 
-    script = fast_completer("bash", "env _OSCHED_COMPLETE=bash_complete $1)")
+    script = fast_completer("bash", "env _OSCHED_COMPLETE=bash_complete $1)", "bash")
     assert f"_OSCHED_DEFAULT_CONFIG={default}" in script
     monkeypatch.setenv("_OSCHED_DEFAULT_CONFIG", str(default))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "elsewhere"))  # not consulted
@@ -244,10 +250,18 @@ def test_the_script_passes_the_default_dirs(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_a_line_the_fast_path_does_not_model_goes_to_click(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_OSCHED_COMPLETE_FORMAT", "bash")
     monkeypatch.setenv("COMP_WORDS", "osched logs -fn 3 ")
     monkeypatch.setenv("COMP_CWORD", "4")
     assert complete.answer("bash_complete") is None
     assert complete.answer("bash_source") is None
+    # a script that does not say how it reads an answer (an older one): click answers
+    monkeypatch.setenv("COMP_WORDS", "osched job set ")
+    monkeypatch.setenv("COMP_CWORD", "3")
+    monkeypatch.delenv("_OSCHED_COMPLETE_FORMAT")
+    assert complete.answer("bash_complete") is None
+    monkeypatch.setenv("_OSCHED_COMPLETE_FORMAT", "zsh")  # another shell's format
+    assert complete.answer("bash_complete") is None
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -280,3 +294,13 @@ def test_the_printed_script_completes_in_a_real_bash(config: Path, tmp_path: Pat
     env = {**os.environ, "OSCHED_CONFIG": str(config)}
     out = subprocess.run(["bash", "--norc", "-c", probe], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.split() == ["agent", "backup"]
+
+
+def test_both_fish_formats_are_clicks() -> None:
+    """click 8.4 reads fish answers as type/value/help lines, 8.5 as ``type,value<TAB>help``:
+    the script says which (``osched completion fish`` asks click's own formatter)."""
+    item = ("plain", "agent", "Show one job")
+    assert complete.line("fish-lines", item) == "plain\nagent\nShow one job"
+    assert complete.line("fish-tab", item) == "plain,agent\tShow one job"
+    assert complete.line("fish-tab", ("plain", "agent", "")) == "plain,agent"
+    assert complete.line("zsh", ("plain", "a:b", "h")) == "plain\na\\:b\nh"

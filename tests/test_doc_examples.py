@@ -199,11 +199,16 @@ class Sandbox:
         return subprocess.run(cmd, env=self.env, cwd=self.home, capture_output=True, text=True, timeout=120)
 
     def docs_view(self, text: str) -> list[str]:
-        """The output as the pages show it: the home is /home/ada, osched installed by pipx."""
+        """The output as the pages show it: the user is ada, the home /home/ada, osched
+        installed by pipx."""
         text = text.replace(str(Path(sys.executable).parent), f"{HOME_IN_DOCS}/.local/pipx/venvs/osched/bin")
         if self.fresh:
             text = text.replace(self.env["OSCHED_STATE_DIR"], str(self.home / ".local/state/osched"))
-        return text.replace(str(self.home), HOME_IN_DOCS).splitlines()
+        import pwd
+
+        text = text.replace(str(self.home), HOME_IN_DOCS)
+        me = pwd.getpwuid(os.getuid()).pw_name  # osched names the user by the real uid
+        return (re.sub(rf"\b{re.escape(me)}\b", "ada", text) if me != "ada" else text).splitlines()
 
 
 def kill_sandbox(home: Path) -> None:

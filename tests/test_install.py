@@ -251,6 +251,14 @@ def test_cron_system_writes_cron_d_file(setup: dict[str, Path], monkeypatch: pyt
     crond.mkdir()
     monkeypatch.setenv("OSCHED_CRON_D", str(crond))
     r = run("install", "--target", "cron", "--system", "--no-start")
+    assert r.exit_code == 2 and "jobs.agent.user: a --system install needs the user" in r.output
+    assert list(crond.iterdir()) == []  # nothing half-written
+    import pwd
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    cfg = Path(os.environ["OSCHED_CONFIG"])
+    cfg.write_text(cfg.read_text().replace("[jobs.agent]\n", f'[jobs.agent]\nuser = "{me}"\n'))
+    r = run("install", "--target", "cron", "--system", "--no-start")
     assert r.exit_code == 0, r.output
     (f,) = crond.iterdir()
     assert f.name.startswith("osched-") and oct(f.stat().st_mode & 0o777) == "0o644"

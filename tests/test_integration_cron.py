@@ -4,8 +4,11 @@ firing ends it, and uninstall leaves the crontab byte for byte as it was."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -128,3 +131,71 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
     finally:
         kill_user_processes(env)
         env.run("crontab", "-r", check=False)
+
+
+def test_a_system_install_runs_the_job_as_its_user_never_root(
+    user_env: UserEnv, cron_daemon: int, tmp_path: Path
+) -> None:
+    """Issue 25: root installs /etc/cron.d for a config whose job says user = the test user;
+    the real cron daemon runs the job as that user, its state in that user's own state dir."""
+    env = user_env
+    base = Path(tempfile.mkdtemp(prefix="osched-sys-", dir="/var/tmp"))  # root's, 0755
+    base.chmod(0o755)
+    config = base / "osched.toml"
+    start = next_start(25)
+    config.write_text(
+        'timezone = "UTC"\n\n[jobs.agent]\n'
+        f'user = "{env.name}"\n'
+        f'command = ["{env.bin}/python", "{env.base}/fake_agent.py", "--work", "0.5"]\n'
+        'stop_timeout = "5s"\n\n'
+        f'[[jobs.agent.schedules]]\nid = "soon"\nstart = "{start:%H:%M}"\nduration = "1m"\n'
+        f'days = ["{start.strftime("%a").lower()}"]\n'
+    )
+    config.chmod(0o644)  # root's: the job's user trusts it (root could change anything anyway)
+    root_state = tmp_path / "root-state"
+    run = {**os.environ, "OSCHED_CONFIG": str(config), "OSCHED_STATE_DIR": str(root_state), "TZ": "UTC"}
+    run.pop("OSCHED_CRON_D", None)
+    osched = [str(env.bin / "osched")]
+    user_state = env.home / ".local/state/osched"
+    try:
+        r = subprocess.run(
+            [*osched, "install", "--target", "cron", "--system", "--no-start"],
+            env=run,
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stderr
+        (cron_d,) = Path("/etc/cron.d").glob(f"osched-{config_id_of(r.stdout)}*")
+        line = next(ln for ln in cron_d.read_text().splitlines() if "osched-start agent" in ln)
+        assert f" {env.name} {env.bin}/osched-start agent " in line and "--state-dir" not in line
+        wait_until(start)
+        st = wait_for(
+            lambda: (s := _state(user_state)).get("pid") and alive(s["pid"]) and s,
+            60,
+            "cron to start the job as the user",
+        )
+        assert proc_owner(st["pid"]) == env.uid  # never root
+        assert user_state.stat().st_uid == env.uid and not (root_state / "jobs").exists()
+    finally:
+        subprocess.run([*osched, "uninstall", "--target", "cron"], env=run, capture_output=True)
+        kill_user_processes(env)
+        shutil.rmtree(base, ignore_errors=True)
+    assert not list(Path("/etc/cron.d").glob(f"osched-{config_id_of(r.stdout)}*"))
+
+
+def config_id_of(install_output: str) -> str:
+    """The config id in ``install``'s first line (``cron: /etc/cron.d/osched-<id>: ...``)."""
+    import re
+
+    m = re.search(r"osched-([0-9a-f]{8})", install_output)
+    assert m, install_output
+    return m.group(1)
+
+
+def _state(state: Path) -> dict[str, object]:
+    import json
+
+    try:
+        return dict(json.loads((state / "jobs/agent/state.json").read_text()))
+    except (OSError, ValueError):
+        return {}

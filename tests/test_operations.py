@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from runtime_helpers import wait_for
 
 from osched.cli import cli
 
@@ -113,3 +115,167 @@ def test_next_and_status_show_the_window_not_the_delayed_start(env: Any) -> None
     env.write([{**WINDOW, "random_delay": "10m"}])
     data = json.loads(osched("next", "--json", "-n", "1").output)
     assert data["windows"][0]["start"].startswith("2026-12-01T12:00")
+
+
+# -- on_start, on_success, ping_url ---------------------------------------------------------------
+TUE_NOON = "2026-11-24T12:00:00+00:00"
+DAY = {"id": "day", "start": "10:00", "duration": "4h", "days": ["tue"]}
+
+
+def _hook(out: Path) -> list[str]:
+    """A hook that appends ``EVENT EXIT_CODE`` to ``out``."""
+    return [
+        sys.executable,
+        "-c",
+        f"import os; open({str(out)!r}, 'a').write(os.environ['OSCHED_EVENT'] + ' ' "
+        "+ os.environ['OSCHED_EXIT_CODE'] + '\\n')",
+    ]
+
+
+class Pings:
+    """A health-check server on 127.0.0.1: the paths it was asked for."""
+
+    def __init__(self, status: int = 200) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.paths: list[str] = []
+        pings = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                pings.paths.append(self.path)
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ping/uuid-1234"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def pings() -> Any:
+    p = Pings()
+    yield p
+    p.close()
+
+
+def test_on_start_and_on_success_run_with_the_event(env: Any, tmp_path: Path) -> None:
+    out = tmp_path / "hooks.out"
+    env.write(
+        [DAY], agent_args=["--work", "0.05", "--exit-after", "2"], on_start=_hook(out), on_success=_hook(out)
+    )
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    env.wait_event("on_success", timeout=20)
+    assert out.read_text().splitlines() == ["started ", "finished 0"]
+    kinds = env.kinds()
+    assert kinds.index("started") < kinds.index("on_start") or "on_start" in kinds
+    assert kinds[kinds.index("finished") :] == ["finished", "on_success"]
+
+
+def test_on_success_runs_when_a_stop_firing_ends_the_job(env: Any, tmp_path: Path) -> None:
+    out = tmp_path / "hooks.out"
+    env.write([DAY], agent_args=["--work", "0.2"], on_success=_hook(out))
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    env.agents()
+    env.entry("stop", "agent", "--schedule", "day", now="2026-11-24T14:00:00+00:00", check=True)
+    env.wait_event("on_success", timeout=20)
+    assert out.read_text().splitlines()[0].startswith("stopped")
+
+
+def test_ping_url_gets_start_success_and_fail(env: Any, pings: Any) -> None:
+    env.write([DAY], agent_args=["--work", "0.05", "--exit-after", "2"], ping_url=pings.url)
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    wait_for(lambda: len(pings.paths) >= 2, 20, "two pings")
+    assert pings.paths == ["/ping/uuid-1234/start", "/ping/uuid-1234"]
+    ev = [e for e in env.events() if e["event"] == "ping"]
+    assert ev and all("127.0.0.1 answered" in e["reason"] for e in ev)
+    assert "uuid-1234" not in json.dumps(env.events())  # the URL's path (a secret) is not logged
+
+
+def test_a_failure_pings_fail(env: Any, pings: Any) -> None:
+    env.write(
+        [DAY],
+        agent_args=["--work", "0.05", "--crash-after", "1"],
+        restart={"retries": 0, "backoff": [0.1]},
+        ping_url=pings.url,
+    )
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    wait_for(lambda: "/ping/uuid-1234/fail" in pings.paths, 20, "the fail ping")
+    assert pings.paths[0] == "/ping/uuid-1234/start"
+
+
+def test_an_unreachable_ping_server_delays_nothing_and_is_an_event(env: Any) -> None:
+    import time
+
+    env.write([DAY], agent_args=["--work", "5"], ping_url="http://127.0.0.1:9/x")
+    t0 = time.monotonic()
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    assert time.monotonic() - t0 < 5
+    env.agents()
+    failed = env.wait_event("ping_failed", timeout=20)
+    assert "127.0.0.1 did not answer" in failed[-1]["reason"]
+
+
+def test_hooks_and_ping_url_through_the_cli(env: Any) -> None:
+    env.write([DAY])
+    r = osched(
+        "job",
+        "set",
+        "agent",
+        "--on-start",
+        "/bin/true start",
+        "--on-success",
+        "/bin/true ok",
+        "--ping-url",
+        "https://hc-ping.com/abc",
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(osched("show", "agent", "--json").output)
+    assert data["on_start"] == ["/bin/true", "start"] and data["on_success"] == ["/bin/true", "ok"]
+    assert data["ping_url"] == "https://hc-ping.com/abc"
+    assert "ping_url" in osched("show", "agent").output
+    assert osched("job", "set", "agent", "--ping-url", "").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["ping_url"] is None
+    r = osched("job", "set", "agent", "--ping-url", "ftp://x")
+    assert r.exit_code == 2 and "--ping-url" in r.output
+    env.write([DAY], ping_url="hc-ping.com/abc")
+    r = osched("list")
+    assert r.exit_code == 2 and "jobs.agent.ping_url" in r.output
+
+
+# -- the right user ------------------------------------------------------------------------------
+def test_user_through_the_cli_and_a_per_user_install_says_it_runs_as_you(env: Any) -> None:
+    import pwd
+
+    env.write([DAY])
+    assert osched("job", "set", "agent", "--user", "nobody").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["user"] == "nobody"
+    r = CliRunner().invoke(cli, ["render", "--target", "cron"])
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert r.exit_code == 0
+    assert (
+        f"note: user is for --system installs; this one runs every job as you ({me}): agent (nobody)"
+        in r.output
+    )
+    r = osched("job", "set", "agent", "--user", "bad name")
+    assert r.exit_code == 2 and "--user" in r.output
+    assert osched("job", "set", "agent", "--user", "").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["user"] is None
+
+
+def test_the_user_is_found_by_the_real_uid_not_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pwd
+
+    from osched.osdep import user_name
+
+    monkeypatch.setenv("USER", "root")
+    monkeypatch.setenv("LOGNAME", "someone")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    assert user_name() == pwd.getpwuid(os.getuid()).pw_name

@@ -57,26 +57,48 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
     work.mkdir()
     env = {**os.environ, "TZ": "UTC"}
     env.pop("PYTHONPATH", None)
-    r = subprocess.run([str(bindir / "osched"), "--help"], cwd=work, env=env,
-                       capture_output=True, text=True)
+    r = subprocess.run([str(bindir / "osched"), "--help"], cwd=work, env=env, capture_output=True, text=True)
     assert r.returncode == 0 and "Usage: osched" in r.stdout
-    r = subprocess.run([str(bindir / "osched"), "--config", str(EXAMPLES / "osched.toml"), "list"],
-                       cwd=work, env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [str(bindir / "osched"), "--config", str(EXAMPLES / "osched.toml"), "list"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert "weeknights: 22:00 for 8h on mon-fri (Europe/Berlin)" in r.stdout
     # a TAB, as the printed completion script asks it: osched-complete, named by the script
-    script = subprocess.run([str(bindir / "osched"), "completion", "bash"], cwd=work, env=env,
-                            capture_output=True, text=True, check=True).stdout
+    script = subprocess.run(
+        [str(bindir / "osched"), "completion", "bash"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"_OSCHED_COMPLETE=bash_complete {bindir / 'osched-complete'})" in script
-    tab = {**env, "OSCHED_CONFIG": str(EXAMPLES / "osched.toml"), "_OSCHED_COMPLETE": "bash_complete",
-           "COMP_WORDS": "osched schedule remove demo-agent ", "COMP_CWORD": "4"}
+    tab = {
+        **env,
+        "OSCHED_CONFIG": str(EXAMPLES / "osched.toml"),
+        "_OSCHED_COMPLETE": "bash_complete",
+        "_OSCHED_COMPLETE_FORMAT": "bash",
+        "COMP_WORDS": "osched schedule remove demo-agent ",
+        "COMP_CWORD": "4",
+    }
     r = subprocess.run([str(bindir / "osched-complete")], cwd=work, env=tab, capture_output=True, text=True)
     assert r.stdout.split() == ["plain,weeknights", "plain,weekend-mornings"], r.stderr
     # the installed package (not the checkout) answered, and finds its templates
     r = subprocess.run(
-        [str(bindir / "python"), "-c",
-         "import osched, osched.templating as t; print(osched.__file__); print(t.TEMPLATE_DIR)"],
-        cwd=work, env=env, capture_output=True, text=True,
+        [
+            str(bindir / "python"),
+            "-c",
+            "import osched, osched.templating as t; print(osched.__file__); print(t.TEMPLATE_DIR)",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 0, r.stderr
     module_file, template_dir = r.stdout.split()
@@ -85,17 +107,35 @@ def test_wheel_installs_and_runs(tmp_path: Path) -> None:
 
     # a timer's firing through the installed script: the full path first, then the fast lane
     cfg, state = tmp_path / "osched.toml", tmp_path / "state"
-    cfg.write_text('timezone = "UTC"\n[jobs.a]\ncommand = ["true"]\n[[jobs.a.schedules]]\n'
-                   'id = "s"\nstart = "03:00"\nduration = "1m"\ndays = ["mon"]\n')
+    cfg.write_text(
+        'timezone = "UTC"\n[jobs.a]\ncommand = ["true"]\n[[jobs.a.schedules]]\n'
+        'id = "s"\nstart = "03:00"\nduration = "1m"\ndays = ["mon"]\n'
+    )
     cfg.chmod(0o600)
     import time
 
     time.sleep(1.1)
-    argv = [str(bindir / "osched-start"), "a", "--schedule", "s", "--config", str(cfg), "--state-dir", str(state),
-            "-v"]
+    argv = [
+        str(bindir / "osched-start"),
+        "a",
+        "--schedule",
+        "s",
+        "--config",
+        str(cfg),
+        "--state-dir",
+        str(state),
+        "-v",
+    ]
     env["OSCHED_NOW"] = "2026-11-24T12:00:00+00:00"
-    outs = [subprocess.run(argv, cwd=work, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True,
-                           text=True) for _ in range(2)]
+    outs = [
+        subprocess.run(
+            argv, cwd=work, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, capture_output=True, text=True
+        )
+        for _ in range(2)
+    ]
     for r in outs:
-        assert r.returncode == 0 and r.stdout == "a: outside the window of s (next start 2026-11-30T03:00:00+00:00)\n"
+        assert (
+            r.returncode == 0
+            and r.stdout == "a: outside the window of s (next start 2026-11-30T03:00:00+00:00)\n"
+        )
     assert [" osched.entry\n" in r.stderr for r in outs] == [True, False]

@@ -58,6 +58,14 @@ def example() -> Config:
     return load(EXAMPLES / "osched.toml")
 
 
+def example_system(user: str = "nobody") -> Config:
+    """The example as a --system install needs it: the user its jobs run as."""
+    from dataclasses import replace
+
+    cfg = example()
+    return replace(cfg, jobs={n: replace(j, user=user) for n, j in cfg.jobs.items()})
+
+
 # -- escaping filters, one table each ----------------------------------------------------------
 @pytest.mark.parametrize(
     ("argv", "expected"),
@@ -153,7 +161,7 @@ CASES = [
 
 @pytest.mark.parametrize(("target", "host", "system"), CASES)
 def test_golden(target: str, host: str, system: bool) -> None:
-    files = targets.render(target, example(), golden_ctx(host, system))
+    files = targets.render(target, example_system() if system else example(), golden_ctx(host, system))
     folder = GOLDEN / f"{target}-{host.replace('/', '_')}{'-system' if system else ''}"
     if os.environ.get("OSCHED_UPDATE_GOLDEN"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -280,6 +288,11 @@ def test_launchd_plists(tmp_path: Path, hostile: bool) -> None:
 def test_cron_hostile_path_round_trips_through_python_crontab(tmp_path: Path, system: bool) -> None:
     cfg, ctx = hostile_setup(tmp_path)
     ctx = RenderContext(**{**ctx.__dict__, "system": system})
+    if system:  # installed by and run as one user (one that exists here): its state dir named
+        from dataclasses import replace
+
+        ctx = replace(ctx, user="nobody")
+        cfg = replace(cfg, jobs={n: replace(j, user="nobody") for n, j in cfg.jobs.items()})
     (f,) = targets.render("cron", cfg, ctx)
     tab = CronTab(tab=f.content, user=False) if system else CronTab(tab=f.content)
     jobs = list(tab)
@@ -289,7 +302,7 @@ def test_cron_hostile_path_round_trips_through_python_crontab(tmp_path: Path, sy
         assert job.comment.rsplit(" # ", 1)[-1].startswith(f"osched:{ctx.config_id}:")
         words = shlex.split(job.command)
         if system:
-            assert job.user == "ada"
+            assert job.user == ctx.user
         assert words[-4:] == ctx.tail()
     if not system:
         # python-crontab writes back exactly what osched rendered: % escaped once
@@ -393,14 +406,38 @@ def test_cron_gap_day_end_in_same_zone() -> None:
     assert (1, 30) in {(f.hour, f.minute) for f in ends}
 
 
-def test_systemd_system_units_run_as_the_rendering_user() -> None:
-    files = targets.render("systemd", example(), golden_ctx(system=True))
+def test_system_units_run_as_the_jobs_user_with_their_own_state() -> None:
+    """Issue 25: a --system install runs the jobs as their `user`, never as the installer
+    (root) by default; its entrypoints keep their state in that user's own state dir."""
+    from osched.errors import ConfigError
+
+    files = targets.render("systemd", example_system(), golden_ctx(system=True))
     services = [f for f in files if f.name.endswith(".service")]
-    assert services and all("\nUser=ada\n" in f.content for f in services)
+    assert services and all("\nUser=nobody\n" in f.content for f in services)
+    assert not any("--state-dir" in f.content for f in services)
     resume = next(f for f in files if f.name.startswith("osched-resume-"))
     assert "WantedBy=multi-user.target" in resume.content
     user_files = targets.render("systemd", example(), golden_ctx())
     assert not any("User=" in f.content for f in user_files)
+    assert all("--state-dir" in f.content for f in user_files if "ExecStart" in f.content)
+    # the installer's own user: its state dir is named, as in a per-user install
+    own = targets.render("systemd", example_system("root"), golden_ctx(system=True).__class__(
+        **{**golden_ctx(system=True).__dict__, "user": "root"}))
+    assert all("--state-dir" in f.content for f in own if "ExecStart" in f.content)
+    for name in ("cron", "systemd", "launchd", "taskscheduler"):
+        with pytest.raises(ConfigError, match=r'jobs\.demo-agent\.user: a --system install needs the user'):
+            targets.render(name, example(), golden_ctx(system=True))
+    with pytest.raises(ConfigError, match="no user 'no-such-user-x' on this machine"):
+        targets.render("cron", example_system("no-such-user-x"), golden_ctx(system=True))
+    (cron_d,) = targets.render("cron", example_system(), golden_ctx(system=True))
+    lines = [ln for ln in cron_d.content.splitlines() if "osched-start" in ln]
+    assert lines and all(" nobody /opt/osched/bin/osched-start " in ln for ln in lines)
+    plists = targets.render("launchd", example_system(), golden_ctx(system=True))
+    assert all("<key>UserName</key>\n\t<string>nobody</string>" in f.content for f in plists)
+    tasks = targets.render("taskscheduler", example_system("alice"), golden_ctx(system=True))
+    assert all("<UserId>alice</UserId>" in f.content and "<LogonType>S4U</LogonType>" in f.content for f in tasks)
+    tasks = targets.render("taskscheduler", example_system("root"), golden_ctx(system=True))
+    assert all("<UserId>S-1-5-18</UserId>" in f.content for f in tasks)
 
 
 def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -457,9 +457,19 @@ def test_the_lock_is_released_once() -> None:
 
 
 def test_cron_d_user_must_be_a_login_name(env: Env, tmp_path: Path) -> None:
-    env.write([DAY])
-    r = CliRunner().invoke(cli, ["render", "--target", "cron", "--system"], env={"USER": "root\n* * * * * root x", "LOGNAME": "root\nx"})
-    assert r.exit_code == 2 and "is not a plain login name" in r.output
+    env.write([DAY], user="root\n* * * * * root x")
+    r = CliRunner().invoke(cli, ["render", "--target", "cron", "--system"])
+    assert r.exit_code == 2 and "jobs.agent.user: invalid user" in r.output
+    # $USER and $LOGNAME are not who osched runs as: the real uid is (sudo leaves them naming
+    # someone else), so they reach no artifact
+    import pwd
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    env.write([DAY], user=me)
+    r = CliRunner().invoke(cli, ["render", "--target", "cron", "--system"], env={"USER": "root\n* * * * * root x", "LOGNAME": "x"})
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.output.splitlines() if "osched-start" in ln]
+    assert lines and all(f" {me} " in ln for ln in lines) and "root x" not in r.output
 
 
 # -- compiled plans (scale): used only for the very file they were made from -----------------------------

@@ -10,7 +10,7 @@ import click
 
 from ..app import App
 from ..errors import UsageError
-from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal
+from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal, parse_url, parse_user
 from ..resolve import resolve
 from .base import check, cli, complete_jobs, echo_lines, pass_app
 
@@ -38,12 +38,31 @@ def _job_options(f: Any) -> Any:
     f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
     f = click.option(
-        "--on-failure",
-        metavar="CMD",
-        help="Run CMD (words split like a shell's, no shell) when the job gives up or cannot start;"
-        " '' removes it.",
+        "--user",
+        metavar="NAME",
+        help="Who a --system install runs the job as (never root unless NAME is root); '' removes it.",
     )(f)
+    f = click.option(
+        "--ping-url",
+        metavar="URL",
+        help="GET URL/start, URL and URL/fail as the job starts, succeeds, fails (healthchecks.io); "
+        "'' removes it.",
+    )(f)
+    for hook, when in HOOK_OPTIONS.items():
+        f = click.option(
+            f"--{hook.replace('_', '-')}",
+            hook,
+            metavar="CMD",
+            help=f"Run CMD (words split like a shell's, no shell) {when}; '' removes it.",
+        )(f)
     return click.option("--backoff", metavar="D,D,...", help="Delays between restarts (10s,30s,90s).")(f)
+
+
+HOOK_OPTIONS = {
+    "on_failure": "when the job gives up or cannot start",
+    "on_start": "when the job starts",
+    "on_success": "when the job finishes (exit 0) or is stopped",
+}
 
 
 def _delay(text: str, option: str) -> str | int | float:
@@ -66,22 +85,34 @@ def _job_fields(
     stop_timeout: str | None,
     retries: int | None,
     backoff: str | None,
-    on_failure: str | None,
+    ping_url: str | None,
+    user: str | None,
+    **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
     fields: dict[str, Any] = {"workdir": workdir, "env": env_pairs(env) or None}
     notes: list[str] = []
-    if on_failure == "":
-        fields["unset_on_failure"] = True
-    elif on_failure is not None:
-        try:
-            words = shlex.split(on_failure)
-        except ValueError as e:
-            raise UsageError(f"--on-failure: {e}") from None
-        if not words:
-            raise UsageError("--on-failure: give a command, or '' to remove it")
-        fields["on_failure"], note = resolve(words, "--on-failure")
-        notes += [note] if note else []
+    for hook, text in hooks.items():
+        option = f"--{hook.replace('_', '-')}"
+        if text == "":
+            fields[f"unset_{hook}"] = True
+        elif text is not None:
+            try:
+                words = shlex.split(text)
+            except ValueError as e:
+                raise UsageError(f"{option}: {e}") from None
+            if not words:
+                raise UsageError(f"{option}: give a command, or '' to remove it")
+            fields[hook], note = resolve(words, option)
+            notes += [note] if note else []
+    if user == "":
+        fields["unset_user"] = True
+    elif user is not None:
+        fields["user"] = check(parse_user, user, "--user")
+    if ping_url == "":
+        fields["unset_ping_url"] = True
+    elif ping_url is not None:
+        fields["ping_url"] = check(parse_url, ping_url, "--ping-url")
     if stop_signal is not None:
         fields["stop_signal"] = check(parse_signal, stop_signal, "--stop-signal")
     if stop_timeout is not None:

@@ -100,6 +100,11 @@ def _notes(names: Any, cfg: Any, ctx: Any) -> None:
     for t in chosen:
         for note in t.notes(cfg, ctx):
             click.echo(f"note: {note}", err=True)
+    from ..targets.base import user_note
+
+    said = user_note(cfg, ctx)
+    if said and any(t.runs_here for t in chosen):
+        click.echo(f"note: {said}", err=True)
 
 
 def auto_target_option(help: str) -> Any:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .. import views as report
@@ -274,10 +276,25 @@ def completion(shell: str) -> None:
 
     cls = get_completion_class(shell)
     assert cls is not None
-    click.echo(fast_completer(shell, cls(cli, {}, "osched", "_OSCHED_COMPLETE").source()))
+    comp = cls(cli, {}, "osched", "_OSCHED_COMPLETE")
+    click.echo(fast_completer(shell, comp.source(), answer_format(comp)))
 
 
-def fast_completer(shell: str, script: str) -> str:
+def answer_format(comp: Any) -> str:
+    """How this click's script reads an answer (``complete.FORMATS``), found by asking its own
+    formatter; "" when it is none osched knows (then click answers every TAB)."""
+    from click.shell_completion import CompletionItem
+
+    with_help = comp.format_completion(CompletionItem("v", help="h"))
+    known = {
+        "plain,v": "bash",
+        "plain\nv\nh": "zsh" if comp.name == "zsh" else "fish-lines",
+        "plain,v\th": "fish-tab",
+    }
+    return known.get(with_help, "") if comp.name in ("bash", "zsh", "fish") else ""
+
+
+def fast_completer(shell: str, script: str, fmt: str = "") -> str:
     """click's completion script, with the answer asked of ``osched-complete`` (installed next
     to ``osched``: a plain script that skips the console-script wrapper's imports) instead of
     ``osched`` when it is there, and the default config and state dir passed in (finding them
@@ -289,7 +306,10 @@ def fast_completer(shell: str, script: str) -> str:
 
     from .. import complete, where
 
+    if not fmt:
+        return script
     defaults = (
+        f"{complete.FORMAT_ENV}={fmt} "
         f"{complete.CONFIG_DEFAULT_ENV}={shlex.quote(where.default_config_file())} "
         f"{complete.STATE_DEFAULT_ENV}={shlex.quote(where.default_state_file())} "
     )

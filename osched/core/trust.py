@@ -75,9 +75,13 @@ class Untrusted(Exception):
     it; ``osched.trust.InsecureError`` words it as a refusal."""
 
 
-def stat_refusal(st: os.stat_result, path: str, uid: int, what: str) -> Untrusted | None:
-    """Why ``st`` (of ``path``, a ``what``) is not the user's alone, or None."""
-    if st.st_uid != uid:
+def stat_refusal(
+    st: os.stat_result, path: str, uid: int, what: str, root_ok: bool = False
+) -> Untrusted | None:
+    """Why ``st`` (of ``path``, a ``what``) is not the user's alone, or None.  ``root_ok``:
+    root's will do too (the config of a --system install, which root writes and another
+    user's jobs run from: root can change anything anyway)."""
+    if st.st_uid != uid and not (root_ok and st.st_uid == 0):
         return Untrusted(
             f"{what} {path} is owned by uid {st.st_uid}, not by uid {uid} "
             "(chown it, or run osched as its owner)"
@@ -126,7 +130,7 @@ def open_config(path: str, uid: int) -> tuple[int, os.stat_result]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Untrusted(f"config file {path} is not a regular file")
-        bad = stat_refusal(st, path, uid, "config file")
+        bad = stat_refusal(st, path, uid, "config file", root_ok=True)
         if bad is not None:
             raise bad
     except BaseException:

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core import rule
 from ..errors import UsageError
 from ..model import Config, Job
 from ..state import JobOutcome, JobState, Override, StateDir, iso
@@ -166,29 +165,6 @@ class Runtime:
             if now < t <= limit:
                 return t
         return None
-
-    def random_start(self, job_name: str, sid: str) -> datetime | None:
-        """When a start firing of schedule ``sid`` acts, if the schedule has a ``random_delay``
-        and its window is open now: a random instant up to the delay later, never later than a
-        minute before the window ends (the stop still comes at the window's end).  None: act
-        now (no delay, or no window to start: the decision says why)."""
-        import random
-        from datetime import timedelta
-
-        from ..windows import current_window
-
-        job = self.cfg.job(job_name)
-        s = job.schedule(sid) if job is not None else None
-        if s is None or not s.enabled or not s.random_delay:
-            return None
-        now = self.clock.now()
-        w = current_window(s, now + timedelta(seconds=rule.EARLY))
-        if w is None:
-            return None
-        latest = min(max(w.start, now) + timedelta(seconds=s.random_delay), w.end - timedelta(minutes=1))
-        if latest <= now:
-            return None
-        return now + (latest - now) * random.SystemRandom().random()
 
     def reload(self, job: str, refused: str) -> str:
         """Read the config again (a supervisor, between runs), through the same trust checks as

@@ -102,6 +102,10 @@ class Launcher:
             on_failure(rt, self, job, sid, "start_failed", None)  # every start_failed runs it
             return Reply(1, f"{job.name}: could not record the started job ({e.strerror}); it was ended")
         rt.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
+        if not st.crashes:  # a start, not a crash restart
+            from .hooks import after
+
+            after(rt, self, job, sid, "started")
         return Reply(0, f"{job.name}: started (pid {p.pid}; {reason})")
 
     # -- who supervises --------------------------------------------------------------------------

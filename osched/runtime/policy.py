@@ -243,3 +243,22 @@ def exit_decision(job: Job | None, code: int | None, crashes: int, facts: Facts)
     n = crashes + 1
     delay = job.backoff[min(n - 1, len(job.backoff) - 1)]
     return ExitDecision(JobOutcome.BACKOFF, f"{what}; restart {n} of {job.retries} in {delay:g}s", delay)
+
+
+def random_start(job: Job, sid: str, now: datetime) -> datetime | None:
+    """When a start firing of ``sid`` acts, if the schedule has a ``random_delay`` and the
+    firing has a window to start (``window_for_start``): a random instant up to the delay
+    later, never later than a minute before the window ends (the stop still comes at the
+    window's end).  None: act now (no delay, or no window: the decision says why)."""
+    import random
+
+    s = job.schedule(sid)
+    if s is None or not s.enabled or not s.random_delay:
+        return None
+    w = window_for_start(job, sid, now)
+    if w is None:
+        return None
+    latest = min(max(w.start, now) + timedelta(seconds=s.random_delay), w.end - timedelta(minutes=1))
+    if latest <= now:
+        return None
+    return now + (latest - now) * random.SystemRandom().random()

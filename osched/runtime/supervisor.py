@@ -10,6 +10,7 @@ one event the loop waits on.  Only an adopted job (not our child) is looked at e
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from datetime import datetime, timedelta
@@ -27,6 +28,9 @@ ADOPTED_POLL = 0.5  # seconds between looks at an adopted job (not our child)
 
 if TYPE_CHECKING:
     from .context import Host, Starter
+
+
+ENDED = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}
 
 
 class Supervisor:
@@ -211,7 +215,15 @@ class Supervisor:
             if job is None:
                 reason = "the job was removed from the config"
             rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
+        if job is not None:
+            self._after(job, "stopped", self._schedule(), None)  # outside the lock: it may take a while
         return True
+
+    def _after(self, job: Job, event: str, sid: str | None, code: int | None) -> None:
+        """The hook and ping for how the job ended (``hooks.after``)."""
+        from .hooks import after
+
+        after(self.rt, self.starter, job, sid, event, code)
 
     def _terminate_job(self, job: Job | None) -> str:
         sig = job.stop_signal if job else "SIGTERM"
@@ -224,7 +236,12 @@ class Supervisor:
         with self.rt.state.lock(self.job_name):
             self._finish_state(JobOutcome.STOPPED)
         self.rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
+        if job is not None:
+            self._after(job, "stopped", self._schedule(), None)
         return 0
+
+    def _schedule(self) -> str | None:
+        return self.rt.state.read_state(self.job_name, self.rt.clock.now()).schedule
 
     def _finish_state(self, outcome: JobOutcome) -> None:
         st = self.rt.state.read_state(self.job_name, self.rt.clock.now())
@@ -239,34 +256,36 @@ class Supervisor:
             st.last_exit = code
             mine = st.pid == self._pid()
             if st.stop_requested or not mine:
+                # a stop (firing or manual) ended this supervisor's run and recorded its event
+                by_stop = st.stop_requested and st.outcome == JobOutcome.STOPPED
+                stopped = mine or (by_stop and st.supervisor_pid == os.getpid())
                 if mine:
                     rt.transition(name, st, JobOutcome.STOPPED)
-                else:  # another run is recorded: only this supervisor is gone
+                else:  # only this supervisor is gone (another run may be recorded)
                     st.supervisor_pid = st.supervisor_start = None
                     rt.record(name, st, "its supervisor ended")
-                return None
-            st.pid = st.pid_start = None
-            job = self._reload() if code != 0 else rt.cfg.job(name)
-            d = policy.exit_decision(job, code, st.crashes, self.facts())
-            if d.outcome is JobOutcome.BACKOFF:
-                st.crashes += 1
-                if rt.transition(name, st, d.outcome, supervised=True):
-                    rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
-                    return d.delay
-                # a restart that could not be recorded is not made
-                why = f"{d.reason}; no restart: the state cannot be written"
-                rt.transition(name, st, JobOutcome.FAILED, "crashed", exit=code, reason=why)
-                return None
-            if d.outcome is JobOutcome.FINISHED:
-                st.finished_at = iso(rt.clock.now())
-            kind = {JobOutcome.FINISHED: "finished", JobOutcome.GAVE_UP: "gave_up"}.get(d.outcome, "crashed")
-            rt.transition(name, st, d.outcome, kind, exit=code, reason=d.reason)
-        if d.outcome is JobOutcome.GAVE_UP and job is not None:
-            from .hooks import on_failure
-
-            on_failure(
-                rt, self.starter, job, st.schedule, "gave_up", code
-            )  # outside the lock: it may take a while
+                if not stopped:
+                    return None
+                job, kind = rt.cfg.job(name), "stopped"
+            else:
+                st.pid = st.pid_start = None
+                job = self._reload() if code != 0 else rt.cfg.job(name)
+                d = policy.exit_decision(job, code, st.crashes, self.facts())
+                if d.outcome is JobOutcome.BACKOFF:
+                    st.crashes += 1
+                    if rt.transition(name, st, d.outcome, supervised=True):
+                        rt.event(name, "crashed", exit=code, crash=st.crashes, delay=d.delay, reason=d.reason)
+                        return d.delay
+                    # a restart that could not be recorded is not made
+                    why = f"{d.reason}; no restart: the state cannot be written"
+                    rt.transition(name, st, JobOutcome.FAILED, "crashed", exit=code, reason=why)
+                    return None
+                if d.outcome is JobOutcome.FINISHED:
+                    st.finished_at = iso(rt.clock.now())
+                kind = ENDED.get(d.outcome, "crashed")
+                rt.transition(name, st, d.outcome, kind, exit=code, reason=d.reason)
+        if job is not None and kind in ("stopped", "finished", "gave_up"):
+            self._after(job, kind, st.schedule, code)  # outside the lock: it may take a while
         return None
 
     def _restart(self) -> bool:

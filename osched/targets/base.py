@@ -9,7 +9,6 @@ Nothing outside a target module knows a unit name or a ``systemctl`` argv.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from .. import safe
+from ..osdep import user_name
 from ..parse import zone
 from ..paths import Settings
 from ..runner import Runner, subprocess_runner
@@ -97,7 +97,10 @@ class RenderContext:
     stop_exe: str = field(default_factory=lambda: default_entrypoint("osched-stop"))
     start_args: tuple[str, ...] = field(default_factory=lambda: entry_args("osched-start"))
     stop_args: tuple[str, ...] = field(default_factory=lambda: entry_args("osched-stop"))
-    user: str = field(default_factory=getpass.getuser)
+    user: str = field(default_factory=user_name)  # by the real uid (osdep.user_name)
+    # the artifacts name no state dir: a --system install's jobs run as another user, whose
+    # entrypoints use that user's own (default) state dir (``as_system``)
+    own_state: bool = False
     settings: Settings = field(default_factory=Settings.from_env)
     runner: Runner = subprocess_runner
 
@@ -132,6 +135,8 @@ class RenderContext:
         return config_id(self.config_path)
 
     def tail(self) -> list[str]:
+        if self.own_state:
+            return ["--config", str(self.config_path)]
         return ["--config", str(self.config_path), "--state-dir", str(self.state_dir)]
 
     def start_argv(
@@ -343,3 +348,67 @@ def tool_finding(tool: str, platform: str) -> list[Finding]:
     if shutil.which(tool) is None:
         return [Finding("FAIL", f"{tool} not found (is this {platform}?)")]
     return [Finding("ok", f"{tool} found")]
+
+
+def user_note(cfg: Config, ctx: RenderContext) -> str | None:
+    """A per-user install runs every job as the installing user: a ``user`` naming someone
+    else is said (it is for ``--system`` installs)."""
+    others = sorted(f"{j.name} ({j.user})" for j in cfg.jobs.values() if j.user and j.user != ctx.user)
+    if ctx.system or not others:
+        return None
+    return f"user is for --system installs; this one runs every job as you ({ctx.user}): {', '.join(others)}"
+
+
+def as_system(cfg: Config, ctx: RenderContext, local: bool = True) -> tuple[str, RenderContext]:
+    """A --system render's user (``system_user``) and the context its artifacts are rendered
+    with: when that user is not the one installing, the artifacts name no state dir, so each
+    entrypoint keeps its state in the state dir of the user it runs as (the installer's
+    manifest stays in the installer's)."""
+    from dataclasses import replace
+
+    user = system_user(cfg, ctx, local)
+    return user, (ctx if user == ctx.user else replace(ctx, own_state=True))
+
+
+def system_user(cfg: Config, ctx: RenderContext, local: bool = True) -> str:
+    """Who a ``--system`` install runs the config's jobs as: their ``user`` key.  One user for
+    the whole config (the entrypoints run as that user and must own the config and state dir),
+    an account that exists (``local``: on this machine, the one the install is for); never root
+    unless the config says ``user = "root"``."""
+    import os
+
+    from ..errors import ConfigError
+
+    jobs = [j for j in cfg.jobs.values() if j.enabled_schedules]
+    if not jobs:
+        return ctx.user
+    missing = [j for j in jobs if j.user is None]
+    if missing:
+        hint = os.environ.get("SUDO_USER") or "alice"
+        if hint == "root":
+            hint = "alice"
+        raise ConfigError(
+            f'a --system install needs the user the job runs as (user = "{hint}"); osched never '
+            'runs a job as root unless the config says user = "root"',
+            str(cfg.path),
+            f"jobs.{missing[0].name}.user",
+        )
+    users = {j.user for j in jobs}
+    if len(users) > 1:
+        raise ConfigError(
+            f"a --system install runs one config as one user (its config and state dir are that user's): "
+            f"{', '.join(sorted(u for u in users if u))} differ; split the config",
+            str(cfg.path),
+            f"jobs.{jobs[-1].name}.user",
+        )
+    user = str(jobs[0].user)
+    if local and sys.platform != "win32":
+        import pwd
+
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            raise ConfigError(
+                f"no user {user!r} on this machine", str(cfg.path), f"jobs.{jobs[0].name}.user"
+            ) from None
+    return user

@@ -28,7 +28,17 @@ from ..model import Config, Schedule
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..runner import ToolError
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled, enabled_pairs
+from .base import (
+    BaseTarget,
+    File,
+    Finding,
+    Fired,
+    RenderContext,
+    Target,
+    as_system,
+    each_enabled,
+    enabled_pairs,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,13 +297,19 @@ class Cron(BaseTarget):
         return sys.platform != "win32"
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
-        rows = lines(cfg, ctx)
         if ctx.system:
+            user, ctx = as_system(cfg, ctx)
             text = render_template(
-                "cron/cron.d.j2", lines=rows, user=ctx.user, config=str(ctx.config_path), cid=ctx.config_id
+                "cron/cron.d.j2",
+                lines=lines(cfg, ctx),
+                user=user,
+                config=str(ctx.config_path),
+                cid=ctx.config_id,
             )
             return [File(f"osched-{ctx.config_id}", text)]
-        text = render_template("cron/crontab.j2", lines=rows, config=str(ctx.config_path), cid=ctx.config_id)
+        text = render_template(
+            "cron/crontab.j2", lines=lines(cfg, ctx), config=str(ctx.config_path), cid=ctx.config_id
+        )
         return [File("crontab", text)]
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:

@@ -20,7 +20,17 @@ from ..hostfirings import Firing, before_repeat, host_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled, tool_finding
+from .base import (
+    BaseTarget,
+    File,
+    Finding,
+    Fired,
+    RenderContext,
+    Target,
+    as_system,
+    each_enabled,
+    tool_finding,
+)
 
 Interval = tuple[tuple[str, int], ...]
 
@@ -62,9 +72,15 @@ def _plist(
     ctx: RenderContext,
     intervals: list[tuple[tuple[str, int], ...]] | None = None,
     run_at_load: bool = False,
+    user: str | None = None,
 ) -> File:
     text = render_template(
-        "launchd/agent.plist.j2", label=label, argv=argv, intervals=intervals or [], run_at_load=run_at_load
+        "launchd/agent.plist.j2",
+        label=label,
+        argv=argv,
+        intervals=intervals or [],
+        run_at_load=run_at_load,
+        user=user,
     )
     return File(f"{label}.plist", text)
 
@@ -138,6 +154,9 @@ class Launchd(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
+        user = None  # a LaunchDaemon runs as root unless it names a UserName
+        if ctx.system:
+            user, ctx = as_system(cfg, ctx)
         for job, s in each_enabled(cfg, "launchd plists"):
             starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
             argvs = {
@@ -147,12 +166,12 @@ class Launchd(BaseTarget):
             for kind, found in (("start", starts), ("stop", stops)):
                 fixed, waits, minutes = intervals(found, ctx.host_tz)
                 name = label(ctx, f"{job.name}.{s.id}.{kind}")
-                files.append(_plist(name, argvs[kind], ctx, intervals=fixed))
+                files.append(_plist(name, argvs[kind], ctx, intervals=fixed, user=user))
                 if waits:
                     wait_argv = [*argvs[kind], "--wait", str(minutes)]
-                    files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits))
+                    files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits, user=user))
         if files:
-            files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True))
+            files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True, user=user))
         return files
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:

@@ -28,7 +28,7 @@ from ..model import Config, Job, Schedule
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..runner import must
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, as_system, each_enabled
 from .systemd_calendar import engine_notes, start_specs, stop_specs
 
 ACCURACY = "1s"
@@ -58,20 +58,20 @@ def start_unit_argv(job: str, schedule: str, system: bool) -> list[str]:
     return [*systemctl(system), "start", "--no-block", service_unit(job, schedule)]
 
 
-def _common(ctx: RenderContext) -> dict[str, object]:
+def _common(ctx: RenderContext, run_as: str | None) -> dict[str, object]:
     return {
         "accuracy": ACCURACY,
         "wanted_by": "multi-user.target" if ctx.system else "default.target",
         "config": str(ctx.config_path),
-        # system units would run as root: run them as the user who rendered them
-        "run_as": ctx.user if ctx.system else None,
+        # system units would run as root: run them as the jobs' user (system_user)
+        "run_as": run_as,
     }
 
 
-def schedule_files(job: Job, s: Schedule, ctx: RenderContext) -> list[File]:
+def schedule_files(job: Job, s: Schedule, ctx: RenderContext, run_as: str | None = None) -> list[File]:
     base = unit_base(job.name, s.id)
     what = f"{job.name}/{s.id} ({s.start_text} for {s.duration_text} on {s.days_text}, {s.timezone})"
-    common = {**_common(ctx), "what": what}
+    common = {**_common(ctx, run_as), "what": what}
 
     def unit(name: str, template: str, **kw: object) -> File:
         return File(name, render_template(f"systemd/{template}", **common, **kw))
@@ -169,11 +169,14 @@ class Systemd(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
+        run_as = None
+        if ctx.system:
+            run_as, ctx = as_system(cfg, ctx)
         for job, s in each_enabled(cfg, "systemd units"):
-            files.extend(schedule_files(job, s, ctx))
+            files.extend(schedule_files(job, s, ctx, run_as))
         if files:
             argv = ctx.resume_argv("system" if ctx.system else "user")
-            text = render_template("systemd/resume.service.j2", argv=argv, **_common(ctx))
+            text = render_template("systemd/resume.service.j2", argv=argv, **_common(ctx, run_as))
             files.append(File(resume_unit(ctx.config_id), text))
         return files
 

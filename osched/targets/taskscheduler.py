@@ -31,6 +31,7 @@ from .base import (
     Fired,
     RenderContext,
     Target,
+    as_system,
     each_enabled,
     per_file_firings,
     tool_finding,
@@ -74,6 +75,7 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
         command=argv[0],
         arguments=argv[1:],
         system=ctx.system,
+        run_as=kw.get("run_as"),
         triggers=kw.get("triggers", []),
         boot=kw.get("boot", False),
         random_delay=kw.get("random_delay", 0),
@@ -118,6 +120,11 @@ class TaskScheduler(BaseTarget):
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
+        # a --system task runs as the jobs' user (S4U: logged on or not), as SYSTEM only when the
+        # config says user = "root" or "SYSTEM"
+        run_as = None
+        if ctx.system:
+            run_as, ctx = as_system(cfg, ctx, local=sys.platform == "win32")
         for job, s in each_enabled(cfg, "tasks"):
             starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
             what = f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
@@ -129,7 +136,9 @@ class TaskScheduler(BaseTarget):
                 name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
                 delay = int(s.random_delay) if kind == "start" else 0
                 triggers = _triggers(firings, ctx)
-                files.append(_task(name, title, argv, ctx, triggers=triggers, random_delay=delay))
+                files.append(
+                    _task(name, title, argv, ctx, triggers=triggers, random_delay=delay, run_as=run_as)
+                )
         if files:
             files.append(
                 _task(
@@ -138,6 +147,7 @@ class TaskScheduler(BaseTarget):
                     ctx.resume_argv(),
                     ctx,
                     boot=True,
+                    run_as=run_as,
                 )
             )
         return files
