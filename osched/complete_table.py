@@ -94,6 +94,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                        "Who a --system install runs the job as (never root unless NAME is root); '' removes "
                        'it.',
                        True, False, None),
+                      (('--env-file',),
+                       "Read KEY=VALUE secrets from PATH when the job starts (repeat; replaces the list; '' "
+                       'clears it). Never rendered or printed.',
+                       True, True, None),
                       (('--retries',), 'Crash restarts per window (3).', True, False, None),
                       (('--stop-timeout',), 'Then SIGKILL after D (30s).', True, False, None),
                       (('--stop-signal',), 'Signal at window end (SIGTERM).', True, False, None),
@@ -125,6 +129,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                        "Who a --system install runs the job as (never root unless NAME is root); '' removes "
                        'it.',
                        True, False, None),
+                      (('--env-file',),
+                       "Read KEY=VALUE secrets from PATH when the job starts (repeat; replaces the list; '' "
+                       'clears it). Never rendered or printed.',
+                       True, True, None),
                       (('--retries',), 'Crash restarts per window (3).', True, False, None),
                       (('--stop-timeout',), 'Then SIGKILL after D (30s).', True, False, None),
                       (('--stop-signal',), 'Signal at window end (SIGTERM).', True, False, None),

@@ -41,6 +41,7 @@ JOB_KEYS = {
     "on_success",
     "ping_url",
     "user",
+    "env_files",
     "schedules",
     "kubernetes",
 }
@@ -252,6 +253,9 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     hooks = {h: _strings(raw[h], f"{key}.{h}", fail, nonempty=True) for h in HOOK_KEYS if h in raw}
     ping_url = _call(parse.parse_url, raw["ping_url"], f"{key}.ping_url", fail) if "ping_url" in raw else None
     user = _call(parse.parse_user, raw["user"], f"{key}.user", fail) if "user" in raw else None
+    env_files = _strings(raw["env_files"], f"{key}.env_files", fail) if "env_files" in raw else ()
+    if any(not f or "\x00" in f for f in env_files):
+        raise fail(f"{key}.env_files", "must be a list of file paths")
     workdir = raw.get("workdir")
     if workdir is not None and (not isinstance(workdir, str) or not workdir or "\x00" in workdir):
         raise fail(f"{key}.workdir", "must be a non-empty path string")
@@ -277,6 +281,7 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
         **hooks,
         ping_url=ping_url,
         user=user,
+        env_files=env_files,
         workdir=workdir,
         env=env,
         stop_signal=stop_signal,

@@ -90,7 +90,7 @@ class Editor:
         for key, value in fields.items():
             if value is None:
                 continue
-            if key in ("command", "on_failure", "on_start", "on_success"):
+            if key in ("command", "on_failure", "on_start", "on_success", "env_files"):
                 _put(table, key, _array(value))
             elif key.startswith("unset_") and key != "unset_env":  # unset_on_failure, unset_ping_url ...
                 if key[len("unset_") :] in table:

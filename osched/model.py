@@ -63,6 +63,7 @@ class Job:
     on_success: tuple[str, ...] | None = None  # argv run when it finishes (exit 0) or is stopped
     ping_url: str | None = None  # GET URL/start, URL, URL/fail (the healthchecks.io convention)
     user: str | None = None  # who a --system install runs the job as
+    env_files: tuple[str, ...] = ()  # KEY=VALUE files read at launch (secrets: never rendered or printed)
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

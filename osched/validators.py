@@ -10,7 +10,7 @@ from typing import Any
 from . import parse
 
 KUBE_KEYS = {"namespace", "context"}
-KUBE_JOB_KEYS = {"image", "service_account", "resources"}
+KUBE_JOB_KEYS = {"image", "service_account", "resources", "secret_env"}
 RESOURCE_KEYS = {"cpu", "memory"}
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
@@ -44,6 +44,8 @@ def _kube_job(raw: object, key: str, fail: Any) -> dict[str, Any]:
         out["image"] = image
     if "service_account" in raw:
         out["service_account"] = _name(raw["service_account"], f"{key}.service_account", _DNS_SUBDOMAIN, fail)
+    if "secret_env" in raw:
+        out["secret_env"] = _secret_env(raw["secret_env"], f"{key}.secret_env", fail)
     if "resources" in raw:
         res = raw["resources"]
         if not isinstance(res, dict):
@@ -57,6 +59,21 @@ def _kube_job(raw: object, key: str, fail: Any) -> dict[str, Any]:
                     f"{key}.resources.{k}", 'must be a Kubernetes quantity such as "500m", "2" or "4Gi"'
                 )
             out["resources"][k] = text
+    return out
+
+
+def _secret_env(raw: object, key: str, fail: Any) -> dict[str, dict[str, str]]:
+    """``secret_env = { NAME = "secret-name/key" }``: a variable from a Kubernetes Secret."""
+    if not isinstance(raw, dict):
+        raise fail(key, 'must be a table such as { API_TOKEN = "agent-secrets/token" }')
+    out = {}
+    for name, ref in raw.items():
+        if not parse.ENV_NAME_RE.fullmatch(name):
+            raise fail(f"{key}.{name}", "must be a variable name (letters, digits, _)")
+        secret, slash, item = ref.partition("/") if isinstance(ref, str) else ("", "", "")
+        if not slash or not _DNS_SUBDOMAIN.fullmatch(secret) or not re.fullmatch(r"[-._a-zA-Z0-9]+", item):
+            raise fail(f"{key}.{name}", 'must be "secret-name/key" (a Secret in the namespace, and its key)')
+        out[name] = {"name": secret, "key": item}
     return out
 
 

@@ -58,6 +58,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "on_success": list(job.on_success) if job.on_success else None,
         "ping_url": job.ping_url,
         "user": job.user,
+        "env_files": list(job.env_files),
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }

@@ -279,3 +279,115 @@ def test_the_user_is_found_by_the_real_uid_not_the_environment(monkeypatch: pyte
     monkeypatch.setenv("LOGNAME", "someone")
     monkeypatch.setenv("SUDO_USER", "alice")
     assert user_name() == pwd.getpwuid(os.getuid()).pw_name
+
+
+# -- env_files: secrets outside the config --------------------------------------------------------
+SECRET = "s3cr3t-value-9f1c"
+
+
+def _env_dump(out: Path) -> list[str]:
+    """A job that writes the variables it was given to ``out``, then exits 0."""
+    return [
+        sys.executable,
+        "-c",
+        "import json, os, sys; json.dump({k: os.environ.get(k) for k in ('TOKEN', 'MODE', 'FROM_FILE')}, "
+        f"open({str(out)!r}, 'w'))",
+    ]
+
+
+def test_env_files_reach_the_job_and_nothing_prints_them(env: Any, tmp_path: Path) -> None:
+    secrets = tmp_path / "agent.env"
+    secrets.write_text(
+        f'# the agent\'s token\nTOKEN="{SECRET}"\nMODE=from-file\n; a comment\nFROM_FILE = yes \n'
+    )
+    secrets.chmod(0o600)
+    out = tmp_path / "env.json"
+    env.write(
+        [{**DAY, "env": {"MODE": "from-schedule"}}],
+        command=_env_dump(out),
+        env={"TOKEN": "from-config"},
+        env_files=[str(secrets)],
+    )
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    wait_for(out.exists, 20, "the job to run")
+    got = json.loads(wait_for(lambda: out.read_text() or None, 10, "the job's output"))
+    # the file overrides the job's env (systemd's EnvironmentFile=), the schedule's env wins
+    assert got == {"TOKEN": SECRET, "MODE": "from-schedule", "FROM_FILE": "yes"}
+    env.wait_event("finished", timeout=20)
+    shown = [
+        osched("show", "agent").output,
+        osched("show", "agent", "--json").output,
+        osched("render", "--target", "all").output,
+        osched("status", "--json").output,
+        osched("events").output,
+        json.dumps(env.events()),
+    ]
+    assert str(secrets) in shown[1]  # the path is shown, never the value
+    assert not any(SECRET in text for text in shown)
+
+
+def test_an_env_file_another_user_could_write_keeps_the_job_from_starting(env: Any, tmp_path: Path) -> None:
+    secrets = tmp_path / "agent.env"
+    secrets.write_text(f"TOKEN={SECRET}\n")
+    secrets.chmod(0o666)
+    out = tmp_path / "hook.out"
+    env.write([DAY], env_files=[str(secrets)], on_failure=_hook(out))
+    r = env.entry("start", "agent", "--schedule", "day", now=TUE_NOON)
+    assert r.returncode == 1 and f"env file {secrets} is writable by other users" in r.stdout + r.stderr
+    (failed,) = [e for e in env.events() if e["event"] == "start_failed"]
+    assert str(secrets) in failed["reason"] and SECRET not in json.dumps(env.events())
+    env.wait_event("on_failure", timeout=20)
+    assert out.read_text().startswith("start_failed")
+
+
+def test_a_bad_line_is_named_by_file_and_line_never_by_value(env: Any, tmp_path: Path) -> None:
+    secrets = tmp_path / "agent.env"
+    secrets.write_text(f"OK=1\nexport TOKEN {SECRET}\n")
+    secrets.chmod(0o600)
+    env.write([DAY], env_files=[str(secrets)])
+    r = env.entry("start", "agent", "--schedule", "day", now=TUE_NOON)
+    assert r.returncode == 1
+    assert f"{secrets}:2: expected KEY=VALUE" in r.stdout + r.stderr and SECRET not in r.stdout + r.stderr
+    missing = tmp_path / "nope.env"
+    env.write([DAY], env_files=[str(missing)])
+    r = env.entry("start", "agent", "--schedule", "day", now="2026-11-24T12:10:00+00:00")
+    assert r.returncode == 1 and f"env file {missing}: No such file or directory" in r.stdout + r.stderr
+
+
+def test_env_file_through_the_cli(env: Any) -> None:
+    env.write([DAY])
+    assert (
+        osched("job", "set", "agent", "--env-file", "~/.config/agent.env", "--env-file", "b.env").exit_code
+        == 0
+    )
+    assert json.loads(osched("show", "agent", "--json").output)["env_files"] == [
+        "~/.config/agent.env",
+        "b.env",
+    ]
+    assert osched("job", "set", "agent", "--env-file", "").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["env_files"] == []
+
+
+def test_kubernetes_secret_env_and_the_env_files_note(env: Any) -> None:
+    import yaml
+
+    env.write(
+        [DAY],
+        env={"MODE": "x"},
+        env_files=["a.env"],
+        kubernetes={"image": "x:1", "secret_env": {"TOKEN": "agent-secrets/token"}},
+    )
+    r = osched("render", "--target", "kubernetes")
+    assert r.exit_code == 0, r.output
+    text = "\n".join(ln for ln in r.output.split("<==", 1)[1].splitlines() if not ln.startswith("note:"))
+    docs = [d for d in yaml.safe_load_all(text) if d]
+    container = docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert {
+        "name": "TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "agent-secrets", "key": "token"}},
+    } in container["env"]
+    assert {"name": "MODE", "value": "x"} in container["env"]
+    assert "note: env_files are not carried by kubernetes (agent)" in r.output
+    env.write([DAY], kubernetes={"image": "x:1", "secret_env": {"TOKEN": "no slash"}})
+    r = osched("list")
+    assert r.exit_code == 2 and "jobs.agent.kubernetes.secret_env.TOKEN" in r.output

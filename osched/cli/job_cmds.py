@@ -38,6 +38,14 @@ def _job_options(f: Any) -> Any:
     f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
     f = click.option(
+        "--env-file",
+        "env_file",
+        multiple=True,
+        metavar="PATH",
+        help="Read KEY=VALUE secrets from PATH when the job starts (repeat; replaces the list; "
+        "'' clears it). Never rendered or printed.",
+    )(f)
+    f = click.option(
         "--user",
         metavar="NAME",
         help="Who a --system install runs the job as (never root unless NAME is root); '' removes it.",
@@ -87,6 +95,7 @@ def _job_fields(
     backoff: str | None,
     ping_url: str | None,
     user: str | None,
+    env_file: tuple[str, ...] = (),
     **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
@@ -105,6 +114,12 @@ def _job_fields(
                 raise UsageError(f"{option}: give a command, or '' to remove it")
             fields[hook], note = resolve(words, option)
             notes += [note] if note else []
+    if env_file == ("",):
+        fields["unset_env_files"] = True
+    elif env_file:
+        if "" in env_file:
+            raise UsageError("--env-file: give file paths, or '' alone to clear the list")
+        fields["env_files"] = list(env_file)
     if user == "":
         fields["unset_user"] = True
     elif user is not None:

@@ -106,17 +106,18 @@ def folder_refusal(path: str, uid: int, what: str) -> Untrusted | None:
     return Untrusted(f"folder {d} of the {what} is writable by other users (chmod go-w {d})")
 
 
-def open_config(path: str, uid: int) -> tuple[int, os.stat_result]:
-    """The config, opened once and checked on that descriptor: (fd, its stat); the caller
-    reads from it and closes it.  A symlink at ``path`` is followed only when the link is the
-    user's or root's and its target passes the same checks.  Raises Untrusted, or OSError."""
+def open_config(path: str, uid: int, what: str = "config file") -> tuple[int, os.stat_result]:
+    """The config (or another file the user's config names, such as an env file: ``what``),
+    opened once and checked on that descriptor: (fd, its stat); the caller reads from it and
+    closes it.  A symlink at ``path`` is followed only when the link is the user's or root's
+    and its target passes the same checks.  Raises Untrusted, or OSError."""
     real = path
     link = os.lstat(path)
     if stat.S_ISLNK(link.st_mode):
         if link.st_uid not in (0, uid):
-            raise Untrusted(f"the config link {path} is owned by uid {link.st_uid}")
+            raise Untrusted(f"the {what} link {path} is owned by uid {link.st_uid}")
         real = os.path.realpath(path)
-    bad = folder_refusal(real, uid, "config file")
+    bad = folder_refusal(real, uid, what)
     if bad is not None:
         raise bad
     fd = os.open(
@@ -129,8 +130,8 @@ def open_config(path: str, uid: int) -> tuple[int, os.stat_result]:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise Untrusted(f"config file {path} is not a regular file")
-        bad = stat_refusal(st, path, uid, "config file", root_ok=True)
+            raise Untrusted(f"{what} {path} is not a regular file")
+        bad = stat_refusal(st, path, uid, what, root_ok=True)
         if bad is not None:
             raise bad
     except BaseException:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..model import Job
@@ -47,10 +48,26 @@ EVENT_ENV = "OSCHED_EVENT"
 EXIT_CODE_ENV = "OSCHED_EXIT_CODE"
 
 
-def hook_env(job: Job, sid: str | None, event: str, exit_code: int | None) -> dict[str, str]:
+def hook_secrets(job: Job, config_path: Path) -> dict[str, str]:
+    """The job's ``env_files`` for its hooks too (a notification may need a token); one that
+    cannot be read leaves the hook without them (the job's own start says why)."""
+    if not job.env_files:
+        return {}
+    from .spawn import secrets
+
+    try:
+        return secrets(job, config_path)
+    except RuntimeError:
+        return {}
+
+
+def hook_env(
+    job: Job, sid: str | None, event: str, exit_code: int | None, config_path: Path
+) -> dict[str, str]:
     env = dict(os.environ)
     env.pop(NOW_ENV, None)
     env.update(job.env)
+    env.update(hook_secrets(job, config_path))
     env.update(
         {
             "OSCHED_JOB": job.name,
@@ -146,7 +163,7 @@ def _run(
         p = subprocess.Popen(
             list(argv),
             cwd=str(workdir(job, rt.cfg.path)),
-            env=hook_env(job, sid, event, exit_code),
+            env=hook_env(job, sid, event, exit_code, rt.cfg.path),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -219,7 +236,7 @@ def _start_detached_windows(  # pragma: no cover - Windows only
     p = subprocess.Popen(
         list(argv),
         cwd=str(workdir(job, rt.cfg.path)),
-        env=hook_env(job, sid, event, exit_code),
+        env=hook_env(job, sid, event, exit_code, rt.cfg.path),
         creationflags=flags,
         close_fds=True,
     )

@@ -20,7 +20,7 @@ from ..model import Job, Schedule
 from ..paths import log_max_bytes
 from ..state import Held, JobOutcome, JobState, iso
 from .context import Host, Reply
-from .spawn import close_inherited, detach_stdio, merged_env, workdir
+from .spawn import close_inherited, detach_stdio, merged_env, secrets, workdir
 
 if TYPE_CHECKING:
     from .supervisor import Supervisor
@@ -53,7 +53,7 @@ class Launcher:
         cwd = workdir(job, rt.cfg.path)
         if not cwd.is_dir():
             raise RuntimeError(f"workdir {cwd} does not exist")
-        env = merged_env(job, s, until)
+        env = merged_env(job, s, until, secrets(job, rt.cfg.path))
         now = rt.clock.now()
         fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n")
         try:

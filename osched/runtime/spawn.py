@@ -25,12 +25,16 @@ def start_job(popen: Any, argv: list[str], cwd: str, env: dict[str, str], out_fd
     )
 
 
-def merged_env(job: Job, s: Schedule | None, window_end: datetime | None) -> dict[str, str]:
-    """The entrypoint's environment, then the job's ``env``, then the schedule's, plus
-    ``OSCHED_JOB``, ``OSCHED_SCHEDULE`` and ``OSCHED_WINDOW_END``."""
+def merged_env(
+    job: Job, s: Schedule | None, window_end: datetime | None, secrets: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The entrypoint's environment, then the job's ``env``, then its ``env_files``
+    (``secrets``: as systemd's EnvironmentFile= overrides Environment=), then the schedule's
+    ``env``, plus ``OSCHED_JOB``, ``OSCHED_SCHEDULE`` and ``OSCHED_WINDOW_END``."""
     env = dict(os.environ)
     env.pop(NOW_ENV, None)
     env.update(job.env)
+    env.update(secrets or {})
     if s is not None:
         env.update(s.env)
     env[JOB_ENV] = job.name
@@ -38,6 +42,20 @@ def merged_env(job: Job, s: Schedule | None, window_end: datetime | None) -> dic
     if window_end is not None:
         env[WINDOW_END_ENV] = iso(window_end) or ""
     return env
+
+
+def secrets(job: Job, config_path: Path) -> dict[str, str]:
+    """The job's ``env_files``, read now (``envfile``); RuntimeError names a file that cannot
+    be used (and never a value)."""
+    if not job.env_files:
+        return {}
+    from .. import envfile
+    from ..osdep import euid
+
+    try:
+        return envfile.load(job.env_files, config_path, euid())
+    except envfile.EnvFileError as e:
+        raise RuntimeError(str(e)) from None
 
 
 def workdir(job: Job, config_path: Path) -> Path:

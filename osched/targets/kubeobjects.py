@@ -197,8 +197,11 @@ def job_spec(
         "image": image_of(cfg, job),
         "command": [*job.command, *(s.args if s else ())],
     }
-    if env:
-        container["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    secrets = job.kubernetes.get("secret_env") or {}
+    if env or secrets:
+        container["env"] = [{"name": k, "value": v} for k, v in env.items() if k not in secrets] + [
+            {"name": k, "valueFrom": {"secretKeyRef": dict(ref)}} for k, ref in secrets.items()
+        ]
     if job.workdir and job.workdir.startswith("/"):
         container["workingDir"] = job.workdir
     res = job.kubernetes.get("resources")

@@ -91,6 +91,12 @@ class Kubernetes(BaseTarget):
                 f"random_delay is not carried by kubernetes ({', '.join(delayed)}): a CronJob starts at "
                 "its minute (the controller has no jitter)"
             )
+        files = [j.name for j in cfg.jobs.values() if j.env_files and j.enabled_schedules]
+        if files:
+            out.append(
+                f"env_files are not carried by kubernetes ({', '.join(files)}): name Secrets with "
+                'secret_env = { NAME = "secret-name/key" } in [jobs.NAME.kubernetes]'
+            )
         return out
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
