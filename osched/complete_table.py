@@ -98,6 +98,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                        "Read KEY=VALUE secrets from PATH when the job starts (repeat; replaces the list; '' "
                        'clears it). Never rendered or printed.',
                        True, True, None),
+                      (('--limit',),
+                       'A resource limit: nice=10, io=idle|best-effort:N, cpu=50%, memory=4G, tasks=256 '
+                       '(repeat; KEY= removes it).',
+                       True, True, None),
                       (('--retries',), 'Crash restarts per window (3).', True, False, None),
                       (('--stop-timeout',), 'Then SIGKILL after D (30s).', True, False, None),
                       (('--stop-signal',), 'Signal at window end (SIGTERM).', True, False, None),
@@ -132,6 +136,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                       (('--env-file',),
                        "Read KEY=VALUE secrets from PATH when the job starts (repeat; replaces the list; '' "
                        'clears it). Never rendered or printed.',
+                       True, True, None),
+                      (('--limit',),
+                       'A resource limit: nice=10, io=idle|best-effort:N, cpu=50%, memory=4G, tasks=256 '
+                       '(repeat; KEY= removes it).',
                        True, True, None),
                       (('--retries',), 'Crash restarts per window (3).', True, False, None),
                       (('--stop-timeout',), 'Then SIGKILL after D (30s).', True, False, None),

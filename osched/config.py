@@ -26,7 +26,7 @@ from .model import (
     Job,
     Schedule,
 )
-from .validators import _call, _env, _kube_defaults, _kube_job, _quote, _strings, _unknown, _zone
+from .validators import _call, _env, _job_extras, _kube_defaults, _kube_job, _quote, _strings, _unknown, _zone
 
 TOP_KEYS = {"timezone", "jobs", "kubernetes"}
 JOB_KEYS = {
@@ -42,10 +42,10 @@ JOB_KEYS = {
     "ping_url",
     "user",
     "env_files",
+    "limits",
     "schedules",
     "kubernetes",
 }
-HOOK_KEYS = ("on_failure", "on_start", "on_success")
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -250,12 +250,7 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     if "command" not in raw:
         raise fail(f"{key}.command", "missing: every job needs a command (a list of strings)")
     command = _strings(raw["command"], f"{key}.command", fail, nonempty=True)
-    hooks = {h: _strings(raw[h], f"{key}.{h}", fail, nonempty=True) for h in HOOK_KEYS if h in raw}
-    ping_url = _call(parse.parse_url, raw["ping_url"], f"{key}.ping_url", fail) if "ping_url" in raw else None
-    user = _call(parse.parse_user, raw["user"], f"{key}.user", fail) if "user" in raw else None
-    env_files = _strings(raw["env_files"], f"{key}.env_files", fail) if "env_files" in raw else ()
-    if any(not f or "\x00" in f for f in env_files):
-        raise fail(f"{key}.env_files", "must be a list of file paths")
+    extras = _job_extras(raw, key, fail)
     workdir = raw.get("workdir")
     if workdir is not None and (not isinstance(workdir, str) or not workdir or "\x00" in workdir):
         raise fail(f"{key}.workdir", "must be a non-empty path string")
@@ -278,10 +273,7 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     return Job(
         name=name,
         command=command,
-        **hooks,
-        ping_url=ping_url,
-        user=user,
-        env_files=env_files,
+        **extras,
         workdir=workdir,
         env=env,
         stop_signal=stop_signal,

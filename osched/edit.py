@@ -97,6 +97,8 @@ class Editor:
                     del table[key[len("unset_") :]]
             elif key in ("workdir", "stop_signal", "stop_timeout", "ping_url", "user"):
                 _put(table, key, value)
+            elif key == "limits":  # {KEY: value, or None to remove it}
+                _merge_limits(table, value)
             elif key == "env":
                 _merge_env(table, value)
             elif key == "unset_env":
@@ -282,6 +284,22 @@ def _value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return _array(value)
     return value
+
+
+def _merge_limits(table: Any, changes: Mapping[str, Any]) -> None:
+    limits = table.get("limits")
+    if limits is None:
+        limits = tomlkit.inline_table()
+        _put(table, "limits", limits)
+        limits = table["limits"]
+    for k, v in changes.items():
+        if v is None:
+            if k in limits:
+                del limits[k]
+        else:
+            limits[k] = v
+    if not len(limits):
+        del table["limits"]
 
 
 def _merge_env(table: Table | Any, env: Mapping[str, str]) -> None:

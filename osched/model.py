@@ -64,6 +64,7 @@ class Job:
     ping_url: str | None = None  # GET URL/start, URL, URL/fail (the healthchecks.io convention)
     user: str | None = None  # who a --system install runs the job as
     env_files: tuple[str, ...] = ()  # KEY=VALUE files read at launch (secrets: never rendered or printed)
+    limits: dict[str, Any] = field(default_factory=dict)  # nice, io, cpu, memory, tasks (osched.limits)
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

@@ -17,6 +17,31 @@ _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 
 
+HOOK_KEYS = ("on_failure", "on_start", "on_success")
+
+
+def _job_extras(raw: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
+    """A job's hooks, ``ping_url``, ``user``, ``env_files`` and ``limits``: the Job fields they
+    set (only those given)."""
+    from . import limits
+
+    out: dict[str, Any] = {
+        h: _strings(raw[h], f"{key}.{h}", fail, nonempty=True) for h in HOOK_KEYS if h in raw
+    }
+    if "ping_url" in raw:
+        out["ping_url"] = _call(parse.parse_url, raw["ping_url"], f"{key}.ping_url", fail)
+    if "user" in raw:
+        out["user"] = _call(parse.parse_user, raw["user"], f"{key}.user", fail)
+    if "env_files" in raw:
+        files = _strings(raw["env_files"], f"{key}.env_files", fail)
+        if any(not f or "\x00" in f for f in files):
+            raise fail(f"{key}.env_files", "must be a list of file paths")
+        out["env_files"] = files
+    if "limits" in raw:
+        out["limits"] = _call(limits.parse, raw["limits"], f"{key}.limits", fail)
+    return out
+
+
 def _kube_defaults(raw: object, fail: Any) -> dict[str, str]:
     """``[kubernetes]``: namespace (a DNS-1123 label) and context (a kubeconfig context)."""
     if not isinstance(raw, dict):

@@ -59,6 +59,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "ping_url": job.ping_url,
         "user": job.user,
         "env_files": list(job.env_files),
+        "limits": dict(job.limits),
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }
@@ -68,6 +69,10 @@ def _shown(key: str, value: Any) -> str:
     """One value of ``job_dict`` as ``show`` prints it."""
     if value is None or value in ([], {}):
         return "-"
+    if key == "limits":
+        from .limits import text
+
+        return text(value)
     if key == "restart":
         backoff = ", ".join(format_seconds(b) for b in value["backoff_seconds"])
         return f"{value['retries']} retries, backoff {backoff}"

@@ -391,3 +391,88 @@ def test_kubernetes_secret_env_and_the_env_files_note(env: Any) -> None:
     env.write([DAY], kubernetes={"image": "x:1", "secret_env": {"TOKEN": "no slash"}})
     r = osched("list")
     assert r.exit_code == 2 and "jobs.agent.kubernetes.secret_env.TOKEN" in r.output
+
+
+# -- limits ---------------------------------------------------------------------------------------
+def test_limits_parse_show_and_refuse_what_they_cannot_mean(env: Any) -> None:
+    env.write([DAY], limits={"nice": 10, "io": "best-effort:7", "cpu": "50%", "memory": "4G", "tasks": 256})
+    assert (
+        "limits:       nice 10, io best-effort:7, cpu 50%, memory 4G, tasks 256"
+        in osched("show", "agent").output
+    )
+    data = json.loads(osched("show", "agent", "--json").output)["limits"]
+    assert data == {"nice": 10, "io": "best-effort:7", "cpu": 50, "memory": 4 << 30, "tasks": 256}
+    for bad, where in (
+        ({"nice": 30}, "nice: must be from -20 to 19"),
+        ({"memory": "lots"}, "memory: bytes"),
+        ({"cpu": "0.5"}, "cpu: a percentage"),
+        ({"io": "fast"}, 'io: "idle"'),
+        ({"swap": 1}, "unknown limit 'swap'"),
+    ):
+        env.write([DAY], limits=bad)
+        r = osched("list")
+        assert r.exit_code == 2 and "jobs.agent.limits" in r.output and where in r.output, r.output
+    env.write([DAY])
+    assert osched("job", "set", "agent", "--limit", "nice=5", "--limit", "memory=512M").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["limits"] == {"nice": 5, "memory": 512 << 20}
+    assert osched("job", "set", "agent", "--limit", "memory=").exit_code == 0
+    assert json.loads(osched("show", "agent", "--json").output)["limits"] == {"nice": 5}
+    r = osched("job", "set", "agent", "--limit", "nice=99")
+    assert r.exit_code == 2 and "--limit nice" in r.output
+
+
+def test_every_target_carries_the_limits_it_can(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OSCHED_HOST_TZ", "UTC")
+    env.write(
+        [DAY],
+        limits={"nice": 10, "io": "idle", "cpu": "50%", "memory": "4G", "tasks": 256},
+        kubernetes={"image": "x:1"},
+    )
+    r = CliRunner().invoke(cli, ["render", "--target", "all"])
+    service = r.output.split("==> systemd/osched-agent.day.service <==")[1].split("==>")[0]
+    for line in ("Nice=10", "IOSchedulingClass=idle", "CPUQuota=50%", "MemoryMax=4294967296", "TasksMax=256"):
+        assert f"\n{line}\n" in service
+    stop = r.output.split("==> systemd/osched-agent.day.stop.service <==")[1].split("==>")[0]
+    assert "MemoryMax" not in stop
+    plist = r.output.split("agent.day.start.plist <==")[1].split("==>")[0]
+    assert "<key>Nice</key>\n\t<integer>10</integer>" in plist and "<key>LowPriorityIO</key>" in plist
+    assert "<Priority>9</Priority>" in r.output.split("agent.day.start.xml <==")[1].split("==>")[0]
+    assert "note: agent: on cron the supervisor enforces memory 4G as RLIMIT_AS" in r.output
+    kube = CliRunner().invoke(cli, ["render", "--target", "kubernetes"]).output
+    assert 'cpu: "500m"' in kube and 'memory: "4294967296"' in kube
+    assert "note: agent: limits nice, io, tasks are not carried by kubernetes" in kube
+
+
+def _pid(env: Any) -> int:
+    return int(wait_for(lambda: env.job_state().get("pid"), 20, "the job's pid"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and ionice: Linux")
+def test_the_supervisor_path_applies_nice_and_io(env: Any) -> None:
+    import shutil
+    import subprocess
+
+    env.write([DAY], command=["/bin/sleep", "30"], limits={"nice": 10, "io": "idle"})
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    pid = _pid(env)
+    wait_for(lambda: os.getpriority(os.PRIO_PROCESS, pid) == 10, 10, "niceness 10")
+    # the job itself, not a wrapper: the same pid became the job
+    wait_for(lambda: Path(f"/proc/{pid}/comm").read_text().strip() == "sleep", 10, "the job to run")
+    if shutil.which("ionice"):
+        out = subprocess.run(["ionice", "-p", str(pid)], capture_output=True, text=True).stdout
+        assert out.strip() == "idle", out
+    env.cleanup()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
+def test_a_job_past_its_memory_is_ended_and_said_so(env: Any) -> None:
+    hog = [sys.executable, "-c", "b = bytearray(600 * 1024 * 1024); print('allocated')"]
+    env.write([DAY], command=hog, limits={"memory": "200M"}, restart={"retries": 0, "backoff": [0.1]})
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    (gave_up,) = env.wait_event("gave_up", timeout=30)
+    assert "exit 1 (under its memory limit 200M: an allocation past it fails)" in gave_up["reason"]
+    assert "MemoryError" in (env.state / "jobs/agent/output.log").read_text()
+    # without the limit the same job runs to its end
+    env.write([{**DAY, "id": "other", "start": "12:00", "duration": "1h"}], command=hog)
+    env.entry("start", "agent", "--schedule", "other", now="2026-11-24T12:05:00+00:00", check=True)
+    env.wait_event("finished", timeout=30)

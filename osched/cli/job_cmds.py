@@ -38,6 +38,14 @@ def _job_options(f: Any) -> Any:
     f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
     f = click.option(
+        "--limit",
+        "limit",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A resource limit: nice=10, io=idle|best-effort:N, cpu=50%, memory=4G, tasks=256 "
+        "(repeat; KEY= removes it).",
+    )(f)
+    f = click.option(
         "--env-file",
         "env_file",
         multiple=True,
@@ -73,6 +81,25 @@ HOOK_OPTIONS = {
 }
 
 
+def _limits(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--limit KEY=VALUE`` -> {KEY: value as TOML gets it, or None to remove it}."""
+    from .. import limits
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in limits.KEYS:
+            known = ", ".join(limits.KEYS)
+            raise UsageError(f"--limit: expected KEY=VALUE with KEY one of {known}, got {pair!r}")
+        if value == "":
+            out[key] = None
+            continue
+        typed: Any = int(value) if key in ("nice", "tasks") and value.lstrip("-").isdigit() else value
+        check(lambda v, k=key: limits.parse({k: v}), typed, f"--limit {key}")
+        out[key] = typed
+    return out
+
+
 def _delay(text: str, option: str) -> str | int | float:
     """A delay as given: ``30s``, ``1m30s``, or plain seconds (``5``, ``2.5``)."""
     value: str | int | float = text
@@ -96,6 +123,7 @@ def _job_fields(
     ping_url: str | None,
     user: str | None,
     env_file: tuple[str, ...] = (),
+    limit: tuple[str, ...] = (),
     **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
@@ -114,6 +142,8 @@ def _job_fields(
                 raise UsageError(f"{option}: give a command, or '' to remove it")
             fields[hook], note = resolve(words, option)
             notes += [note] if note else []
+    if limit:
+        fields["limits"] = _limits(limit)
     if env_file == ("",):
         fields["unset_env_files"] = True
     elif env_file:

@@ -100,7 +100,7 @@ def _notes(names: Any, cfg: Any, ctx: Any) -> None:
     for t in chosen:
         for note in t.notes(cfg, ctx):
             click.echo(f"note: {note}", err=True)
-    from ..targets.base import user_note
+    from ..targets.extras import user_note
 
     said = user_note(cfg, ctx)
     if said and any(t.runs_here for t in chosen):

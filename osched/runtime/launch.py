@@ -54,6 +54,15 @@ class Launcher:
         if not cwd.is_dir():
             raise RuntimeError(f"workdir {cwd} does not exist")
         env = merged_env(job, s, until, secrets(job, rt.cfg.path))
+        if job.limits and not rt.foreground and sys.platform != "win32":
+            # the supervisor path's limits (the systemd target's unit carries them itself)
+            import shutil
+
+            from ..limits import exec_argv
+
+            if shutil.which(argv[0], path=env.get("PATH")) is None:
+                raise FileNotFoundError(2, "No such file or directory", argv[0])
+            argv = exec_argv(job.limits, argv, sys.executable)
         now = rt.clock.now()
         fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n")
         try:

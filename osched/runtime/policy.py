@@ -220,11 +220,14 @@ class ExitDecision:
         self.delay = delay
 
 
-def exit_decision(job: Job | None, code: int | None, crashes: int, facts: Facts) -> ExitDecision:
-    """What follows the job's exit with ``code`` after ``crashes`` restarts in this window."""
+def exit_decision(
+    job: Job | None, code: int | None, crashes: int, facts: Facts, note: str = ""
+) -> ExitDecision:
+    """What follows the job's exit with ``code`` after ``crashes`` restarts in this window
+    (``note``: said with the exit, such as the memory limit it ran under)."""
     if code == 0:
         return ExitDecision(JobOutcome.FINISHED, "exit 0: done for this window")
-    what = describe_exit(code)
+    what = describe_exit(code) + note
     why_not = ""
     if facts.refused:
         why_not = f"the config is refused ({facts.refused})"

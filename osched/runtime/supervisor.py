@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..limits import exit_note
 from ..model import Job
 from ..osdep import stop_signals
 from ..paths import log_max_bytes
@@ -270,7 +271,8 @@ class Supervisor:
             else:
                 st.pid = st.pid_start = None
                 job = self._reload() if code != 0 else rt.cfg.job(name)
-                d = policy.exit_decision(job, code, st.crashes, self.facts())
+                note = exit_note(job.limits, code) if job is not None and not rt.foreground else ""
+                d = policy.exit_decision(job, code, st.crashes, self.facts(), note)
                 if d.outcome is JobOutcome.BACKOFF:
                     st.crashes += 1
                     if rt.transition(name, st, d.outcome, supervised=True):

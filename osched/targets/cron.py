@@ -35,10 +35,10 @@ from .base import (
     Fired,
     RenderContext,
     Target,
-    as_system,
     each_enabled,
     enabled_pairs,
 )
+from .extras import as_system, limit_notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +295,9 @@ class Cron(BaseTarget):
         import sys
 
         return sys.platform != "win32"
+
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
+        return limit_notes(cfg, "cron")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         if ctx.system:

@@ -204,7 +204,9 @@ def job_spec(
         ]
     if job.workdir and job.workdir.startswith("/"):
         container["workingDir"] = job.workdir
-    res = job.kubernetes.get("resources")
+    from ..limits import kube_resources
+
+    res = job.kubernetes.get("resources") or kube_resources(job.limits)  # the table wins
     if res:
         container["resources"] = {"requests": dict(res), "limits": dict(res)}
     pod: dict[str, Any] = {

@@ -27,10 +27,10 @@ from .base import (
     Fired,
     RenderContext,
     Target,
-    as_system,
     each_enabled,
     tool_finding,
 )
+from .extras import as_system, limit_notes
 
 Interval = tuple[tuple[str, int], ...]
 
@@ -73,6 +73,7 @@ def _plist(
     intervals: list[tuple[tuple[str, int], ...]] | None = None,
     run_at_load: bool = False,
     user: str | None = None,
+    limits: dict[str, object] | None = None,
 ) -> File:
     text = render_template(
         "launchd/agent.plist.j2",
@@ -81,6 +82,8 @@ def _plist(
         intervals=intervals or [],
         run_at_load=run_at_load,
         user=user,
+        nice=(limits or {}).get("nice"),
+        low_io=(limits or {}).get("io") == "idle",
     )
     return File(f"{label}.plist", text)
 
@@ -152,6 +155,9 @@ class Launchd(BaseTarget):
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "darwin"
 
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
+        return limit_notes(cfg, "launchd")
+
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
         user = None  # a LaunchDaemon runs as root unless it names a UserName
@@ -166,10 +172,13 @@ class Launchd(BaseTarget):
             for kind, found in (("start", starts), ("stop", stops)):
                 fixed, waits, minutes = intervals(found, ctx.host_tz)
                 name = label(ctx, f"{job.name}.{s.id}.{kind}")
-                files.append(_plist(name, argvs[kind], ctx, intervals=fixed, user=user))
+                lim = job.limits if kind == "start" else None
+                files.append(_plist(name, argvs[kind], ctx, intervals=fixed, user=user, limits=lim))
                 if waits:
                     wait_argv = [*argvs[kind], "--wait", str(minutes)]
-                    files.append(_plist(f"{name}-wait", wait_argv, ctx, intervals=waits, user=user))
+                    files.append(
+                        _plist(f"{name}-wait", wait_argv, ctx, intervals=waits, user=user, limits=lim)
+                    )
         if files:
             files.append(_plist(label(ctx, "resume"), ctx.resume_argv(), ctx, run_at_load=True, user=user))
         return files

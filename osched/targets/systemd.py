@@ -24,11 +24,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..limits import systemd_lines
 from ..model import Config, Job, Schedule
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..runner import must
 from ..templating import render as render_template
-from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, as_system, each_enabled
+from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled
+from .extras import as_system
 from .systemd_calendar import engine_notes, start_specs, stop_specs
 
 ACCURACY = "1s"
@@ -88,6 +90,7 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext, run_as: str | None
             f"{base}.service",
             "start.service.j2",
             argv=ctx.start_argv(job.name, s.id, foreground=True),
+            limits=systemd_lines(job.limits),  # the service's cgroup: the job and its supervisor
             stop_timeout=int(job.stop_timeout) + 15,
         ),
         unit(

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from ..fsutil import atomic_write
 from ..hostfirings import Firing, host_firings
+from ..limits import task_priority
 from ..model import Config
 from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, read_bytes, sha
@@ -31,11 +32,11 @@ from .base import (
     Fired,
     RenderContext,
     Target,
-    as_system,
     each_enabled,
     per_file_firings,
     tool_finding,
 )
+from .extras import as_system, limit_notes
 
 FOLDER = "\\osched\\"
 
@@ -79,6 +80,7 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
         triggers=kw.get("triggers", []),
         boot=kw.get("boot", False),
         random_delay=kw.get("random_delay", 0),
+        priority=kw.get("priority") or 7,
         config=str(ctx.config_path),
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
@@ -118,6 +120,9 @@ class TaskScheduler(BaseTarget):
     def detect(self, ctx: RenderContext) -> bool:
         return sys.platform == "win32"
 
+    def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
+        return limit_notes(cfg, "Task Scheduler (its Priority comes from nice)", carried=("nice",))
+
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
         # a --system task runs as the jobs' user (S4U: logged on or not), as SYSTEM only when the
@@ -136,8 +141,18 @@ class TaskScheduler(BaseTarget):
                 name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
                 delay = int(s.random_delay) if kind == "start" else 0
                 triggers = _triggers(firings, ctx)
+                priority = task_priority(job.limits)
                 files.append(
-                    _task(name, title, argv, ctx, triggers=triggers, random_delay=delay, run_as=run_as)
+                    _task(
+                        name,
+                        title,
+                        argv,
+                        ctx,
+                        triggers=triggers,
+                        random_delay=delay,
+                        run_as=run_as,
+                        priority=priority,
+                    )
                 )
         if files:
             files.append(

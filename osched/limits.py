@@ -1,0 +1,155 @@
+"""A job's resource limits (``limits = { nice = 10, io = "idle", cpu = "50%", memory = "4G",
+tasks = 256 }``): the one vocabulary, parsed once, and what each target makes of it.
+
+* systemd: the service's ``Nice=``, ``IOSchedulingClass=``/``IOSchedulingPriority=``,
+  ``CPUQuota=``, ``MemoryMax=``, ``TasksMax=`` (a cgroup: exact);
+* cron, launchd (and a manual start): the supervisor starts the job through
+  ``osched.limitexec``, which sets the niceness and the I/O class (``ionice``), and stands in
+  for a cgroup with ``RLIMIT_AS`` (memory: the address space, so an allocation past it fails)
+  and ``RLIMIT_NPROC`` (tasks: counted over all of the user's processes); cpu is not enforced
+  there; launchd's plists also get ``Nice``/``LowPriorityIO``;
+* Task Scheduler: the task's ``Priority`` from nice;
+* Kubernetes: ``resources`` (requests = limits) from cpu and memory.
+
+Standard library only."""
+
+from __future__ import annotations
+
+import re
+
+KEYS = ("nice", "io", "cpu", "memory", "tasks")
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?)?", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse(raw: object) -> dict[str, object]:
+    """The ``limits`` table, normalized: nice (int), io ("idle" or "best-effort:N"), cpu (percent
+    of one CPU, int), memory (bytes), tasks (int).  ValueError names the key."""
+    if not isinstance(raw, dict):
+        raise ValueError('must be a table such as { nice = 10, memory = "4G" }')
+    out: dict[str, object] = {}
+    for key, value in raw.items():
+        if key not in KEYS:
+            raise ValueError(f"unknown limit {key!r} (known: {', '.join(KEYS)})")
+        out[key] = _one(key, value)
+    return out
+
+
+def _one(key: str, value: object) -> object:
+    if key in ("nice", "tasks"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key}: must be an integer")
+        if key == "nice" and not -20 <= value <= 19:
+            raise ValueError("nice: must be from -20 to 19")
+        if key == "tasks" and not 1 <= value <= 4_194_304:
+            raise ValueError("tasks: must be at least 1")
+        return value
+    if key == "io":
+        text = str(value)
+        if text == "idle":
+            return "idle"
+        level = text.removeprefix("best-effort").lstrip(":") or "4"
+        if text.startswith("best-effort") and level.isdigit() and 0 <= int(level) <= 7:
+            return f"best-effort:{int(level)}"
+        raise ValueError('io: "idle", or "best-effort" with a level 0 (first) to 7 (last): "best-effort:7"')
+    if key == "cpu":
+        text = str(value).strip()
+        if not text.endswith("%") or not text[:-1].isdigit() or int(text[:-1]) < 1:
+            raise ValueError('cpu: a percentage of one CPU, such as "50%" or "200%"')
+        return int(text[:-1])
+    # memory
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        m = _SIZE.fullmatch(str(value).strip())
+        if m is None:
+            raise ValueError('memory: bytes, or a size such as "512M" or "4G" (powers of 1024)')
+        size = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if size < 1 << 20:
+        raise ValueError("memory: at least 1M")
+    return size
+
+
+def size_text(n: int) -> str:
+    for unit in ("T", "G", "M", "K"):
+        if n % _UNITS[unit] == 0:
+            return f"{n // _UNITS[unit]}{unit}"
+    return str(n)
+
+
+def text(limits: dict[str, object]) -> str:
+    """One line: ``nice 10, io idle, cpu 50%, memory 4G, tasks 256``."""
+    parts = []
+    for key in KEYS:
+        if key in limits:
+            v = limits[key]
+            shown = size_text(int(str(v))) if key == "memory" else f"{v}%" if key == "cpu" else str(v)
+            parts.append(f"{key} {shown}")
+    return ", ".join(parts)
+
+
+# -- what each target makes of them ------------------------------------------------------------
+def systemd_lines(limits: dict[str, object]) -> list[str]:
+    out = []
+    if "nice" in limits:
+        out.append(f"Nice={limits['nice']}")
+    if "io" in limits:
+        io = str(limits["io"])
+        if io == "idle":
+            out.append("IOSchedulingClass=idle")
+        else:
+            out += ["IOSchedulingClass=best-effort", f"IOSchedulingPriority={io.split(':')[1]}"]
+    if "cpu" in limits:
+        out.append(f"CPUQuota={limits['cpu']}%")
+    if "memory" in limits:
+        out.append(f"MemoryMax={limits['memory']}")
+    if "tasks" in limits:
+        out.append(f"TasksMax={limits['tasks']}")
+    return out
+
+
+def kube_resources(limits: dict[str, object]) -> dict[str, str]:
+    out = {}
+    if "cpu" in limits:
+        out["cpu"] = f"{int(str(limits['cpu'])) * 10}m"
+    if "memory" in limits:
+        out["memory"] = str(limits["memory"])
+    return out
+
+
+def task_priority(limits: dict[str, object]) -> int | None:
+    """Task Scheduler's ``Priority`` (0 realtime .. 10 idle; 7 its default) from nice."""
+    if "nice" not in limits:
+        return None
+    nice = int(str(limits["nice"]))
+    return 5 if nice < 0 else 7 if nice == 0 else 8 if nice < 10 else 9
+
+
+def exec_argv(limits: dict[str, object], argv: list[str], python: str) -> list[str]:
+    """The job's argv on the supervisor path: through ``osched.limitexec`` when a limit
+    applies there (nice, io, memory, tasks; cpu needs a cgroup)."""
+    opts = []
+    for key, flag in (("nice", "--nice"), ("io", "--io"), ("memory", "--as"), ("tasks", "--nproc")):
+        if key in limits:
+            opts += [flag, str(limits[key])]
+    return [python, "-m", "osched.limitexec", *opts, "--", *argv] if opts else argv
+
+
+def supervisor_notes(limits: dict[str, object]) -> list[str]:
+    """How the supervisor path enforces each limit, where it differs from a cgroup."""
+    out = []
+    if "memory" in limits:
+        size = size_text(int(str(limits["memory"])))
+        out.append(f"memory {size} as RLIMIT_AS (the address space: an allocation past it fails)")
+    if "tasks" in limits:
+        out.append(f"tasks {limits['tasks']} as RLIMIT_NPROC (counted over all of the user's processes)")
+    if "cpu" in limits:
+        out.append(f"cpu {limits['cpu']}% is not enforced without a cgroup (the systemd target enforces it)")
+    return out
+
+
+def exit_note(limits: dict[str, object], code: int | None) -> str:
+    """Said with a failed exit of a job under a memory limit on the supervisor path."""
+    if code in (0, None) or "memory" not in limits:
+        return ""
+    return f" (under its memory limit {size_text(int(str(limits['memory'])))}: an allocation past it fails)"

@@ -1,0 +1,96 @@
+"""What the targets share about a job beyond its windows: who a ``--system`` install runs it
+as (``system_user``, ``as_system``, ``user_note``) and what a target makes of its ``limits``
+(``limit_notes``)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..model import Config
+    from .base import RenderContext
+
+
+def limit_notes(cfg: Config, target: str, carried: tuple[str, ...] | None = None) -> list[str]:
+    """What ``target`` makes of the jobs' ``limits`` where it is not a cgroup's exact limit:
+    ``carried`` names the keys it carries (None: the supervisor path, ``limits``)."""
+    from ..limits import supervisor_notes
+
+    out = []
+    for j in cfg.jobs.values():
+        if not j.limits or not j.enabled_schedules:
+            continue
+        if carried is None:
+            how = supervisor_notes(j.limits)
+            if how:
+                out.append(f"{j.name}: on {target} the supervisor enforces {'; '.join(how)}")
+        else:
+            left = [k for k in j.limits if k not in carried]
+            if left:
+                out.append(f"{j.name}: limits {', '.join(left)} are not carried by {target}")
+    return out
+
+
+def user_note(cfg: Config, ctx: RenderContext) -> str | None:
+    """A per-user install runs every job as the installing user: a ``user`` naming someone
+    else is said (it is for ``--system`` installs)."""
+    others = sorted(f"{j.name} ({j.user})" for j in cfg.jobs.values() if j.user and j.user != ctx.user)
+    if ctx.system or not others:
+        return None
+    return f"user is for --system installs; this one runs every job as you ({ctx.user}): {', '.join(others)}"
+
+
+def as_system(cfg: Config, ctx: RenderContext, local: bool = True) -> tuple[str, RenderContext]:
+    """A --system render's user (``system_user``) and the context its artifacts are rendered
+    with: when that user is not the one installing, the artifacts name no state dir, so each
+    entrypoint keeps its state in the state dir of the user it runs as (the installer's
+    manifest stays in the installer's)."""
+    from dataclasses import replace
+
+    user = system_user(cfg, ctx, local)
+    return user, (ctx if user == ctx.user else replace(ctx, own_state=True))
+
+
+def system_user(cfg: Config, ctx: RenderContext, local: bool = True) -> str:
+    """Who a ``--system`` install runs the config's jobs as: their ``user`` key.  One user for
+    the whole config (the entrypoints run as that user and must own the config and state dir),
+    an account that exists (``local``: on this machine, the one the install is for); never root
+    unless the config says ``user = "root"``."""
+    import os
+
+    from ..errors import ConfigError
+
+    jobs = [j for j in cfg.jobs.values() if j.enabled_schedules]
+    if not jobs:
+        return ctx.user
+    missing = [j for j in jobs if j.user is None]
+    if missing:
+        hint = os.environ.get("SUDO_USER") or "alice"
+        if hint == "root":
+            hint = "alice"
+        raise ConfigError(
+            f'a --system install needs the user the job runs as (user = "{hint}"); osched never '
+            'runs a job as root unless the config says user = "root"',
+            str(cfg.path),
+            f"jobs.{missing[0].name}.user",
+        )
+    users = {j.user for j in jobs}
+    if len(users) > 1:
+        raise ConfigError(
+            f"a --system install runs one config as one user (its config and state dir are that user's): "
+            f"{', '.join(sorted(u for u in users if u))} differ; split the config",
+            str(cfg.path),
+            f"jobs.{jobs[-1].name}.user",
+        )
+    user = str(jobs[0].user)
+    if local and sys.platform != "win32":
+        import pwd
+
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            raise ConfigError(
+                f"no user {user!r} on this machine", str(cfg.path), f"jobs.{jobs[0].name}.user"
+            ) from None
+    return user
