@@ -43,6 +43,7 @@ JOB_KEYS = {
     "user",
     "env_files",
     "limits",
+    "log_keep",
     "schedules",
     "kubernetes",
 }

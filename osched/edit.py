@@ -95,7 +95,7 @@ class Editor:
             elif key.startswith("unset_") and key != "unset_env":  # unset_on_failure, unset_ping_url ...
                 if key[len("unset_") :] in table:
                     del table[key[len("unset_") :]]
-            elif key in ("workdir", "stop_signal", "stop_timeout", "ping_url", "user"):
+            elif key in ("workdir", "stop_signal", "stop_timeout", "ping_url", "user", "log_keep"):
                 _put(table, key, value)
             elif key == "limits":  # {KEY: value, or None to remove it}
                 _merge_limits(table, value)

@@ -15,6 +15,9 @@ DEFAULT_STOP_SIGNAL = "SIGTERM"
 DEFAULT_STOP_TIMEOUT = 30.0
 
 
+DEFAULT_LOG_KEEP = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Schedule:
     id: str
@@ -65,6 +68,7 @@ class Job:
     user: str | None = None  # who a --system install runs the job as
     env_files: tuple[str, ...] = ()  # KEY=VALUE files read at launch (secrets: never rendered or printed)
     limits: dict[str, Any] = field(default_factory=dict)  # nice, io, cpu, memory, tasks (osched.limits)
+    log_keep: int = DEFAULT_LOG_KEEP  # output.log rotations kept
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

@@ -81,13 +81,13 @@ class StateDir:
     def output_log(self, job: str) -> Path:
         return Path(self.store.path(*self.store.job(job, "output.log")))
 
-    def open_log(self, job: str, header: str, max_bytes: int) -> int:
+    def open_log(self, job: str, header: str, max_bytes: int, keep: int = 3) -> int:
         """The job's output log, opened to append (rotated to ``output.log.1`` first when it
         is over ``max_bytes``), with ``header`` written."""
         parts = self.store.job(job, "output.log")
         try:
             self.store.ensure(JOBS, job)
-            self.store.rotate(parts, max_bytes)
+            self.store.rotate(parts, max_bytes, keep)
             fd = self.store.open_append(parts)
         except Untrusted as e:
             raise _refused(e) from None

@@ -39,6 +39,11 @@ def _job_extras(raw: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
         out["env_files"] = files
     if "limits" in raw:
         out["limits"] = _call(limits.parse, raw["limits"], f"{key}.limits", fail)
+    if "log_keep" in raw:
+        keep = raw["log_keep"]
+        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 100:
+            raise fail(f"{key}.log_keep", "must be an integer from 1 to 100 (old output logs kept)")
+        out["log_keep"] = keep
     return out
 
 

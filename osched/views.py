@@ -60,6 +60,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "user": job.user,
         "env_files": list(job.env_files),
         "limits": dict(job.limits),
+        "log_keep": job.log_keep,
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }

@@ -476,3 +476,62 @@ def test_a_job_past_its_memory_is_ended_and_said_so(env: Any) -> None:
     env.write([{**DAY, "id": "other", "start": "12:00", "duration": "1h"}], command=hog)
     env.entry("start", "agent", "--schedule", "other", now="2026-11-24T12:05:00+00:00", check=True)
     env.wait_event("finished", timeout=30)
+
+
+# -- logs: stamped lines through a relay that outlives the supervisor -----------------------------
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
+
+
+def test_each_line_of_output_is_stamped(env: Any) -> None:
+    import re
+
+    env.write([DAY], agent_args=["--work", "0.05", "--exit-after", "3"])
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    env.wait_event("finished", timeout=20)
+    log = env.state / "jobs/agent/output.log"
+    lines = wait_for(
+        lambda: [ln for ln in log.read_text().splitlines() if "done" in ln] and log.read_text().splitlines(),
+        10,
+        "the last line",
+    )
+    job_lines = [ln for ln in lines if not ln.startswith("--- osched")]
+    assert len(job_lines) >= 2 and all(re.match(STAMP, ln) for ln in job_lines), lines
+    r = osched("logs", "agent")
+    assert any(re.match(STAMP + "fake_agent", ln) for ln in r.output.splitlines())
+
+
+def test_a_killed_supervisor_neither_stops_nor_blocks_the_job(env: Any) -> None:
+    import signal
+
+    env.write([DAY], agent_args=["--work", "0.05", "--verbose"])
+    env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
+    st = wait_for(
+        lambda: (s := env.job_state()).get("supervisor_pid") and s.get("pid") and s, 20, "supervised"
+    )
+    os.kill(st["supervisor_pid"], signal.SIGKILL)
+    log = env.state / "jobs/agent/output.log"
+    before = len(log.read_text())
+    # the job goes on, and its output still reaches the log (the relay is no child of the supervisor)
+    wait_for(lambda: len(log.read_text()) > before + 2000, 20, "more output after the supervisor died")
+    assert Path(f"/proc/{st['pid']}").exists()
+    env.cleanup()
+
+
+def test_logs_points_at_the_journal_when_installed_with_systemd(env: Any, tmp_path: Path) -> None:
+    from osched.app import App
+    from osched.runner import Result
+
+    env.write([DAY])
+
+    def fake(argv: list[str], input: str | None = None) -> Any:
+        return Result(0, "running\n" if "is-system-running" in argv else "", "")
+
+    r = CliRunner().invoke(
+        cli,
+        ["install", "--target", "systemd", "--no-start"],
+        obj=App(runner=fake),
+        env={"OSCHED_SYSTEMD_DIR": str(tmp_path / "units")},
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["logs", "agent"], env={"OSCHED_SYSTEMD_DIR": str(tmp_path / "units")})
+    assert "(also in the journal: journalctl --user -u 'osched-agent.*')" in r.output

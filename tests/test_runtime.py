@@ -633,15 +633,18 @@ def test_logs_follow_prints_new_output(env: Env) -> None:
 
 
 def test_output_log_rotates_by_size(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    env.write([DAY], agent_args=["--work", "0.01", "--exit-after", "1"])
-    monkeypatch.setenv("OSCHED_LOG_MAX_BYTES", "50")
+    """Issue 25: rotated by size, ``log_keep`` old files kept (the newest is .1)."""
+    env.write([DAY], agent_args=["--work", "0.01", "--exit-after", "6"], log_keep=2)
+    monkeypatch.setenv("OSCHED_LOG_MAX_BYTES", "120")
     env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
     env.wait_event("finished")
     env.entry("start", "agent", "--schedule", "day", now="2026-12-01T10:00:00+00:00", check=True)
     env.wait_event("finished", 2)
     log = env.state / "jobs/agent/output.log"
-    assert "2026-12-01" in log.read_text() and "2026-11-24" not in log.read_text()
-    assert "2026-11-24" in log.with_name("output.log.1").read_text()
+    wait_for(lambda: "done" in log.read_text(), 10, "the relay to write the last line")
+    assert log.with_name("output.log.1").exists() and log.with_name("output.log.2").exists()
+    assert not log.with_name("output.log.3").exists()
+    assert "2026-11-24" not in log.read_text() + log.with_name("output.log.1").read_text()
 
 
 def test_fake_agent_is_the_shipped_example() -> None:

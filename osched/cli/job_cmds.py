@@ -37,6 +37,7 @@ def _job_options(f: Any) -> Any:
     f = click.option("--stop-signal", metavar="SIG", help="Signal at window end (SIGTERM).")(f)
     f = click.option("--stop-timeout", metavar="D", help="Then SIGKILL after D (30s).")(f)
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
+    f = click.option("--log-keep", type=int, metavar="N", help="Old output logs kept when it rotates (3).")(f)
     f = click.option(
         "--limit",
         "limit",
@@ -124,6 +125,7 @@ def _job_fields(
     user: str | None,
     env_file: tuple[str, ...] = (),
     limit: tuple[str, ...] = (),
+    log_keep: int | None = None,
     **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
@@ -144,6 +146,10 @@ def _job_fields(
             notes += [note] if note else []
     if limit:
         fields["limits"] = _limits(limit)
+    if log_keep is not None:
+        if not 1 <= log_keep <= 100:
+            raise UsageError("--log-keep: must be from 1 to 100")
+        fields["log_keep"] = log_keep
     if env_file == ("",):
         fields["unset_env_files"] = True
     elif env_file:

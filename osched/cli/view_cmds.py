@@ -255,8 +255,15 @@ def events(c: App, job_name: str | None, limit: int, as_json: bool) -> None:
 @click.option("--lines", "-n", type=int, default=200, show_default=True, help="Start with the last N lines.")
 @pass_app
 def logs(c: App, job_name: str, follow: bool, lines: int) -> None:
-    """The job's stdout and stderr (appended per run, rotated by size)."""
+    """The job's stdout and stderr, each line stamped with the UTC time it came (appended per
+    run, rotated by size, log_keep old files kept).  Under systemd the journal has it too."""
+    entry = c.installed().get("systemd")
+    if entry is not None:
+        scope = "" if entry.get("system") else "--user "
+        click.echo(f"(also in the journal: journalctl {scope}-u 'osched-{job_name}.*')", err=True)
     tail, pos = c.log_tail(job_name, lines, follow)
+    if not pos and not follow:
+        click.echo(f"No output yet for {job_name!r}: the job has not run.")
     if tail:
         click.echo(for_terminal(tail.decode("utf-8", "replace"), keep_lines=True))
     if follow:

@@ -315,9 +315,10 @@ class Store:
         except (OSError, Untrusted):
             pass
 
-    def rotate(self, parts: tuple[str, ...], above: int) -> bool:
-        """Move ``root/parts`` to ``<name>.1`` when it is larger than ``above`` (a regular file
-        of the user's only; the old ``.1`` is replaced, never written through)."""
+    def rotate(self, parts: tuple[str, ...], above: int, keep: int = 1) -> bool:
+        """Move ``root/parts`` to ``<name>.1`` when it is larger than ``above``, ``.1`` to
+        ``.2`` and so on, keeping ``keep`` old files (regular files of the user's only: a
+        rename replaces a planted link, never writes through it)."""
         path = self.path(*parts)
         try:
             st = os.lstat(path)
@@ -325,6 +326,11 @@ class Store:
             return False
         if not stat.S_ISREG(st.st_mode) or st.st_size <= above:
             return False
+        for n in range(max(keep, 1), 1, -1):
+            try:  # noqa: SIM105 - contextlib is not imported on the fast lane's path
+                os.replace(f"{path}.{n - 1}", f"{path}.{n}")
+            except FileNotFoundError:
+                pass
         os.replace(path, path + ".1")
         return True
 

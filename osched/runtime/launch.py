@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..model import Job, Schedule
+from ..model import DEFAULT_LOG_KEEP, Job, Schedule
 from ..paths import log_max_bytes
 from ..state import Held, JobOutcome, JobState, iso
 from .context import Host, Reply
@@ -36,6 +36,51 @@ def _report_to_launcher(line: str) -> None:
         sys.stdout.close()
 
 
+def relay(state: Any, job: Job, foreground: bool) -> int | None:
+    """The write end of a pipe whose reader is ``osched.logrelay`` (double-forked: no one's
+    child, so neither the supervisor's death nor its exit touches it), stamping each line of
+    the job's output into its log; under systemd (``foreground``) it also copies the lines to
+    the service's journal.  None where there is no relay (Windows, or it could not start):
+    the job then writes to the log file itself."""
+    if sys.platform == "win32":  # pragma: no cover - the Windows job writes to the file
+        return None
+    r, w = os.pipe()
+    argv = [
+        sys.executable,
+        "-m",
+        "osched.logrelay",
+        str(state),
+        job.name,
+        str(log_max_bytes()),
+        str(job.log_keep),
+    ]
+    argv += ["--tee"] if foreground else []
+    try:
+        child = os.fork()
+    except OSError:
+        os.close(r)
+        os.close(w)
+        return None
+    if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            os.dup2(r, 0)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 1)
+            if not foreground:
+                os.dup2(null, 2)
+            close_inherited(keep=())
+            os.execv(sys.executable, argv)
+        finally:
+            os._exit(127)
+    os.close(r)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child, 0)
+    return w
+
+
 class Launcher:
     """Starts the job and decides who supervises it; sees the runtime as a ``Host``."""
 
@@ -43,8 +88,9 @@ class Launcher:
         self.rt = rt
 
     # -- one process ---------------------------------------------------------------------------
-    def open_log(self, job: str, header: str) -> int:
-        return self.rt.state.open_log(job, header, log_max_bytes())
+    def open_log(self, job: str, header: str, spec: Job | None = None) -> int:
+        keep = spec.log_keep if spec is not None else DEFAULT_LOG_KEEP
+        return self.rt.state.open_log(job, header, log_max_bytes(), keep)
 
     def spawn(self, job: Job, s: Schedule | None, until: datetime | None, st: JobState, why: str) -> Any:
         """Start the job's process and record it in ``st`` (not yet written)."""
@@ -64,11 +110,14 @@ class Launcher:
                 raise FileNotFoundError(2, "No such file or directory", argv[0])
             argv = exec_argv(job.limits, argv, sys.executable)
         now = rt.clock.now()
-        fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n")
+        fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n", job)
+        out = relay(rt.state.root, job, rt.foreground)  # stamped lines; None: straight to the file
         try:
-            p = rt.procs.spawn(argv, str(cwd), env, fd)
+            p = rt.procs.spawn(argv, str(cwd), env, fd if out is None else out)
         finally:
             os.close(fd)
+            if out is not None:
+                os.close(out)
         st.pid, st.pid_start = p.pid, rt.procs.start_time(p.pid)
         # its own process group (and session); a leader that already exited is still unreaped
         st.pgid, st.pgid_start = p.pid, st.pid_start or rt.procs.start_time(p.pid, zombie_ok=True)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..errors import UsageError
 from .base import _ISO_RE, AppBase, _target
 
 
@@ -54,9 +53,7 @@ class Reading(AppBase):
         path = self.state.output_log(self.known_job(job_name))
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
-            if not follow:
-                raise UsageError(f"no output yet for {job_name!r} ({path})") from None
+        except FileNotFoundError:  # not run yet: nothing to show, as `events` says of no events
             data = b""
         return (b"\n".join(data.splitlines()[-lines:]) if lines > 0 else b""), len(data)
 
