@@ -535,3 +535,113 @@ def test_logs_points_at_the_journal_when_installed_with_systemd(env: Any, tmp_pa
     assert r.exit_code == 0, r.output
     r = CliRunner().invoke(cli, ["logs", "agent"], env={"OSCHED_SYSTEMD_DIR": str(tmp_path / "units")})
     assert "(also in the journal: journalctl --user -u 'osched-agent.*')" in r.output
+
+
+# -- every target's own validators, on a config that uses every key of this issue -------------------
+def _ops_config(tmp_path: Path) -> Any:
+    from dataclasses import replace
+
+    from osched.config import load
+
+    cfg_path = tmp_path / "ops.toml"
+    cfg_path.write_text(
+        'timezone = "Europe/Berlin"\n\n[jobs.agent]\ncommand = ["/bin/true"]\nuser = "daemon"\n'
+        'limits = { nice = 10, io = "best-effort:6", cpu = "50%", memory = "4G", tasks = 64 }\n'
+        'on_start = ["/bin/true"]\non_success = ["/bin/true"]\nping_url = "https://hc.example/u"\n'
+        'env_files = ["agent.env"]\nlog_keep = 5\n\n[jobs.agent.kubernetes]\nimage = "x:1"\n'
+        'secret_env = { TOKEN = "agent-secrets/token" }\n\n'
+        '[[jobs.agent.schedules]]\nid = "n"\nstart = "22:00"\nduration = "8h"\ndays = ["mon-fri"]\n'
+        'random_delay = "10m"\n'
+    )
+    cfg_path.chmod(0o600)
+    return replace(load(cfg_path))
+
+
+def _ctx(tmp_path: Path, system: bool) -> Any:
+    from datetime import UTC, datetime
+
+    from osched.targets import RenderContext
+
+    return RenderContext(
+        config_path=tmp_path / "ops.toml",
+        state_dir=tmp_path / "state",
+        now=datetime(2026, 11, 26, 12, tzinfo=UTC),
+        host_zone="Europe/Berlin",
+        start_exe="/bin/true",
+        stop_exe="/bin/true",
+        system=system,
+        user="ada",
+    )
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("system", [False, True])
+def test_systemd_verifies_units_with_every_key(tmp_path: Path, system: bool) -> None:
+    import shutil
+    import subprocess
+
+    from osched import targets
+
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("systemd-analyze is missing under CI")
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    files = targets.render("systemd", _ops_config(tmp_path), _ctx(tmp_path, system))
+    out = tmp_path / "units"
+    targets.write_files(files, out)
+    r = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *sorted(str(out / f.name) for f in files)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"},
+    )
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    service = next(f.content for f in files if f.name == "osched-agent.n.service")
+    assert "IOSchedulingPriority=6" in service and ("\nUser=daemon\n" in service) == system
+
+
+@pytest.mark.oracle
+def test_task_scheduler_schema_accepts_every_key(tmp_path: Path) -> None:
+    from osched import targets
+
+    schema_path = (
+        Path(__file__).resolve().parent.parent.parent / "shared" / "oracles" / "TaskSchedulerV2Schema.xsd"
+    )
+    if not schema_path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{schema_path} is missing under CI")
+        pytest.skip(f"{schema_path} not found beside the checkout")
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(str(schema_path))
+    for system in (False, True):
+        for f in targets.render("taskscheduler", _ops_config(tmp_path), _ctx(tmp_path, system)):
+            schema.validate(f.data().decode("utf-16"))
+
+
+def test_launchd_plists_with_every_key_are_what_plistlib_writes(tmp_path: Path) -> None:
+    import plistlib
+
+    from osched import targets
+
+    for system in (False, True):
+        for f in targets.render("launchd", _ops_config(tmp_path), _ctx(tmp_path, system)):
+            data = plistlib.loads(f.data())
+            assert f.content == plistlib.dumps(data, sort_keys=True).decode("utf-8")
+            assert ("UserName" in data) == system
+            if f.name.endswith(".n.start.plist"):
+                assert data["Nice"] == 10 and data["ProgramArguments"][-1] == "--random-delay"
+
+
+@pytest.mark.oracle
+def test_kubernetes_schemas_accept_every_key(tmp_path: Path) -> None:
+    import kubernetes_validate
+
+    from osched import targets
+
+    for f in targets.render("kubernetes", _ops_config(tmp_path), _ctx(tmp_path, False)):
+        import yaml
+
+        for doc in yaml.safe_load_all(f.content):
+            if doc:
+                kubernetes_validate.validate(doc, "1.27.0", strict=True)
