@@ -6,6 +6,7 @@ The checks of a scheduler itself belong to its target (``Target.doctor``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -53,8 +54,9 @@ def check_permissions(config: Path, state: Path) -> list[Finding]:
     return out
 
 
-def check_installed(ctx: RenderContext) -> list[Finding]:
-    """Per installed target: its scheduler's checks, then drift."""
+def check_installed(ctx: RenderContext, cfg: Config | None = None) -> list[Finding]:
+    """Per installed target: its scheduler's checks, drift, and what it makes of the config
+    (its notes: which limits it enforces how, what it does not carry)."""
     findings: list[Finding] = []
     try:
         installed = inst.installed_targets(ctx.state_dir, ctx.config_id)
@@ -82,6 +84,9 @@ def check_installed(ctx: RenderContext) -> list[Finding]:
                 Finding("ok", f"{name}: {n} artifacts installed in {entry.get('location')} match")
             )
         t = targets.get(name)
+        if cfg is not None:
+            with contextlib.suppress(Exception):  # a note is information: never a failed check
+                findings += [Finding("ok", f"{name}: {note}") for note in t.notes(cfg, tctx)]
         # a cluster's CronJobs are in the schedules' own zones and never run out
         by_firing = " (the next firing does it)" if t.renews_from_firing else ""
         for why in upkeep.reasons(entry, ctx.now, ctx.host_zone) if t.runs_here else []:
@@ -161,6 +166,7 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
     from .errors import OschedError
 
     findings: list[Finding] = []
+    cfg = None
     try:
         cfg = config_mod.load(ctx.config_path)
         n = len(cfg.jobs)
@@ -172,4 +178,4 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
     findings += check_permissions(ctx.config_path, ctx.state_dir)
     findings += check_entrypoints(ctx)
     findings += check_host_zone()
-    return findings + check_installed(ctx)
+    return findings + check_installed(ctx, cfg)

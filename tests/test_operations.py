@@ -645,3 +645,14 @@ def test_kubernetes_schemas_accept_every_key(tmp_path: Path) -> None:
         for doc in yaml.safe_load_all(f.content):
             if doc:
                 kubernetes_validate.validate(doc, "1.27.0", strict=True)
+
+
+def test_doctor_says_what_is_enforced_where(
+    env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tmp_path / "crontab"))
+    env.write([DAY], limits={"nice": 5, "memory": "1G", "cpu": "50%"})
+    assert osched("install", "--target", "cron", "--no-start").exit_code == 0
+    out = CliRunner().invoke(cli, ["doctor"]).output
+    assert "ok    cron: agent: on cron the supervisor enforces memory 1G as RLIMIT_AS" in out
+    assert "cpu 50% is not enforced without a cgroup" in out
