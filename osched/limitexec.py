@@ -18,10 +18,11 @@ def main(argv: list[str]) -> int:
     i = argv.index("--")
     opts, job = argv[:i], argv[i + 1 :]
     values = dict(zip(opts[::2], opts[1::2], strict=False))
-    if "--nice" in values:
-        os.setpriority(os.PRIO_PROCESS, 0, int(values["--nice"]))
-    if sys.platform != "win32":
+    if sys.platform != "win32":  # the supervisor path on Windows applies no limits (limits.py)
         import resource
+
+        if "--nice" in values:
+            os.setpriority(os.PRIO_PROCESS, 0, int(values["--nice"]))
 
         if "--as" in values:
             n = int(values["--as"])
