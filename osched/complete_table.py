@@ -212,6 +212,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                             "Delay each window's start by a random amount up to D (e.g. 10m); the stop still "
                             "comes at the window's end.",
                             True, False, None),
+                           (('--wake', '--no-wake'),
+                            "Wake the machine for the window's start (systemd, Task Scheduler; a note "
+                            'elsewhere).',
+                            False, False, None),
                            (('--id',), 'Schedule id (default: s1, s2, ...).', True, False, None),
                            (('--disabled',), 'Add it disabled.', False, False, None),
                            (('--no-start',), 'Do not start the job now even if the window is open.', False,
@@ -242,6 +246,10 @@ TREE = {'': {'cmds': {'calendar': 'The next 7 days from today as a grid (7...',
                             "Delay each window's start by a random amount up to D (e.g. 10m); the stop still "
                             "comes at the window's end.",
                             True, False, None),
+                           (('--wake', '--no-wake'),
+                            "Wake the machine for the window's start (systemd, Task Scheduler; a note "
+                            'elsewhere).',
+                            False, False, None),
                            (('--new-id',), 'Rename the schedule.', True, False, None),
                            (('--unset-env',), 'Remove a variable.', True, True, None),
                            (('--clear-args',), "Remove the schedule's extra arguments.", False, False, None),

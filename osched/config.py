@@ -26,29 +26,23 @@ from .model import (
     Job,
     Schedule,
 )
-from .validators import _call, _env, _job_extras, _kube_defaults, _kube_job, _quote, _strings, _unknown, _zone
+from .validators import (
+    JOB_KEYS,
+    RESTART_KEYS,
+    SCHEDULE_KEYS,
+    TOP_KEYS,
+    _call,
+    _env,
+    _flag,
+    _job_extras,
+    _kube_defaults,
+    _kube_job,
+    _quote,
+    _strings,
+    _unknown,
+    _zone,
+)
 
-TOP_KEYS = {"timezone", "jobs", "kubernetes"}
-JOB_KEYS = {
-    "command",
-    "workdir",
-    "env",
-    "stop_signal",
-    "stop_timeout",
-    "restart",
-    "on_failure",
-    "on_start",
-    "on_success",
-    "ping_url",
-    "user",
-    "env_files",
-    "limits",
-    "log_keep",
-    "schedules",
-    "kubernetes",
-}
-RESTART_KEYS = {"retries", "backoff"}
-SCHEDULE_KEYS = {"id", "start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"}
 _LINE_COL = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
@@ -333,14 +327,13 @@ def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str,
     duration = _call(parse.parse_duration, raw["duration"], f"{key}.duration", fail)
     days = _call(parse.parse_days, raw["days"], f"{key}.days", fail)
     zone_name = _zone(raw["timezone"], f"{key}.timezone", fail) if "timezone" in raw else tz_name
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise fail(f"{key}.enabled", "must be true or false")
+    enabled = _flag(raw, "enabled", True, key, fail)
     args = _strings(raw.get("args", []), f"{key}.args", fail)
     env = _env(raw.get("env", {}), f"{key}.env", fail)
     overlap = self_overlap(days, duration)
     if overlap:
         raise fail(f"{key}.duration", overlap)
+    wake = _flag(raw, "wake", False, key, fail)
     random_delay = 0.0
     if "random_delay" in raw:
         random_delay = _call(parse.parse_seconds, raw["random_delay"], f"{key}.random_delay", fail)
@@ -362,6 +355,7 @@ def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str,
         args=args,
         env=env,
         random_delay=random_delay,
+        wake=wake,
         index=index,
     )
 

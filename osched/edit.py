@@ -139,7 +139,11 @@ class Editor:
             raise UsageError(f"job {job!r} already has a schedule with id {sid!r}")
         item = tomlkit.table()
         item["id"] = sid
-        for key in ("start", "duration", "days", "timezone", "enabled", "args", "env", "random_delay"):
+        for key in (
+            *("start", "duration", "days", "timezone", "enabled", "args", "env"),
+            "random_delay",
+            "wake",
+        ):
             value = fields.get(key)
             if value is None:
                 continue
@@ -332,7 +336,7 @@ def _job_part(text: str, job: str) -> tuple[int, int] | None:
     A job with no table gets an empty part at the end (``job add``).  What this cannot see
     (a job also defined another way) makes the whole result fail to parse at ``save``, and
     ``edit`` then does the edit the full way."""
-    if '"""' in text or "\'\'\'" in text:  # a multi-line string could hold a header-like line
+    if '"""' in text or "'''" in text:  # a multi-line string could hold a header-like line
         return None
     if _OTHER_JOB_SYNTAX.search(text):  # jobs as a table, dotted or inline keys: full parse
         return None

@@ -31,6 +31,7 @@ class Schedule:
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     random_delay: float = 0.0  # seconds: each window's start is delayed by a random amount up to this
+    wake: bool = False  # wake the machine for the window's start, where the scheduler can
     index: int = 0  # position in the job's schedules array
 
     @property

@@ -9,6 +9,17 @@ from typing import Any
 
 from . import parse
 
+# every key the config may hold, per table (anything else is an error naming it)
+TOP_KEYS = {"timezone", "jobs", "kubernetes"}
+JOB_KEYS = {
+    *("command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "schedules", "kubernetes"),
+    *("on_failure", "on_start", "on_success", "ping_url", "user", "env_files", "limits", "log_keep"),
+}
+RESTART_KEYS = {"retries", "backoff"}
+SCHEDULE_KEYS = {
+    *("id", "start", "duration", "days", "timezone", "enabled", "args", "env"),
+    *("random_delay", "wake"),
+}
 KUBE_KEYS = {"namespace", "context"}
 KUBE_JOB_KEYS = {"image", "service_account", "resources", "secret_env"}
 RESOURCE_KEYS = {"cpu", "memory"}
@@ -45,6 +56,13 @@ def _job_extras(raw: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
             raise fail(f"{key}.log_keep", "must be an integer from 1 to 100 (old output logs kept)")
         out["log_keep"] = keep
     return out
+
+
+def _flag(raw: dict[str, Any], name: str, default: bool, key: str, fail: Any) -> bool:
+    value = raw.get(name, default)
+    if not isinstance(value, bool):
+        raise fail(f"{key}.{name}", "must be true or false")
+    return value
 
 
 def _kube_defaults(raw: object, fail: Any) -> dict[str, str]:

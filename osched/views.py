@@ -40,6 +40,7 @@ def schedule_dict(s: Schedule) -> dict[str, Any]:
         "args": list(s.args),
         "env": dict(s.env),
         "random_delay_seconds": s.random_delay,
+        "wake": s.wake,
     }
 
 
@@ -132,6 +133,8 @@ def describe_schedule(s: Schedule) -> str:
         extra += "  env: " + " ".join(f"{k}={v}" for k, v in s.env.items())
     if s.random_delay:
         extra += f"  random delay up to {format_seconds(s.random_delay)}"
+    if s.wake:
+        extra += "  wakes the machine"
     when = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
     return f"{s.id}: {when}{state}{extra}"
 

@@ -551,7 +551,7 @@ def _ops_config(tmp_path: Path) -> Any:
         'env_files = ["agent.env"]\nlog_keep = 5\n\n[jobs.agent.kubernetes]\nimage = "x:1"\n'
         'secret_env = { TOKEN = "agent-secrets/token" }\n\n'
         '[[jobs.agent.schedules]]\nid = "n"\nstart = "22:00"\nduration = "8h"\ndays = ["mon-fri"]\n'
-        'random_delay = "10m"\n'
+        'random_delay = "10m"\nwake = true\n'
     )
     cfg_path.chmod(0o600)
     return replace(load(cfg_path))

@@ -39,8 +39,11 @@ def _schedule_fields(
     arg: tuple[str, ...],
     env: tuple[str, ...],
     random_delay: str | None = None,
+    wake: bool | None = None,
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    if wake is not None:
+        fields["wake"] = wake
     if random_delay is not None:
         check(parse_seconds, random_delay, "--random-delay")
         fields["random_delay"] = random_delay
@@ -71,6 +74,11 @@ def _schedule_fields(
 def _schedule_options(required: bool) -> Any:
     def deco(f: Any) -> Any:
         opts = [
+            click.option(
+                "--wake/--no-wake",
+                default=None,
+                help="Wake the machine for the window's start (systemd, Task Scheduler; a note elsewhere).",
+            ),
             click.option(
                 "--random-delay",
                 metavar="D",

@@ -38,7 +38,7 @@ from .base import (
     each_enabled,
     enabled_pairs,
 )
-from .extras import as_system, limit_notes
+from .extras import as_system, limit_notes, wake_notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +297,7 @@ class Cron(BaseTarget):
         return sys.platform != "win32"
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return limit_notes(cfg, "cron")
+        return limit_notes(cfg, "cron") + wake_notes(cfg, "cron")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         if ctx.system:

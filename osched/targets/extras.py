@@ -94,3 +94,20 @@ def system_user(cfg: Config, ctx: RenderContext, local: bool = True) -> str:
                 f"no user {user!r} on this machine", str(cfg.path), f"jobs.{jobs[0].name}.user"
             ) from None
     return user
+
+
+WAKE_INSTEAD = {
+    "cron": "cron cannot wake the machine: use the systemd target (WakeSystem=), or set an RTC "
+    "alarm (sudo rtcwake -m no -t <epoch>) before each window",
+    "launchd": "launchd cannot wake the machine for a calendar job: schedule a wake with "
+    "sudo pmset repeat wakeorpoweron <days> <HH:MM:SS> a minute or two before the window",
+    "kubernetes": "a cluster is not put to sleep: wake has no meaning there",
+}
+
+
+def wake_notes(cfg: Config, target: str) -> list[str]:
+    """One line for the schedules with ``wake = true`` that ``target`` cannot wake for."""
+    woken = [f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.wake]
+    if not woken or target not in WAKE_INSTEAD:
+        return []
+    return [f"wake is not carried by {target} ({', '.join(woken)}): {WAKE_INSTEAD[target]}"]

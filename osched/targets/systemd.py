@@ -85,6 +85,7 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext, run_as: str | None
             specs=start_specs(s, ctx.now),
             unit=f"{base}.service",
             random_delay=int(s.random_delay),
+            wake=s.wake,
         ),
         unit(
             f"{base}.service",

@@ -81,6 +81,7 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
         boot=kw.get("boot", False),
         random_delay=kw.get("random_delay", 0),
         priority=kw.get("priority") or 7,
+        wake=kw.get("wake", False),
         config=str(ctx.config_path),
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
@@ -152,6 +153,7 @@ class TaskScheduler(BaseTarget):
                         random_delay=delay,
                         run_as=run_as,
                         priority=priority,
+                        wake=s.wake and kind == "start",
                     )
                 )
         if files:
