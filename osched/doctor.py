@@ -140,6 +140,33 @@ def check_commands(cfg: Config) -> list[Finding]:
     return found
 
 
+def check_keep_awake(cfg: Config) -> list[Finding]:
+    """Jobs with ``keep_awake``: is there an inhibitor to hold here (logind answering)?"""
+    import subprocess
+    import sys
+
+    from .runtime.awake import argv_for
+
+    awake = [j.name for j in cfg.jobs.values() if j.keep_awake]
+    if not awake or sys.platform == "win32":
+        return []
+    argv = argv_for("doctor", os.getpid())
+    names = ", ".join(awake)
+    if argv is None:
+        tool = "caffeinate" if sys.platform == "darwin" else "systemd-inhibit"
+        return [Finding("warn", f"keep_awake ({names}): no {tool} here, the machine may sleep", "")]
+    if sys.platform != "darwin":
+        try:
+            r = subprocess.run([argv[0], "--list"], capture_output=True, timeout=10, check=False)
+            ok = r.returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            ok = False
+        if not ok:
+            why = f"keep_awake ({names}): logind does not answer, the machine may sleep"
+            return [Finding("warn", why, "")]
+    return [Finding("ok", f"keep_awake ({names}): {argv[0]} holds an inhibitor while the job runs")]
+
+
 def check_last_firings(cfg: Config, state_dir: Path) -> list[Finding]:
     """A job whose last firing failed (a config error, a refusal, a start that failed): the
     scheduler ran osched and nothing happened; say it in one line."""
@@ -172,6 +199,7 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
         n = len(cfg.jobs)
         findings.append(Finding("ok", f"config {ctx.config_path} is valid ({n} job{'s' if n != 1 else ''})"))
         findings += check_commands(cfg)
+        findings += check_keep_awake(cfg)
         findings += check_last_firings(cfg, ctx.state_dir)
     except OschedError as e:
         findings.append(Finding("FAIL", str(e), "fix the config"))

@@ -22,6 +22,10 @@ from .fsutil import atomic_write, locked_file
 _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\[#\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n]*)?$", re.M)
 
 
+# job keys written as one TOML value each
+SCALAR_JOB_KEYS = ("workdir", "stop_signal", "stop_timeout", "ping_url", "user", "log_keep", "keep_awake")
+
+
 class Editor:
     """Open the config once, apply edits to the tomlkit document, then ``save()``.
 
@@ -95,7 +99,7 @@ class Editor:
             elif key.startswith("unset_") and key != "unset_env":  # unset_on_failure, unset_ping_url ...
                 if key[len("unset_") :] in table:
                     del table[key[len("unset_") :]]
-            elif key in ("workdir", "stop_signal", "stop_timeout", "ping_url", "user", "log_keep"):
+            elif key in SCALAR_JOB_KEYS:
                 _put(table, key, value)
             elif key == "limits":  # {KEY: value, or None to remove it}
                 _merge_limits(table, value)

@@ -70,6 +70,7 @@ class Job:
     env_files: tuple[str, ...] = ()  # KEY=VALUE files read at launch (secrets: never rendered or printed)
     limits: dict[str, Any] = field(default_factory=dict)  # nice, io, cpu, memory, tasks (osched.limits)
     log_keep: int = DEFAULT_LOG_KEEP  # output.log rotations kept
+    keep_awake: bool = False  # no idle sleep while the job runs (an inhibitor held by its supervisor)
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

@@ -62,6 +62,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "env_files": list(job.env_files),
         "limits": dict(job.limits),
         "log_keep": job.log_keep,
+        "keep_awake": job.keep_awake,
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }

@@ -39,6 +39,11 @@ def _job_options(f: Any) -> Any:
     f = click.option("--retries", type=int, help="Crash restarts per window (3).")(f)
     f = click.option("--log-keep", type=int, metavar="N", help="Old output logs kept when it rotates (3).")(f)
     f = click.option(
+        "--keep-awake/--no-keep-awake",
+        default=None,
+        help="Keep the machine from sleeping on idle while the job runs.",
+    )(f)
+    f = click.option(
         "--limit",
         "limit",
         multiple=True,
@@ -126,6 +131,7 @@ def _job_fields(
     env_file: tuple[str, ...] = (),
     limit: tuple[str, ...] = (),
     log_keep: int | None = None,
+    keep_awake: bool | None = None,
     **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
@@ -146,6 +152,8 @@ def _job_fields(
             notes += [note] if note else []
     if limit:
         fields["limits"] = _limits(limit)
+    if keep_awake is not None:
+        fields["keep_awake"] = keep_awake
     if log_keep is not None:
         if not 1 <= log_keep <= 100:
             raise UsageError("--log-keep: must be from 1 to 100")

@@ -136,10 +136,18 @@ class Supervisor:
 
         saved = {sig: signal.getsignal(sig) for sig in stop_signals()}
         self._install_signals()
+        job = self.rt.cfg.job(self.job_name)
+        release = None
+        if job is not None and job.keep_awake:
+            from .awake import hold
+
+            release = hold(self.job_name)  # no idle sleep while this supervisor runs
         try:
             self._watch()
             return self._loop()
-        finally:  # a supervisor run inside another program (tests) gives its signals back
+        finally:
+            if release is not None:
+                release()  # a supervisor run inside another program (tests) gives its signals back
             signal.set_wakeup_fd(self._old_wakeup)
             for sig, handler in saved.items():
                 if handler is not None:
