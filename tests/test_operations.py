@@ -539,8 +539,6 @@ def test_logs_points_at_the_journal_when_installed_with_systemd(env: Any, tmp_pa
 
 # -- every target's own validators, on a config that uses every key of this issue -------------------
 def _ops_config(tmp_path: Path) -> Any:
-    from dataclasses import replace
-
     from osched.config import load
 
     cfg_path = tmp_path / "ops.toml"
@@ -554,7 +552,7 @@ def _ops_config(tmp_path: Path) -> Any:
         'random_delay = "10m"\nwake = true\n'
     )
     cfg_path.chmod(0o600)
-    return replace(load(cfg_path))
+    return load(cfg_path)
 
 
 def _ctx(tmp_path: Path, system: bool) -> Any:

@@ -100,13 +100,6 @@ def after(
         rt.event(job.name, f"{hook}_failed", schedule=sid, reason=str(e) or type(e).__name__)
 
 
-def on_failure(
-    rt: Host, starter: Starter, job: Job, sid: str | None, event: str, exit_code: int | None
-) -> None:
-    """``after`` for a failure (``gave_up``, ``start_failed``)."""
-    after(rt, starter, job, sid, event, exit_code)
-
-
 def ping(url: str) -> str:
     """GET ``url``: "" when it answered 2xx, else why not (naming the host, not the URL: its
     path is often a secret)."""

@@ -138,9 +138,9 @@ class Launcher:
         )
         with contextlib.suppress(OSError):
             os.close(self.open_log(job.name, f"--- osched: could not start: {msg}{where} ---\n"))
-        from .hooks import on_failure
+        from .hooks import after
 
-        on_failure(self.rt, self, job, sid, "start_failed", None)
+        after(self.rt, self, job, sid, "start_failed")
         return Reply(1, f"{job.name}: could not start: {msg}{where}")
 
     def _started(
@@ -155,9 +155,9 @@ class Launcher:
             rt.event(
                 job.name, "start_failed", schedule=sid, reason=f"state not written ({e.strerror}): job ended"
             )
-            from .hooks import on_failure
+            from .hooks import after
 
-            on_failure(rt, self, job, sid, "start_failed", None)  # every start_failed runs it
+            after(rt, self, job, sid, "start_failed")  # every start_failed runs on_failure
             return Reply(1, f"{job.name}: could not record the started job ({e.strerror}); it was ended")
         rt.event(job.name, "started", schedule=sid, pid=p.pid, reason=reason, crashes=st.crashes)
         if not st.crashes:  # a start, not a crash restart
