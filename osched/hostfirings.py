@@ -129,19 +129,37 @@ def change_instants(zones: tuple[str, ...], start_day: int) -> list[int]:
 def near_change_windows(s: Schedule, zones: tuple[str, ...], start_day: int) -> list[Window]:
     """Windows of ``s`` that start or end within a day of an offset change of ``zones``, and
     that are not over at the start of ``start_day``: the only ones a weekly firing can miss."""
+    return [
+        Window(s, start, end)
+        for weekday, start, end in _near_any_day(s.hour, s.minute, s.duration, s.timezone, zones, start_day)
+        if weekday in s.days
+    ]
+
+
+@lru_cache(maxsize=16384)
+def _near_any_day(
+    hour: int, minute: int, duration: int, zone: str, zones: tuple[str, ...], start_day: int
+) -> tuple[tuple[int, datetime, datetime], ...]:
+    """(weekday, start, end) of ``near_change_windows`` as if the schedule ran every day:
+    the days filter is applied per schedule, so schedules that differ only in their days
+    share this work (a 10,000-schedule config has few distinct wall times per zone)."""
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
-    seen: dict[datetime, Window] = {}
-    tz = s.tz
+    every = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=_ALL_DAYS, timezone=zone)
+    tz = every.tz
+    seen: dict[datetime, tuple[int, datetime, datetime]] = {}
     for at in change_instants(zones, start_day):
         t = datetime.fromtimestamp(at, UTC)
-        day = (t - timedelta(minutes=s.duration, days=1)).astimezone(tz).date()
+        day = (t - timedelta(minutes=duration, days=1)).astimezone(tz).date()
         last = (t + timedelta(days=1)).astimezone(tz).date()
         while day <= last:
-            w = window_on(s, day)
+            w = window_on(every, day)
             if w is not None and w.end >= t0 and w.start not in seen:
-                seen[w.start] = w
+                seen[w.start] = (day.weekday(), w.start, w.end)
             day += timedelta(days=1)
-    return [seen[k] for k in sorted(seen)]
+    return tuple(seen[k] for k in sorted(seen))
+
+
+_ALL_DAYS = frozenset(range(7))
 
 
 def _add(out: dict[int, set[int]], day: int, minute_of_day: int) -> None:
