@@ -144,7 +144,9 @@ def _near_any_day(
     the days filter is applied per schedule, so schedules that differ only in their days
     share this work (a 10,000-schedule config has few distinct wall times per zone)."""
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
-    every = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=_ALL_DAYS, timezone=zone)
+    every = Schedule(
+        id="", job="", hour=hour, minute=minute, duration=duration, days=_ALL_DAYS, timezone=zone
+    )
     tz = every.tz
     seen: dict[datetime, tuple[int, datetime, datetime]] = {}
     for at in change_instants(zones, start_day):

@@ -64,6 +64,7 @@ def systemd_arg(value: str) -> str:
     return f'"{escaped}"'
 
 
+@lru_cache(maxsize=64)  # the start and stop entrypoints, on every unit
 def systemd_executable(path: str) -> str:
     """The program word of ``ExecStart=``: systemd expands ``%`` specifiers there but not
     ``$`` variables, and refuses quotes and backslashes in it outright."""
@@ -91,14 +92,17 @@ def xml_text(value: str) -> str:
     """Text or attribute content in XML (a ``\\r`` would silently become ``\\n``)."""
     _no_newline(value, "XML")
     return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace('"', "&quot;").replace("'", "&apos;")
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&apos;")
     )
 
 
 def windows_cmdline(argv: list[str]) -> str:
     """Arguments joined by the MS C runtime rules (what CreateProcess's callee parses)."""
-    return " ".join(_cmdline_arg(a) for a in argv)
+    return " ".join([_cmdline_arg(a) for a in argv])
 
 
 @lru_cache(maxsize=4096)

@@ -70,18 +70,26 @@ def _common(ctx: RenderContext, run_as: str | None) -> dict[str, object]:
     }
 
 
-def schedule_files(job: Job, s: Schedule, ctx: RenderContext, run_as: str | None = None) -> list[File]:
+def schedule_files(
+    job: Job,
+    s: Schedule,
+    ctx: RenderContext,
+    run_as: str | None = None,
+    common: dict[str, object] | None = None,
+) -> list[File]:
+    """The four units of one schedule.  ``common``: ``_common(ctx, run_as)``, which a caller
+    rendering thousands of schedules builds once."""
     base = unit_base(job.name, s.id)
     what = f"{job.name}/{s.id} ({s.start_text} for {s.duration_text} on {s.days_text}, {s.timezone})"
-    common = {**_common(ctx, run_as), "what": what}
+    shared = common if common is not None else _common(ctx, run_as)
 
     def unit(name: str, template: str, **kw: object) -> File:
-        return File(name, render_template(f"systemd/{template}", **common, **kw))
+        return File(name, render_template(template, what=what, **shared, **kw))
 
     return [
         unit(
             f"{base}.timer",
-            "start.timer.j2",
+            "systemd/start.timer.j2",
             specs=start_specs(s, ctx.now),
             unit=f"{base}.service",
             random_delay=int(s.random_delay),
@@ -89,18 +97,18 @@ def schedule_files(job: Job, s: Schedule, ctx: RenderContext, run_as: str | None
         ),
         unit(
             f"{base}.service",
-            "start.service.j2",
+            "systemd/start.service.j2",
             argv=ctx.start_argv(job.name, s.id, foreground=True),
             limits=systemd_lines(job.limits),  # the service's cgroup: the job and its supervisor
             stop_timeout=int(job.stop_timeout) + 15,
         ),
         unit(
             f"{base}.stop.timer",
-            "stop.timer.j2",
+            "systemd/stop.timer.j2",
             specs=stop_specs(s, ctx.now),
             unit=f"{base}.stop.service",
         ),
-        unit(f"{base}.stop.service", "stop.service.j2", argv=ctx.stop_argv(job.name, s.id)),
+        unit(f"{base}.stop.service", "systemd/stop.service.j2", argv=ctx.stop_argv(job.name, s.id)),
     ]
 
 
@@ -176,8 +184,9 @@ class Systemd(BaseTarget):
         run_as = None
         if ctx.system:
             run_as, ctx = as_system(cfg, ctx)
+        common = _common(ctx, run_as)
         for job, s in each_enabled(cfg, "systemd units"):
-            files.extend(schedule_files(job, s, ctx, run_as))
+            files.extend(schedule_files(job, s, ctx, run_as, common))
         if files:
             argv = ctx.resume_argv("system" if ctx.system else "user")
             text = render_template("systemd/resume.service.j2", argv=argv, **_common(ctx, run_as))

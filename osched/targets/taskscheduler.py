@@ -54,11 +54,12 @@ def task_path(name: str) -> str:
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _triggers(firings: list[Firing], ctx: RenderContext) -> list[tuple[str, tuple[str, ...]]]:
+def _triggers(firings: list[Firing], ctx: RenderContext, day: str = "") -> list[tuple[str, tuple[str, ...]]]:
     """(StartBoundary, day names) per firing.  A weekly firing is a calendar trigger in local
     time; a dated one (an instant near a DST change) a one-time trigger at its UTC instant,
-    which Task Scheduler fires at that instant whatever the local clock does."""
-    day = ctx.now.astimezone(ctx.host_tz).date().isoformat()
+    which Task Scheduler fires at that instant whatever the local clock does.  ``day``: the
+    host-local date of ``ctx.now`` (ISO), when the caller has it."""
+    day = day or ctx.now.astimezone(ctx.host_tz).date().isoformat()
     out: list[tuple[str, tuple[str, ...]]] = []
     for f in firings:
         if f.at is not None:
@@ -131,6 +132,7 @@ class TaskScheduler(BaseTarget):
         run_as = None
         if ctx.system:
             run_as, ctx = as_system(cfg, ctx, local=sys.platform == "win32")
+        today = ctx.now.astimezone(ctx.host_tz).date().isoformat()
         for job, s in each_enabled(cfg, "tasks"):
             starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
             what = f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
@@ -141,7 +143,7 @@ class TaskScheduler(BaseTarget):
                 title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
                 name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
                 delay = int(s.random_delay) if kind == "start" else 0
-                triggers = _triggers(firings, ctx)
+                triggers = _triggers(firings, ctx, today)
                 priority = task_priority(job.limits)
                 files.append(
                     _task(
