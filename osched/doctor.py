@@ -87,11 +87,27 @@ def check_installed(ctx: RenderContext, cfg: Config | None = None) -> list[Findi
         if cfg is not None:
             with contextlib.suppress(Exception):  # a note is information: never a failed check
                 findings += [Finding("ok", f"{name}: {note}") for note in t.notes(cfg, tctx)]
+        if not t.catches_up and cfg is not None and _has_battery():
+            findings.append(
+                Finding(
+                    "warn",
+                    f"{name}: this machine has a battery, and a window that opens while it sleeps "
+                    f"is missed ({name} does not run missed firings at resume; a running job is "
+                    "still stopped within a minute of resume)",
+                    "osched install --target systemd (Persistent= timers catch up)",
+                )
+            )
         # a cluster's CronJobs are in the schedules' own zones and never run out
         by_firing = " (the next firing does it)" if t.renews_from_firing else ""
         for why in upkeep.reasons(entry, ctx.now, ctx.host_zone) if t.runs_here else []:
             findings.append(Finding("warn", f"{name}: {why}", f"osched install --target {name}{by_firing}"))
     return findings
+
+
+def _has_battery() -> bool:
+    from .runtime.conditions import has_battery
+
+    return has_battery()
 
 
 def check_host_zone() -> list[Finding]:

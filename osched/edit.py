@@ -23,7 +23,18 @@ _HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\[#\n]+?)[ \t]*\]\]?[ \t]*(?:#[^\n
 
 
 # job keys written as one TOML value each
-SCALAR_JOB_KEYS = ("workdir", "stop_signal", "stop_timeout", "ping_url", "user", "log_keep", "keep_awake")
+SCALAR_JOB_KEYS = (
+    "workdir",
+    "stop_signal",
+    "stop_timeout",
+    "ping_url",
+    "user",
+    "log_keep",
+    "keep_awake",
+    "on_ac_power",
+    "network",
+    "stop_on_battery",
+)
 
 
 class Editor:

@@ -71,6 +71,9 @@ class Job:
     limits: dict[str, Any] = field(default_factory=dict)  # nice, io, cpu, memory, tasks (osched.limits)
     log_keep: int = DEFAULT_LOG_KEEP  # output.log rotations kept
     keep_awake: bool = False  # no idle sleep while the job runs (an inhibitor held by its supervisor)
+    on_ac_power: bool = False  # a window starts only on AC power (it waits for it within the window)
+    network: bool = False  # a window starts only with a default route up (likewise)
+    stop_on_battery: bool = False  # the job is stopped when the machine goes on battery
     kubernetes: dict[str, Any] = field(default_factory=dict)  # [jobs.NAME.kubernetes], validated
 
     def schedule(self, schedule_id: str) -> Schedule | None:

@@ -14,8 +14,9 @@ TOP_KEYS = {"timezone", "jobs", "kubernetes"}
 JOB_KEYS = {
     *("command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "schedules", "kubernetes"),
     *("on_failure", "on_start", "on_success", "ping_url", "user", "env_files", "limits", "log_keep"),
-    "keep_awake",
+    *("keep_awake", "on_ac_power", "network", "stop_on_battery"),
 }
+LAPTOP_FLAGS = ("keep_awake", "on_ac_power", "network", "stop_on_battery")
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {
     *("id", "start", "duration", "days", "timezone", "enabled", "args", "env"),
@@ -51,8 +52,9 @@ def _job_extras(raw: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
         out["env_files"] = files
     if "limits" in raw:
         out["limits"] = _call(limits.parse, raw["limits"], f"{key}.limits", fail)
-    if "keep_awake" in raw:
-        out["keep_awake"] = _flag(raw, "keep_awake", False, key, fail)
+    for name in LAPTOP_FLAGS:
+        if name in raw:
+            out[name] = _flag(raw, name, False, key, fail)
     if "log_keep" in raw:
         keep = raw["log_keep"]
         if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 100:

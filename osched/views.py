@@ -63,6 +63,9 @@ def job_dict(job: Job) -> dict[str, Any]:
         "limits": dict(job.limits),
         "log_keep": job.log_keep,
         "keep_awake": job.keep_awake,
+        "on_ac_power": job.on_ac_power,
+        "network": job.network,
+        "stop_on_battery": job.stop_on_battery,
         "kubernetes": dict(job.kubernetes) or None,
         "schedules": [schedule_dict(s) for s in job.schedules],
     }
@@ -154,11 +157,11 @@ def list_text(cfg: Config) -> str:
 
 def show_text(job: Job, now: datetime, tz: ZoneInfo) -> str:
     """``show``: every key of ``job_dict`` (so a new job key is shown the day it lands)."""
-    lines = [f"job:          {job.name}"]
+    lines = [f"{'job:':<16} {job.name}"]
     for key, value in job_dict(job).items():
         if key not in ("name", "schedules"):
             label = key.removesuffix("_seconds").replace("_", " ") + ":"
-            lines.append(f"{label:<13} {_shown(key, value)}")
+            lines.append(f"{label:<16} {_shown(key, value)}")
     lines.append("schedules:")
     lines.extend(f"  {describe_schedule(s)}" for s in job.schedules)
     if not job.schedules:

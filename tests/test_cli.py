@@ -123,7 +123,7 @@ def test_show(ready: Path) -> None:
     r = run("show", "agent")
     assert r.exit_code == 0
     python3 = shutil.which("python3")  # resolved on PATH when the job was added (DESIGN section 2)
-    assert f"command:      {python3} -c 'print(1)'" in r.stdout
+    assert f"command:         {python3} -c 'print(1)'" in r.stdout
     assert "nights: 22:00 for 8h on mon-fri (Europe/Berlin)" in r.stdout
     data = json.loads(run("show", "agent", "--json").stdout)
     assert data["restart"] == {"retries": 3, "backoff_seconds": [10.0, 30.0, 90.0]}
@@ -300,7 +300,7 @@ def test_show_lists_every_key_of_a_job(cfg_path: Path) -> None:
     )
     r = CliRunner().invoke(cli, ["show", "a"])
     assert r.exit_code == 0, r.output
-    assert "on failure:   notify-send 'a failed'" in r.output
+    assert "on failure:      notify-send 'a failed'" in r.output
     keys = set(job_dict(Job(name="a", command=("true",))))
     alias = {"stop_timeout": "stop_timeout_seconds", "retries": "restart", "backoff": "restart"}
     assert {alias.get(f.name, f.name) for f in fields(Job)} <= keys

@@ -397,7 +397,7 @@ def test_kubernetes_secret_env_and_the_env_files_note(env: Any) -> None:
 def test_limits_parse_show_and_refuse_what_they_cannot_mean(env: Any) -> None:
     env.write([DAY], limits={"nice": 10, "io": "best-effort:7", "cpu": "50%", "memory": "4G", "tasks": 256})
     assert (
-        "limits:       nice 10, io best-effort:7, cpu 50%, memory 4G, tasks 256"
+        "limits:          nice 10, io best-effort:7, cpu 50%, memory 4G, tasks 256"
         in osched("show", "agent").output
     )
     data = json.loads(osched("show", "agent", "--json").output)["limits"]
@@ -546,7 +546,8 @@ def _ops_config(tmp_path: Path) -> Any:
         'timezone = "Europe/Berlin"\n\n[jobs.agent]\ncommand = ["/bin/true"]\nuser = "daemon"\n'
         'limits = { nice = 10, io = "best-effort:6", cpu = "50%", memory = "4G", tasks = 64 }\n'
         'on_start = ["/bin/true"]\non_success = ["/bin/true"]\nping_url = "https://hc.example/u"\n'
-        'env_files = ["agent.env"]\nlog_keep = 5\n\n[jobs.agent.kubernetes]\nimage = "x:1"\n'
+        'env_files = ["agent.env"]\nlog_keep = 5\nkeep_awake = true\non_ac_power = true\nnetwork = true\n'
+        'stop_on_battery = true\n\n[jobs.agent.kubernetes]\nimage = "x:1"\n'
         'secret_env = { TOKEN = "agent-secrets/token" }\n\n'
         '[[jobs.agent.schedules]]\nid = "n"\nstart = "22:00"\nduration = "8h"\ndays = ["mon-fri"]\n'
         'random_delay = "10m"\nwake = true\n'
@@ -596,6 +597,8 @@ def test_systemd_verifies_units_with_every_key(tmp_path: Path, system: bool) -> 
     assert r.returncode == 0 and r.stderr == "", r.stderr
     service = next(f.content for f in files if f.name == "osched-agent.n.service")
     assert "IOSchedulingPriority=6" in service and ("\nUser=daemon\n" in service) == system
+    assert "\nConditionACPower=true\n" in service  # the laptop keys (docs/laptops.md)
+    assert ("\nAfter=network-online.target\n" in service) == system
 
 
 @pytest.mark.oracle
@@ -615,6 +618,9 @@ def test_task_scheduler_schema_accepts_every_key(tmp_path: Path) -> None:
     for system in (False, True):
         for f in targets.render("taskscheduler", _ops_config(tmp_path), _ctx(tmp_path, system)):
             schema.validate(f.data().decode("utf-16"))
+            if f.name.endswith(".n.start.xml"):  # the laptop keys are on (docs/laptops.md)
+                assert "<DisallowStartIfOnBatteries>true</" in f.content
+                assert "<RunOnlyIfNetworkAvailable>true</" in f.content
 
 
 def test_launchd_plists_with_every_key_are_what_plistlib_writes(tmp_path: Path) -> None:

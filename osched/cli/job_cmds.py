@@ -44,6 +44,21 @@ def _job_options(f: Any) -> Any:
         help="Keep the machine from sleeping on idle while the job runs.",
     )(f)
     f = click.option(
+        "--on-ac-power/--no-on-ac-power",
+        default=None,
+        help="Start a window only on AC power (it waits for power within the window).",
+    )(f)
+    f = click.option(
+        "--network/--no-network",
+        default=None,
+        help="Start a window only with a network route up (it waits within the window).",
+    )(f)
+    f = click.option(
+        "--stop-on-battery/--no-stop-on-battery",
+        default=None,
+        help="Stop the job when the machine goes on battery power.",
+    )(f)
+    f = click.option(
         "--limit",
         "limit",
         multiple=True,
@@ -132,6 +147,9 @@ def _job_fields(
     limit: tuple[str, ...] = (),
     log_keep: int | None = None,
     keep_awake: bool | None = None,
+    on_ac_power: bool | None = None,
+    network: bool | None = None,
+    stop_on_battery: bool | None = None,
     **hooks: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to write, and notes for the user (commands resolved on PATH)."""
@@ -152,8 +170,9 @@ def _job_fields(
             notes += [note] if note else []
     if limit:
         fields["limits"] = _limits(limit)
-    if keep_awake is not None:
-        fields["keep_awake"] = keep_awake
+    flags = {"keep_awake": keep_awake, "on_ac_power": on_ac_power, "network": network}
+    flags["stop_on_battery"] = stop_on_battery
+    fields.update({k: v for k, v in flags.items() if v is not None})
     if log_keep is not None:
         if not 1 <= log_keep <= 100:
             raise UsageError("--log-keep: must be from 1 to 100")

@@ -45,7 +45,7 @@ def show(c: App, job_name: str, as_json: bool) -> None:
         emit({**report.job_dict(job_), "status": {**report.status_dict(job_, c.now, tz), **rt}})
     else:
         click.echo(report.show_text(job_, c.now, tz))
-        click.echo(f"process:      {report.runtime_text(rt, tz)}")
+        click.echo(f"{'process:':<16} {report.runtime_text(rt, tz)}")
 
 
 @cli.command()

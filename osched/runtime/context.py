@@ -75,6 +75,10 @@ class Host(Protocol):
 
     def reload(self, job: str, refused: str) -> str: ...
 
+    def start_or_wait(
+        self, job_name: str, sid: str, first: bool = False
+    ) -> tuple[Reply, datetime | None]: ...
+
 
 class Starter(Protocol):
     """The launcher as the supervisor uses it: start the job again, or record that it could not."""

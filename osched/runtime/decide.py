@@ -222,23 +222,46 @@ class Runtime:
 
     # -- start firing ----------------------------------------------------------------------------
     def start_firing(self, job_name: str, sid: str) -> Reply:
+        out, end = self.start_or_wait(job_name, sid, first=True)
+        if end is None:
+            return out
+        from .conditions import start_when_met  # on_ac_power / network unmet: wait for them
+
+        return start_when_met(self, job_name, sid, end, out)
+
+    def start_or_wait(self, job_name: str, sid: str, first: bool = False) -> tuple[Reply, datetime | None]:
+        """Decide and apply a start firing; (reply, None), or (reply, the window's end) when
+        the job's ``on_ac_power``/``network`` is unmet (``first``: log it)."""
         job = self.cfg.job(job_name)
         pre = policy.start_precheck(job, job_name, sid, self.cfg.path, self.clock.now())
         if pre.action == Action.SKIP or job is None:  # the common skip takes no lock
-            return self.skip(job_name, sid, "start_skipped", pre.reason)
+            return self.skip(job_name, sid, "start_skipped", pre.reason), None
         with self.state.lock(job.name, LOCK_WAIT) as held:
             facts = self.facts(job.name)
             d = policy.start_decision(job, job_name, sid, self.cfg.path, facts, self.foreground)
             st = facts.state
             if d.action == Action.ADOPT:
-                return self.launcher.adopt(job, st, held)
+                return self.launcher.adopt(job, st, held), None
             if d.action == Action.SKIP or d.window is None:
-                return self.skip(job.name, sid, "start_skipped", d.reason)
+                return self.skip(job.name, sid, "start_skipped", d.reason), None
+            why = self._unmet(job)
+            if why is not None:
+                why = f"{why}; waiting for it until {iso(d.window.end)}"
+                return (
+                    self.skip(job.name, sid, "start_skipped", why) if first else Reply(0, why)
+                ), d.window.end
             if d.new_window:
                 st.crashes = 0
                 st.schedule, st.window_start, st.window_end = sid, iso(d.window.start), iso(d.window.end)
             s = job.schedule(sid)
-            return self.launcher.launch(job, s, d.window.end, st, held, reason=d.reason)
+            return self.launcher.launch(job, s, d.window.end, st, held, reason=d.reason), None
+
+    def _unmet(self, job: Job) -> str | None:
+        if not (job.on_ac_power or job.network) or self.procs.name == "windows":
+            return None  # Task Scheduler's own settings hold a Windows start back
+        from .conditions import unmet
+
+        return unmet(job)
 
     # -- manual start --------------------------------------------------------------------------------
     def manual_start(self, job_name: str, until: datetime) -> Reply:

@@ -43,7 +43,7 @@ def latest_open(job: Job, times: tuple[datetime, ...]) -> Window | None:
 EARLY = timedelta(seconds=rule.EARLY)  # a firing this much early still counts
 _SECOND = timedelta(seconds=1)
 GRACE = 5.0  # the supervisor's own end-of-window stop comes this long after the stop firing
-WAKE = 30.0  # the supervisor re-checks the clock at least this often (suspend, clock changes)
+WAKE = 60.0  # the supervisor re-checks the clock (suspend, clock changes) and power this often
 
 
 # Plain classes, not dataclasses or an Enum: this module is on the path every timer firing

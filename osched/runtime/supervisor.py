@@ -173,7 +173,7 @@ class Supervisor:
                 return self._stop_for("the supervisor was asked to stop (SIGTERM)")
             if not ended:
                 self._rotate_log()
-                if self._window_over():
+                if self._window_over() or self._battery_stop(job):
                     return 0
                 continue
             delay = self._after_exit(code)
@@ -226,6 +226,22 @@ class Supervisor:
             rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
         if job is not None:
             self._after(job, "stopped", self._schedule(), None)  # outside the lock: it may take a while
+        return True
+
+    def _battery_stop(self, job: Job | None) -> bool:
+        """``stop_on_battery``: the machine runs on battery now: stop the job (no restart)."""
+        if job is None or not job.stop_on_battery:
+            return False
+        from .conditions import on_ac_power
+
+        if on_ac_power():
+            return False
+        with self.rt.state.lock(self.job_name):
+            how = self._terminate_job(job)
+            self._finish_state(JobOutcome.STOPPED)
+            reason = "the machine went on battery power (stop_on_battery = true)"
+            self.rt.event(self.job_name, "stopped", reason=reason, how=how_ended(how, job))
+        self._after(job, "stopped", self._schedule(), None)
         return True
 
     def _after(self, job: Job, event: str, sid: str | None, code: int | None) -> None:

@@ -185,6 +185,9 @@ class Target(Protocol):
     # the firing runs in (launchd's bootout ends the agent's processes)
     renews_from_firing: ClassVar[bool]
     simulated: ClassVar[bool]  # `simulate` can read its artifacts back (``firings``)
+    # a firing missed while the machine slept runs at resume (systemd Persistent=, Task
+    # Scheduler StartWhenAvailable, launchd's coalesced intervals); cron's is lost
+    catches_up: ClassVar[bool]
 
     def detect(self, ctx: RenderContext) -> bool:
         """Is this the scheduler to use on this machine (``--target auto``)?"""
@@ -281,6 +284,7 @@ class BaseTarget:
     runs_here: ClassVar[bool] = True
     renews_from_firing: ClassVar[bool] = True
     simulated: ClassVar[bool] = False
+    catches_up: ClassVar[bool] = True
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
         return []

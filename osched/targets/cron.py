@@ -38,7 +38,7 @@ from .base import (
     each_enabled,
     enabled_pairs,
 )
-from .extras import as_system, limit_notes, wake_notes
+from .extras import as_system, condition_notes, limit_notes, wake_notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +258,7 @@ class Cron(BaseTarget):
     in_all: ClassVar[bool] = True
     auto_priority: ClassVar[int | None] = 90  # the fallback on any POSIX host
     auto_reason: ClassVar[str] = "no systemd manager answers"
+    catches_up: ClassVar[bool] = False  # a firing missed in sleep is not run at resume
     cost: ClassVar[int] = 2
     host_local: ClassVar[bool] = True  # fires by the host clock (the system zone)
     simulated: ClassVar[bool] = True
@@ -297,7 +298,7 @@ class Cron(BaseTarget):
         return sys.platform != "win32"
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return limit_notes(cfg, "cron") + wake_notes(cfg, "cron")
+        return limit_notes(cfg, "cron") + wake_notes(cfg, "cron") + condition_notes(cfg, "cron")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         if ctx.system:

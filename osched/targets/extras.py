@@ -111,3 +111,51 @@ def wake_notes(cfg: Config, target: str) -> list[str]:
     if not woken or target not in WAKE_INSTEAD:
         return []
     return [f"wake is not carried by {target} ({', '.join(woken)}): {WAKE_INSTEAD[target]}"]
+
+
+# what each target does with a job's on_ac_power / network / stop_on_battery; {} = the
+# entrypoint checks them (a start waits for them within its window) and the supervisor stops
+# the job on battery: said once per key
+POWER_WAYS = {
+    "systemd": {
+        "on_ac_power": "systemd checks ConditionACPower= as the window opens: a window that opens "
+        "on battery is skipped, not started later",
+        "network": "the units wait for network-online.target",
+        "network user": "a user manager has no network-online.target: osched-start waits for a "
+        "default route within the window",
+    },
+    "taskscheduler": {
+        "on_ac_power": "DisallowStartIfOnBatteries: a window that opens on battery is skipped, not "
+        "started later",
+        "network": "RunOnlyIfNetworkAvailable: a window that opens offline is skipped",
+        "stop_on_battery": "StopIfGoingOnBatteries is set, and the supervisor stops the job itself "
+        "(the task ends when it hands the job over)",
+    },
+    "kubernetes": dict.fromkeys(
+        ("on_ac_power", "network", "stop_on_battery", "keep_awake"),
+        "a cluster node is not a laptop: not applied",
+    ),
+}
+
+
+def condition_notes(cfg: Config, target: str, system: bool = False) -> list[str]:
+    """What ``target`` makes of the jobs' ``on_ac_power``, ``network``, ``stop_on_battery``
+    (and, on a cluster, ``keep_awake``): one line per key that some job sets."""
+    ways = POWER_WAYS.get(target, {})
+    out = []
+    for key in ("on_ac_power", "network", "stop_on_battery", "keep_awake"):
+        jobs = [j.name for j in cfg.jobs.values() if getattr(j, key) and j.enabled_schedules]
+        if not jobs:
+            continue
+        way = ways.get(f"{key} user" if not system and f"{key} user" in ways else key)
+        if way is None and key == "keep_awake":
+            continue  # every host target holds the inhibitor in the supervisor: nothing to say
+        if way is None:
+            way = (
+                f"{target} does not check it: osched-start does when the window opens and waits "
+                "for it within the window (looking once a minute)"
+                if key != "stop_on_battery"
+                else "the supervisor looks once a minute and stops the job on battery"
+            )
+        out.append(f"{key} ({', '.join(jobs)}): {way}")
+    return out

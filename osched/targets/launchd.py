@@ -30,7 +30,7 @@ from .base import (
     each_enabled,
     tool_finding,
 )
-from .extras import as_system, limit_notes, wake_notes
+from .extras import as_system, condition_notes, limit_notes, wake_notes
 
 Interval = tuple[tuple[str, int], ...]
 
@@ -156,7 +156,7 @@ class Launchd(BaseTarget):
         return sys.platform == "darwin"
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return limit_notes(cfg, "launchd") + wake_notes(cfg, "launchd")
+        return limit_notes(cfg, "launchd") + wake_notes(cfg, "launchd") + condition_notes(cfg, "launchd")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []

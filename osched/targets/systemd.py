@@ -30,7 +30,7 @@ from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore
 from ..runner import must
 from ..templating import render as render_template
 from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled
-from .extras import as_system
+from .extras import as_system, condition_notes
 from .systemd_calendar import engine_notes, start_specs, stop_specs
 
 ACCURACY = "1s"
@@ -101,6 +101,9 @@ def schedule_files(
             argv=ctx.start_argv(job.name, s.id, foreground=True),
             limits=systemd_lines(job.limits),  # the service's cgroup: the job and its supervisor
             stop_timeout=int(job.stop_timeout) + 15,
+            ac_power=job.on_ac_power,
+            # a user manager has no network-online.target: osched-start looks for a route
+            network_online=job.network and ctx.system,
         ),
         unit(
             f"{base}.stop.timer",
@@ -129,7 +132,8 @@ class Systemd(BaseTarget):
         return [ctx.settings.systemd_dir(ctx.system)]
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]
+        engine = [n for job in cfg.jobs.values() for s in job.enabled_schedules for n in engine_notes(s)]
+        return engine + condition_notes(cfg, self.name, ctx.system)
 
     def start_now(
         self,

@@ -36,7 +36,7 @@ from .base import (
     per_file_firings,
     tool_finding,
 )
-from .extras import as_system, limit_notes
+from .extras import as_system, condition_notes, limit_notes
 
 FOLDER = "\\osched\\"
 
@@ -83,6 +83,9 @@ def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw
         random_delay=kw.get("random_delay", 0),
         priority=kw.get("priority") or 7,
         wake=kw.get("wake", False),
+        ac_power=kw.get("ac_power", False),
+        stop_on_battery=kw.get("stop_on_battery", False),
+        network=kw.get("network", False),
         config=str(ctx.config_path),
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
@@ -123,7 +126,8 @@ class TaskScheduler(BaseTarget):
         return sys.platform == "win32"
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        return limit_notes(cfg, "Task Scheduler (its Priority comes from nice)", carried=("nice",))
+        carried = limit_notes(cfg, "Task Scheduler (its Priority comes from nice)", carried=("nice",))
+        return carried + condition_notes(cfg, self.name)
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         files: list[File] = []
@@ -156,6 +160,10 @@ class TaskScheduler(BaseTarget):
                         run_as=run_as,
                         priority=priority,
                         wake=s.wake and kind == "start",
+                        # the start's conditions; the stop task always runs
+                        ac_power=job.on_ac_power and kind == "start",
+                        stop_on_battery=job.stop_on_battery and kind == "start",
+                        network=job.network and kind == "start",
                     )
                 )
         if files:
