@@ -130,12 +130,14 @@ def test_render_says_what_each_target_does(env: Any, monkeypatch: Any) -> None:
     assert "note: stop_on_battery (agent): the supervisor looks once a minute" in out
     assert "note: on_ac_power (agent): DisallowStartIfOnBatteries" in out
     assert "note: keep_awake" not in out
+    assert "note: cron runs no firing missed while the machine sleeps" in out
     env.write([WINDOW], network=True, user="root")
     system = run("render", "--target", "systemd", "--system").output
     service = system.split("osched-agent.day.service <==")[1].split("==>")[0]
     assert "\nWants=network-online.target\nAfter=network-online.target\n" in service
     env.write([WINDOW])
     assert "ConditionACPower" not in run("render", "--target", "systemd").output
+    assert "missed while the machine sleeps" not in run("render", "--target", "cron").output
 
 
 # -- the waiter -------------------------------------------------------------------------------------
@@ -243,3 +245,50 @@ def test_doctor_warns_cron_users_with_a_battery(
     out = run("doctor").output
     assert "warn  cron: this machine has a battery, and a window that opens while it sleeps is missed" in out
     assert "osched install --target systemd (Persistent= timers catch up)" in out
+
+
+# -- macOS, through fake pmset, route and caffeinate on PATH ------------------------------------------
+PMSET_AC = """Now drawing from 'AC Power'
+ -InternalBattery-0 (id=4653155)	100%; charged; 0:00 remaining present: true
+"""
+PMSET_BATTERY = """Now drawing from 'Battery Power'
+ -InternalBattery-0 (id=4653155)	87%; discharging; 5:12 remaining present: true
+"""
+
+
+def _fake_tools(tmp_path: Path, monkeypatch: Any, pmset: str, route_ok: bool) -> Path:
+    bindir = tmp_path / "fakebin"
+    bindir.mkdir(exist_ok=True)
+    log = tmp_path / "calls.log"
+    for name, body in (
+        ("pmset", f"cat <<'EOF'\n{pmset}EOF\n"),
+        (
+            "route",
+            "exit 0\n" if route_ok else "echo 'route: writing to routing socket: not in table' >&2; exit 1\n",
+        ),
+        ("caffeinate", "exit 0\n"),
+    ):
+        tool = bindir / name
+        tool.write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n{body}')
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    return log
+
+
+def test_macos_reads_pmset_and_route(tmp_path: Path, monkeypatch: Any) -> None:
+    log = _fake_tools(tmp_path, monkeypatch, PMSET_BATTERY, route_ok=False)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert not conditions.on_ac_power() and conditions.has_battery() and not conditions.network_up()
+    _fake_tools(tmp_path, monkeypatch, PMSET_AC, route_ok=True)
+    assert conditions.on_ac_power() and conditions.network_up()
+    calls = log.read_text().splitlines()
+    assert "pmset -g batt" in calls and "route -n get default" in calls
+
+
+def test_macos_keeps_awake_with_caffeinate_on_the_supervisor(tmp_path: Path, monkeypatch: Any) -> None:
+    from osched.runtime import awake
+
+    _fake_tools(tmp_path, monkeypatch, PMSET_AC, route_ok=True)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    argv = awake.argv_for("agent", 4242)
+    assert argv is not None and argv[0].endswith("fakebin/caffeinate") and argv[1:] == ["-i", "-w", "4242"]

@@ -138,6 +138,17 @@ POWER_WAYS = {
 }
 
 
+def laptop_keys(cfg: Config) -> bool:
+    """Does the config say it is for a machine that sleeps (any job or schedule key of
+    docs/laptops.md)?"""
+    keys = ("keep_awake", "on_ac_power", "network", "stop_on_battery")
+    return any(
+        any(getattr(j, k) for k in keys) or any(s.wake for s in j.enabled_schedules)
+        for j in cfg.jobs.values()
+        if j.enabled_schedules
+    )
+
+
 def condition_notes(cfg: Config, target: str, system: bool = False) -> list[str]:
     """What ``target`` makes of the jobs' ``on_ac_power``, ``network``, ``stop_on_battery``
     (and, on a cluster, ``keep_awake``): one line per key that some job sets."""
