@@ -125,26 +125,32 @@ def task_priority(limits: dict[str, object]) -> int | None:
     return 5 if nice < 0 else 7 if nice == 0 else 8 if nice < 10 else 9
 
 
-def exec_argv(limits: dict[str, object], argv: list[str], python: str) -> list[str]:
+def exec_argv(limits: dict[str, object], argv: list[str], python: str, job: str = "") -> list[str]:
     """The job's argv on the supervisor path: through ``osched.limitexec`` when a limit
-    applies there (nice, io, memory, tasks; cpu needs a cgroup)."""
+    applies there; with ``job``, memory, tasks and cpu go into a transient scope of the user's
+    systemd manager when one answers (else RLIMIT_AS, RLIMIT_NPROC, and cpu unenforced)."""
     opts = []
-    for key, flag in (("nice", "--nice"), ("io", "--io"), ("memory", "--as"), ("tasks", "--nproc")):
+    pairs = (("nice", "--nice"), ("io", "--io"), ("memory", "--as"), ("tasks", "--nproc"), ("cpu", "--cpu"))
+    for key, flag in pairs:
         if key in limits:
             opts += [flag, str(limits[key])]
+    if job and any(k in limits for k in ("memory", "tasks", "cpu")):
+        opts += ["--scope", job]  # a cgroup of the user's manager first (limitexec)
     return [python, "-m", "osched.limitexec", *opts, "--", *argv] if opts else argv
 
 
 def supervisor_notes(limits: dict[str, object]) -> list[str]:
-    """How the supervisor path enforces each limit, where it differs from a cgroup."""
-    out = []
+    """How the supervisor path enforces each limit, where it differs from the systemd target."""
+    if not any(k in limits for k in ("memory", "tasks", "cpu")):
+        return []
+    out = ["memory, tasks and cpu in a transient scope of your systemd user manager when one answers"]
     if "memory" in limits:
         size = size_text(int(str(limits["memory"])))
-        out.append(f"memory {size} as RLIMIT_AS (the address space: an allocation past it fails)")
+        out.append(f"else memory {size} as RLIMIT_AS (the address space: an allocation past it fails)")
     if "tasks" in limits:
-        out.append(f"tasks {limits['tasks']} as RLIMIT_NPROC (counted over all of the user's processes)")
+        out.append(f"else tasks {limits['tasks']} as RLIMIT_NPROC (counted over all of the user's processes)")
     if "cpu" in limits:
-        out.append(f"cpu {limits['cpu']}% is not enforced without a cgroup (the systemd target enforces it)")
+        out.append(f"else cpu {limits['cpu']}% is not enforced (the systemd target always enforces it)")
     return out
 
 

@@ -166,3 +166,27 @@ def test_units_load_fire_inside_the_service_and_uninstall_leaves_nothing(manager
     finally:
         kill_user_processes(env)
         subprocess.run(["rm", "-rf", str(unit_dir)], check=False)
+
+
+def test_the_supervisor_path_puts_limits_in_a_scope_of_the_user_manager(manager: UserEnv) -> None:
+    """``osched.limitexec`` (cron's and launchd's jobs with memory, tasks or cpu limits) asks
+    the user's manager for a transient scope holding the job, with the limits on it.  The
+    process runs inside the manager's own tree here (a ``systemd-run --user`` service), as a
+    job started from a login session does on a host whose PID 1 is systemd."""
+    env = manager
+    job = (  # no "$": systemd-run expands it
+        "import os, subprocess; print(open('/proc/self/cgroup').read()); "
+        "subprocess.run(['systemctl', '--user', 'show', '-p', 'MemoryMax', '-p', 'TasksMax', "
+        "'-p', 'CPUQuotaPerSecUSec', '-p', 'Description', f'osched-lx-{os.getpid()}.scope'])"
+    )
+    r = env.run(
+        "systemd-run", "--user", "--wait", "--pipe", "--quiet", "--collect", "--",
+        str(env.bin / "python"), "-m", "osched.limitexec",
+        "--as", str(512 * 1024 * 1024), "--nproc", "64", "--cpu", "50", "--scope", "lx",
+        "--", str(env.bin / "python"), "-c", job,
+    )  # fmt: skip
+    out = r.stdout + r.stderr
+    assert "osched: limits in the cgroup of osched-lx-" in out, out
+    assert ".scope\n" in out and "/osched-lx-" in r.stdout
+    assert "MemoryMax=536870912" in r.stdout and "TasksMax=64" in r.stdout, r.stdout
+    assert "CPUQuotaPerSecUSec=500ms" in r.stdout and "Description=osched job lx" in r.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -437,7 +438,10 @@ def test_every_target_carries_the_limits_it_can(env: Any, monkeypatch: pytest.Mo
     plist = r.output.split("agent.day.start.plist <==")[1].split("==>")[0]
     assert "<key>Nice</key>\n\t<integer>10</integer>" in plist and "<key>LowPriorityIO</key>" in plist
     assert "<Priority>9</Priority>" in r.output.split("agent.day.start.xml <==")[1].split("==>")[0]
-    assert "note: agent: on cron the supervisor enforces memory 4G as RLIMIT_AS" in r.output
+    assert (
+        "note: agent: on cron the supervisor enforces memory, tasks and cpu in a transient scope of "
+        "your systemd user manager when one answers; else memory 4G as RLIMIT_AS" in r.output
+    )
     kube = CliRunner().invoke(cli, ["render", "--target", "kubernetes"]).output
     assert 'cpu: "500m"' in kube and 'memory: "4294967296"' in kube
     assert "note: agent: limits nice, io, tasks are not carried by kubernetes" in kube
@@ -483,7 +487,6 @@ STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00 "
 
 
 def test_each_line_of_output_is_stamped(env: Any) -> None:
-    import re
 
     env.write([DAY], agent_args=["--work", "0.05", "--exit-after", "3"])
     env.entry("start", "agent", "--schedule", "day", now=TUE_NOON, check=True)
@@ -658,5 +661,55 @@ def test_doctor_says_what_is_enforced_where(
     env.write([DAY], limits={"nice": 5, "memory": "1G", "cpu": "50%"})
     assert osched("install", "--target", "cron", "--no-start").exit_code == 0
     out = CliRunner().invoke(cli, ["doctor"]).output
-    assert "ok    cron: agent: on cron the supervisor enforces memory 1G as RLIMIT_AS" in out
-    assert "cpu 50% is not enforced without a cgroup" in out
+    assert "ok    cron: agent: on cron the supervisor enforces memory, tasks and cpu in a transient" in out
+    assert "else memory 1G as RLIMIT_AS" in out and "else cpu 50% is not enforced" in out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc: Linux")
+def test_limits_fall_back_to_rlimits_without_a_user_manager(tmp_path: Path) -> None:
+    """No manager (no bus), or one that refuses or cannot move the job: RLIMIT_AS and
+    RLIMIT_NPROC, and one line in the job's log saying so (the scope itself is checked against
+    a real user manager in test_integration_systemd.py)."""
+    import subprocess
+
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    show = [sys.executable, "-c", "print(open('/proc/self/limits').read())"]
+    argv = [sys.executable, "-m", "osched.limitexec", "--as", str(1 << 30), "--nproc", "77"]
+    argv += ["--cpu", "50", "--scope", "agent", "--", *show]
+
+    def limited(env: dict[str, str]) -> tuple[str, str]:
+        r = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"Max address space\s+1073741824", r.stdout), r.stdout
+        assert re.search(r"Max processes\s+77", r.stdout), r.stdout
+        return r.stdout, r.stderr
+
+    _, err = limited({"XDG_RUNTIME_DIR": str(runtime)})
+    assert err == (
+        "osched: no cgroup for the job's limits (no systemd user manager answers): memory as "
+        "RLIMIT_AS, tasks as RLIMIT_NPROC, cpu not enforced\n"
+    )
+    (runtime / "bus").write_text("")  # a bus, answered by a fake busctl
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "busctl.args"
+    busctl = bindir / "busctl"
+    busctl.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {calls}\necho "Access denied" >&2\nexit 1\n')
+    busctl.chmod(0o755)
+    path = f"{bindir}:{os.environ['PATH']}"
+    _, err = limited({"XDG_RUNTIME_DIR": str(runtime), "PATH": path})
+    assert "(busctl: Access denied)" in err
+    words = calls.read_text().splitlines()
+    assert words[:8] == [
+        "--user", "--quiet", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))",
+    ]  # fmt: skip
+    assert re.fullmatch(r"osched-agent-\d+\.scope", words[8]) and words[9:11] == ["fail", "6"]
+    assert words[11:15] == ["PIDs", "au", "1", words[8].split("-")[-1].removesuffix(".scope")]
+    props = " ".join(words[15:])
+    assert "MemoryMax t 1073741824" in props and "TasksMax t 77" in props
+    assert "CPUQuotaPerSecUSec t 500000" in props and props.endswith(" 0")
+    busctl.write_text("#!/bin/sh\nexit 0\n")  # it answers, but the job stays where it was
+    _, err = limited({"XDG_RUNTIME_DIR": str(runtime), "PATH": path})
+    assert "(the manager could not move the job into it)" in err

@@ -108,7 +108,7 @@ class Launcher:
 
             if shutil.which(argv[0], path=env.get("PATH")) is None:
                 raise FileNotFoundError(2, "No such file or directory", argv[0])
-            argv = exec_argv(job.limits, argv, sys.executable)
+            argv = exec_argv(job.limits, argv, sys.executable, job.name)
         now = rt.clock.now()
         fd = self.open_log(job.name, f"--- osched: starting {job.name} at {iso(now)} ({why}) ---\n", job)
         out = relay(rt.state.root, job, rt.foreground)  # stamped lines; None: straight to the file
