@@ -140,6 +140,17 @@ def test_units_load_fire_inside_the_service_and_uninstall_leaves_nothing(manager
         ) == start + timedelta(minutes=1)
         r = env.osched("doctor", check=False)
         assert "ok    systemd user manager is" in r.stdout, r.stdout
+        # no journald here: a drop-in sends the service's output to a file, which is what the
+        # journal would be given (journalctl --user -u osched-agent.soon.service)
+        journal = env.work / "service-output.txt"
+        dropin = unit_dir / "osched-agent.soon.service.d"
+        env.run("mkdir", "-p", str(dropin))
+        env.run(
+            "sh",
+            "-c",
+            f"printf '[Service]\\nStandardOutput=append:{journal}\\nStandardError=append:{journal}\\n' > {dropin}/out.conf",
+        )
+        sc(env, "daemon-reload")
 
         # the timer fires: the job runs inside osched-agent.soon.service
         wait_until(start)
@@ -157,6 +168,12 @@ def test_units_load_fire_inside_the_service_and_uninstall_leaves_nothing(manager
         assert prop(env, service, "Result") == "success"
         assert [e["event"] for e in env.events()][-1] in ("stopped", "stop_skipped")
         assert any(e["event"] == "stopped" and e.get("reason") == "window soon ended" for e in env.events())
+        # the job's lines reached the service's output (the journal) unstamped, and its log stamped
+        told = journal.read_text()
+        assert f"fake_agent {st['pid']}: start" in told and f"{st['pid']}: got signal 15" in told, told
+        logged = (env.state / "jobs" / "agent" / "output.log").read_text()
+        assert f"+00:00 fake_agent {st['pid']}: start" in logged
+        env.run("rm", "-rf", str(dropin))
 
         r = env.osched("uninstall")
         assert "5 removed" in r.stdout, r.stdout
