@@ -29,7 +29,7 @@ from .model import Config, Job, Schedule
 if TYPE_CHECKING:
     from pathlib import Path
 
-VERSION = 4  # 4: every field of Job and Schedule, generically
+VERSION = 5  # 4: every field of Job and Schedule, generically; 5: dates (skip, one-off windows)
 FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
 FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
 
@@ -38,11 +38,17 @@ FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
 # Every field of Schedule and Job, generically: tuples and frozensets become lists and back (the
 # dataclasses' types say which), so a new config key needs no line here.
 _SET_FIELDS = {"days"}
+_DATE_SET_FIELDS = {"skip"}  # dates as ISO strings
+_DATE_FIELDS = {"on"}
 
 
 def _plain(value: Any) -> Any:
+    from datetime import date
+
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, frozenset):
-        return sorted(value)
+        return [_plain(v) for v in sorted(value)]
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -53,6 +59,7 @@ def _plain(value: Any) -> Any:
 def _typed(cls: Any, data: dict[str, Any], **extra: Any) -> Any:
     """``cls`` from its fields' plain data: lists back into tuples (or a frozenset)."""
     from dataclasses import fields
+    from datetime import date
 
     kw: dict[str, Any] = {}
     for f in fields(cls):
@@ -61,6 +68,10 @@ def _typed(cls: Any, data: dict[str, Any], **extra: Any) -> Any:
         v = data[f.name]
         if f.name in _SET_FIELDS:
             v = frozenset(v)
+        elif f.name in _DATE_SET_FIELDS:
+            v = frozenset(date.fromisoformat(x) for x in v)
+        elif f.name in _DATE_FIELDS and v is not None:
+            v = date.fromisoformat(v)
         elif isinstance(v, list):
             v = tuple(tuple(x) if isinstance(x, list) else x for x in v)
         kw[f.name] = v

@@ -264,6 +264,13 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     if "restart" in raw:
         retries, backoff = _restart(raw["restart"], f"{key}.restart", fail)
     schedules = _schedules(name, raw.get("schedules", []), key, tz_name, fail)
+    from . import dateconfig
+
+    skip_items, skip, region = dateconfig.skip_and_holidays(raw, key, fail)
+    if "windows" in raw:
+        taken = {s.id for s in schedules}
+        schedules += dateconfig.one_off_windows(name, raw["windows"], key, tz_name, fail, taken)
+    schedules = dateconfig.with_job_dates(schedules, skip, region)
     kube = _kube_job(raw["kubernetes"], f"{key}.kubernetes", fail) if "kubernetes" in raw else {}
     return Job(
         name=name,
@@ -277,6 +284,8 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
         backoff=backoff,
         schedules=schedules,
         kubernetes=kube,
+        skip_items=skip_items,
+        holidays=region,
     )
 
 
@@ -343,7 +352,13 @@ def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str,
                 f"must be shorter than the window ({parse.format_minutes(duration)}): "
                 "the start is delayed by up to this, and the stop still comes at the window's end",
             )
+    from . import dateconfig
+
+    skip_items, skip, region = dateconfig.skip_and_holidays(raw, key, fail)
     return Schedule(
+        skip_items=skip_items,
+        skip=skip,
+        holidays=region,
         id=sid,
         job=job,
         hour=hour,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,11 @@ class Schedule:
     env: dict[str, str] = field(default_factory=dict)
     random_delay: float = 0.0  # seconds: each window's start is delayed by a random amount up to this
     wake: bool = False  # wake the machine for the window's start, where the scheduler can
-    index: int = 0  # position in the job's schedules array
+    index: int = 0  # position in the job's schedules array (a one-off window: in its windows array)
+    skip: frozenset[date] = frozenset()  # dates no window starts on: its own and its job's (dates.py)
+    skip_items: tuple[str, ...] = ()  # its own skip list, as written
+    holidays: str | None = None  # a region whose public holidays are skipped (its own, else its job's)
+    on: date | None = None  # a one-off window ([[jobs.NAME.windows]]): its only date
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -48,7 +53,7 @@ class Schedule:
 
     @property
     def days_text(self) -> str:
-        return format_days(self.days)
+        return f"{self.on:%Y-%m-%d}" if self.on is not None else format_days(self.days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,8 @@ class Job:
     limits: dict[str, Any] = field(default_factory=dict)  # nice, io, cpu, memory, tasks (osched.limits)
     log_keep: int = DEFAULT_LOG_KEEP  # output.log rotations kept
     keep_awake: bool = False  # no idle sleep while the job runs (an inhibitor held by its supervisor)
+    skip_items: tuple[str, ...] = ()  # the job's skip list, as written (each schedule holds the dates)
+    holidays: str | None = None  # the job's holidays region, as written
     on_ac_power: bool = False  # a window starts only on AC power (it waits for it within the window)
     network: bool = False  # a window starts only with a default route up (likewise)
     stop_on_battery: bool = False  # the job is stopped when the machine goes on battery

@@ -15,12 +15,13 @@ JOB_KEYS = {
     *("command", "workdir", "env", "stop_signal", "stop_timeout", "restart", "schedules", "kubernetes"),
     *("on_failure", "on_start", "on_success", "ping_url", "user", "env_files", "limits", "log_keep"),
     *("keep_awake", "on_ac_power", "network", "stop_on_battery"),
+    *("skip", "holidays", "windows"),
 }
 LAPTOP_FLAGS = ("keep_awake", "on_ac_power", "network", "stop_on_battery")
 RESTART_KEYS = {"retries", "backoff"}
 SCHEDULE_KEYS = {
     *("id", "start", "duration", "days", "timezone", "enabled", "args", "env"),
-    *("random_delay", "wake"),
+    *("random_delay", "wake", "skip", "holidays"),
 }
 KUBE_KEYS = {"namespace", "context"}
 KUBE_JOB_KEYS = {"image", "service_account", "resources", "secret_env"}

@@ -41,6 +41,10 @@ def schedule_dict(s: Schedule) -> dict[str, Any]:
         "env": dict(s.env),
         "random_delay_seconds": s.random_delay,
         "wake": s.wake,
+        "one_off": s.on is not None,  # a [[jobs.NAME.windows]] entry: "days" is its date's weekday
+        "date": s.on.isoformat() if s.on is not None else None,
+        "skip": list(s.skip_items),
+        "holidays": s.holidays,
     }
 
 
@@ -63,6 +67,8 @@ def job_dict(job: Job) -> dict[str, Any]:
         "limits": dict(job.limits),
         "log_keep": job.log_keep,
         "keep_awake": job.keep_awake,
+        "skip": list(job.skip_items),
+        "holidays": job.holidays,
         "on_ac_power": job.on_ac_power,
         "network": job.network,
         "stop_on_battery": job.stop_on_battery,
@@ -114,7 +120,7 @@ def status_times(job: Job, now: datetime, tz: ZoneInfo) -> tuple[dict[str, Any],
     for s in job.enabled_schedules:
         now_open, nxt = around(s, now)
         opened += now_open
-        nexts.append(nxt)
+        nexts += [nxt] if nxt is not None else []
     next_run = min(nexts, key=lambda w: (w.start, w.schedule.id)) if nexts else None
     fields = {
         "name": job.name,
@@ -139,6 +145,10 @@ def describe_schedule(s: Schedule) -> str:
         extra += f"  random delay up to {format_seconds(s.random_delay)}"
     if s.wake:
         extra += "  wakes the machine"
+    if s.skip_items:
+        extra += "  skip: " + ", ".join(s.skip_items)
+    if s.holidays:
+        extra += f"  skips public holidays in {s.holidays}"
     when = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
     return f"{s.id}: {when}{state}{extra}"
 

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from .dates import excluded
 from .model import Job, Schedule
 
 _ONE_DAY = timedelta(days=1)
@@ -69,11 +70,16 @@ def wall_to_instant(day: date, hour: int, minute: int, tz: ZoneInfo) -> datetime
 
 
 def window_on(s: Schedule, day: date) -> Window | None:
-    """The window that starts on local ``day``, or None if ``day`` is not listed."""
-    if day.weekday() not in s.days:
+    """The window that starts on local ``day``, or None if ``day`` is not listed (its weekday,
+    and not a skipped date, a holiday, or another date than a one-off window's: ``dates``)."""
+    if day.weekday() not in s.days or (_dated(s) and excluded(s, day)):
         return None
     start = wall_to_instant(day, s.hour, s.minute, s.tz)
     return Window(s, start, start + timedelta(minutes=s.duration))
+
+
+def _dated(s: Schedule) -> bool:
+    return bool(s.skip) or s.holidays is not None or s.on is not None
 
 
 def _local_date(t: datetime, tz: ZoneInfo) -> date:
@@ -100,12 +106,20 @@ def current_window(s: Schedule, t: datetime) -> Window | None:
     return found[0] if found else None
 
 
+HORIZON = timedelta(days=4 * 366)  # beyond any skip range: a schedule with no window in it has none
+
+
 def windows_after(s: Schedule, t: datetime) -> Iterator[Window]:
-    """Windows of ``s`` that start strictly after ``t``, in order, without end."""
+    """Windows of ``s`` that start strictly after ``t``, in order: without end for a weekly
+    schedule, none after its date for a one-off window (nor within ``HORIZON`` for a schedule
+    whose every date is skipped)."""
     t = _aware(t)
     day = _local_date(t, s.tz) - _ONE_DAY
     last: datetime | None = None
-    while True:
+    end = day + HORIZON if _dated(s) else None
+    if s.on is not None:
+        end = min(end or s.on, s.on)
+    while end is None or day <= end:
         w = window_on(s, day)
         if w is not None and w.start > t and (last is None or w.start > last):
             last = w.start
@@ -113,11 +127,13 @@ def windows_after(s: Schedule, t: datetime) -> Iterator[Window]:
         day += _ONE_DAY
 
 
-def next_window(s: Schedule, t: datetime) -> Window:
-    return next(windows_after(s, t))
+def next_window(s: Schedule, t: datetime) -> Window | None:
+    """The first window of ``s`` starting after ``t``; None when there is none (a one-off
+    window that is over)."""
+    return next(windows_after(s, t), None)
 
 
-def around(s: Schedule, t: datetime) -> tuple[list[Window], Window]:
+def around(s: Schedule, t: datetime) -> tuple[list[Window], Window | None]:
     """(``open_windows(s, t)``, ``next_window(s, t)``) in one pass over the days: what every
     view asks of each schedule (at 10,000 schedules this is most of ``status``)."""
     t = _aware(t)
@@ -126,6 +142,8 @@ def around(s: Schedule, t: datetime) -> tuple[list[Window], Window]:
     day = _local_date(t, tz) - span * _ONE_DAY
     duration = timedelta(minutes=s.duration)
     days, hour, minute = s.days, s.hour, s.minute
+    if _dated(s):  # a skipped date or a one-off window: the plain walk
+        return open_windows(s, t), next_window(s, t)
     opened: list[Window] = []
     for _ in range(span + 9):  # a listed day comes within any 7
         if day.weekday() in days:
@@ -178,7 +196,7 @@ def job_times(job: Job, t: datetime) -> JobTimes:
     for s in job.enabled_schedules:
         now_open, nxt = around(s, t)
         opened.extend(now_open)
-        starts.append(nxt.start)
+        starts += [nxt.start] if nxt is not None else []
     if opened:
         return JobTimes(tuple(opened), max(w.end for w in opened), None)
     return JobTimes((), None, min(starts) if starts else None)

@@ -303,4 +303,5 @@ def test_show_lists_every_key_of_a_job(cfg_path: Path) -> None:
     assert "on failure:      notify-send 'a failed'" in r.output
     keys = set(job_dict(Job(name="a", command=("true",))))
     alias = {"stop_timeout": "stop_timeout_seconds", "retries": "restart", "backoff": "restart"}
+    alias["skip_items"] = "skip"
     assert {alias.get(f.name, f.name) for f in fields(Job)} <= keys

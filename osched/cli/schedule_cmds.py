@@ -155,8 +155,10 @@ def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> N
         w = current_window(s, c.now)
         if w is not None:
             click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
+        elif (nxt := next_window(s, c.now)) is not None:
+            click.echo(f"Next window: {report.human(nxt.start, tz)}.")
         else:
-            click.echo(f"Next window: {report.human(next_window(s, c.now).start, tz)}.")
+            click.echo("No window ahead (a one-off window that is over).")
         echo_lines([f"Note: {n}" for n in _overlaps(c, cfg, job_name, s)])
     note = zone_note(s.timezone)
     if note:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from ..core import rule
-from ..model import Job
+from ..model import Job, Schedule
 from ..state import JobOutcome, JobState, Override, iso, parse_iso
 from ..windows import Window, next_window, windows_between
 
@@ -115,6 +115,24 @@ def window_for_start(job: Job, sid: str, now: datetime) -> Window | None:
     return None if i is None else windows[i]
 
 
+def dates_skip(s: Schedule, now: datetime) -> str | None:
+    """Why a start firing of ``s`` at ``now`` is skipped when its weekday's window would be
+    open but its date is skipped (``skip``, a holiday); None otherwise."""
+    if not s.skip and s.holidays is None:
+        return None
+    from dataclasses import replace
+
+    from ..dates import why_excluded
+
+    plain = replace(s, skip=frozenset(), holidays=None)
+    windows = windows_between(plain, now, now + EARLY + _SECOND)
+    i = rule.start_index(seconds(windows), now.timestamp())
+    if i is None:
+        return None
+    day = windows[i].start.astimezone(s.tz).date()
+    return f"{s.id}: {why_excluded(s, day)}"
+
+
 def start_precheck(job: Job | None, job_name: str, sid: str, config: Path, now: datetime) -> Decision:
     """The part of the start decision that needs no state: the common skip takes no lock.
     SKIP, or START with the window (to be confirmed by ``start_decision``)."""
@@ -127,7 +145,12 @@ def start_precheck(job: Job | None, job_name: str, sid: str, config: Path, now: 
         return skip(f"schedule {sid!r} is disabled")
     w = window_for_start(job, sid, now)
     if w is None:
-        return skip(f"outside the window of {sid} (next start {iso(next_window(s, now).start)})")
+        dated = dates_skip(s, now)
+        if dated:
+            return skip(dated)
+        nxt = next_window(s, now)
+        ahead = f"next start {iso(nxt.start)}" if nxt is not None else "no window ahead"
+        return skip(f"outside the window of {sid} ({ahead})")
     return Decision(Action.START, f"window {sid} open until {iso(w.end)}", w)
 
 

@@ -38,7 +38,7 @@ from .base import (
     each_enabled,
     enabled_pairs,
 )
-from .extras import as_system, condition_notes, laptop_keys, limit_notes, wake_notes
+from .extras import as_system, condition_notes, limit_notes, wake_notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,14 +298,7 @@ class Cron(BaseTarget):
         return sys.platform != "win32"
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
-        out = limit_notes(cfg, "cron") + wake_notes(cfg, "cron") + condition_notes(cfg, "cron")
-        if laptop_keys(cfg):
-            out.append(
-                "cron runs no firing missed while the machine sleeps: a window that opens in sleep "
-                "is missed (systemd's Persistent= timers run it at resume); a running job is still "
-                "stopped within a minute of resume"
-            )
-        return out
+        return limit_notes(cfg, "cron") + wake_notes(cfg, "cron") + condition_notes(cfg, "cron")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
         if ctx.system:

@@ -169,4 +169,10 @@ def condition_notes(cfg: Config, target: str, system: bool = False) -> list[str]
                 else "the supervisor looks once a minute and stops the job on battery"
             )
         out.append(f"{key} ({', '.join(jobs)}): {way}")
+    if target == "cron" and laptop_keys(cfg):
+        out.append(
+            "cron runs no firing missed while the machine sleeps: a window that opens in sleep "
+            "is missed (systemd's Persistent= timers run it at resume); a running job is still "
+            "stopped within a minute of resume"
+        )
     return out
