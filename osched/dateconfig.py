@@ -35,10 +35,14 @@ def skip_and_holidays(
 def with_job_dates(
     schedules: tuple[Schedule, ...], skip: frozenset[date], region: str | None
 ) -> tuple[Schedule, ...]:
-    """Each schedule's dates with its job's added (its own holidays region wins)."""
+    """Each weekly schedule's dates with its job's added (its own holidays region wins).  A
+    one-off window names its date itself: the job's skip dates and holidays leave it alone."""
     if not skip and region is None:
         return schedules
-    return tuple(replace(s, skip=s.skip | skip, holidays=s.holidays or region) for s in schedules)
+    return tuple(
+        s if s.on is not None else replace(s, skip=s.skip | skip, holidays=s.holidays or region)
+        for s in schedules
+    )
 
 
 def one_off_windows(

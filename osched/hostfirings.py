@@ -184,7 +184,10 @@ def host_firings(
     wall time gets a dated firing (Task Scheduler, launchd).
 
     Cached on the schedule's timing alone: the targets all ask for the same schedule when
-    rendering ``--target all``."""
+    rendering ``--target all``.  A one-off window (``s.on``) fires on its date only: a dated
+    start (unless it has begun) and a dated stop."""
+    if s.on is not None:
+        return _one_off(s, host, now, exact)
     starts, ends = _host_firings(
         s.hour,
         s.minute,
@@ -237,6 +240,18 @@ def _host_firings(
         _weekly(starts) + tuple(dated_starts[k] for k in sorted(dated_starts)),
         _weekly(ends) + tuple(dated_ends[k] for k in sorted(dated_ends)),
     )
+
+
+def _one_off(s: Schedule, host: ZoneInfo, now: datetime, exact: bool) -> tuple[list[Firing], list[Firing]]:
+    assert s.on is not None
+    w = window_on(s, s.on)
+    if w is None or w.end <= now:
+        return [], []
+    points = ([w.start] if w.start > now else []), [w.end]
+    out = tuple(
+        [f for p in ps if (f := _dated_firing(p, host, frozenset(), {}, exact)) is not None] for ps in points
+    )
+    return out[0], out[1]
 
 
 def _keys(table: dict[int, set[int]]) -> frozenset[tuple[int, int]]:

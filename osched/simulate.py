@@ -109,7 +109,8 @@ def firings(
         raise ValueError(f"simulate knows {', '.join(simulated())}, not {target!r}")
     files = targets.render(target, cfg, ctx)
     run_ctx = ctx if run_zone is None or run_zone == ctx.host_zone else replace(ctx, host_zone=run_zone)
-    found, used = t.firings(cfg, run_ctx, files, a, b, engine, notes if notes is not None else [])
+    current = targets.ahead(cfg, ctx.now)  # what was rendered
+    found, used = t.firings(current, run_ctx, files, a, b, engine, notes if notes is not None else [])
     out = sorted((Firing(*f) for f in found), key=lambda f: (f.at, f.job, f.kind != "stop", f.schedule))
     return out, used
 

@@ -2,7 +2,7 @@
 
 One module per command group: ``init_cmd`` (init), ``job_cmds``, ``schedule_cmds``,
 ``view_cmds`` (list, show, status, next, calendar, override, events, logs, completion),
-``control_cmds`` (start, stop), ``os_cmds`` (render, install, uninstall, doctor) and
+``control_cmds`` (start, stop), ``date_cmds`` (skip, window), ``os_cmds`` (render, install, uninstall, doctor) and
 ``simulate_cmds``.  ``base``
 holds the group, the error handling and the completion helpers.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401 - register
     control_cmds,
+    date_cmds,
     init_cmd,
     job_cmds,
     os_cmds,

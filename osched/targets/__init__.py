@@ -17,7 +17,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from .base import File, Finding, RenderContext, Target, write_files
+from .base import File, Finding, RenderContext, Target, ahead, write_files
 
 if TYPE_CHECKING:
     from ..model import Config
@@ -102,7 +102,8 @@ def auto(ctx: RenderContext) -> str:
 
 
 def render(target: str, cfg: Config, ctx: RenderContext) -> list[File]:
-    return get(target).render(cfg, ctx)
+    """``target``'s artifacts for ``cfg`` (one-off windows that are over left out: ``ahead``)."""
+    return get(target).render(ahead(cfg, ctx.now), ctx)
 
 
 PARALLEL_MIN = 2000  # schedules; below this a second process costs more than it saves
@@ -195,6 +196,7 @@ __all__ = [
     "Finding",
     "RenderContext",
     "Target",
+    "ahead",
     "all_targets",
     "auto",
     "get",

@@ -250,6 +250,27 @@ def enabled_pairs(cfg: Config) -> list[tuple[str, str]]:
     return [(j.name, s.id) for j in cfg.jobs.values() for s in j.enabled_schedules]
 
 
+def ahead(cfg: Config, now: datetime) -> Config:
+    """``cfg`` without its one-off windows that are over at ``now``: no artifact carries them
+    (``doctor`` reports them as finished)."""
+    from dataclasses import replace
+
+    from ..windows import window_on
+
+    def over(s: Schedule) -> bool:
+        if s.on is None:
+            return False
+        w = window_on(s, s.on)
+        return w is None or w.end <= now
+
+    if not any(over(s) for j in cfg.jobs.values() for s in j.schedules):
+        return cfg
+    jobs = {
+        n: replace(j, schedules=tuple(s for s in j.schedules if not over(s))) for n, j in cfg.jobs.items()
+    }
+    return replace(cfg, jobs=jobs)
+
+
 def each_enabled(cfg: Config, label: str) -> Iterator[tuple[Job, Schedule]]:
     """(job, schedule) of every enabled schedule, in the config's order, as work a listener
     may watch (``progress``: a bar on a terminal)."""

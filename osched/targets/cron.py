@@ -81,7 +81,8 @@ def note(f: Firing, s: Schedule, kind: str) -> str:
     a dated line is for."""
     what = f"{s.job}/{s.id} {'start' if kind == 'start' else 'end'}"
     if f.at is not None:
-        return f"{what} on {f.at:%Y-%m-%d %H:%M} UTC (a DST day)"
+        why = "a one-off window" if s.on is not None else "a DST day"
+        return f"{what} on {f.at:%Y-%m-%d %H:%M} UTC ({why})"
     base = s.hour * 60 + s.minute + (s.duration if kind == "stop" else 0)
     wall = f"{base // 60 % 24:02d}:{base % 60:02d} {s.timezone}"
     delta = (f.hour * 60 + f.minute - base) % 1440

@@ -176,3 +176,24 @@ def condition_notes(cfg: Config, target: str, system: bool = False) -> list[str]
             "stopped within a minute of resume"
         )
     return out
+
+
+def date_notes(cfg: Config) -> list[str]:
+    """What a cluster makes of ``skip``, ``holidays`` and one-off windows: no osched
+    entrypoint runs there to skip a date, and a CronJob has no year."""
+    out = []
+    skipped = [
+        f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.skip or s.holidays
+    ]
+    if skipped:
+        out.append(
+            f"skip and holidays are not carried by kubernetes ({', '.join(skipped)}): the CronJob "
+            "runs on those dates too (no osched entrypoint runs in the cluster to skip them)"
+        )
+    once = [f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.on is not None]
+    if once:
+        out.append(
+            f"a one-off window is a CronJob for its day and month ({', '.join(once)}): a CronJob has "
+            "no year, so install again (or uninstall) after the window, before the date comes again"
+        )
+    return out

@@ -106,7 +106,8 @@ def clashes(s: Schedule, now: datetime, years: int = CLASH_YEARS) -> list[Clash]
         d = first.date() - timedelta(days=1)
         while datetime(d.year, d.month, d.day) <= last:
             start = datetime(d.year, d.month, d.day) + wall
-            if d.weekday() in s.days and first <= start < last and instant >= now.replace(tzinfo=None):
+            listed = d.weekday() in s.days and (s.on is None or d == s.on)
+            if listed and first <= start < last and instant >= now.replace(tzinfo=None):
                 out.append(Clash(d, kind, first, last))
             d += timedelta(days=1)
     return out
@@ -114,7 +115,10 @@ def clashes(s: Schedule, now: datetime, years: int = CLASH_YEARS) -> list[Clash]
 
 def when(s: Schedule) -> When:
     """The CronJob's schedule: the start's wall time on the listed days, in the schedule's own
-    zone.  It never runs out and never fires on a day that is not listed."""
+    zone.  It never runs out and never fires on a day that is not listed.  A one-off window:
+    its day and month (a CronJob has no year field: ``kubernetes.notes`` says so)."""
+    if s.on is not None:
+        return When(f"{s.minute} {s.hour} {s.on.day} {s.on.month} *", s.timezone)
     return When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)
 
 

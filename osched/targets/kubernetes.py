@@ -32,7 +32,7 @@ from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, noop, read_text, restore, run_step, sha
 from ..runner import must
 from .base import BaseTarget, File, Finding, RenderContext, Target, each_enabled
-from .extras import condition_notes, limit_notes, wake_notes
+from .extras import condition_notes, date_notes, limit_notes, wake_notes
 from .kubeobjects import cronjobs, document, fold_notes, kubectl, selector
 
 
@@ -93,7 +93,7 @@ class Kubernetes(BaseTarget):
                 "its minute (the controller has no jitter)"
             )
         out += limit_notes(cfg, "kubernetes (cpu and memory become resources)", carried=("cpu", "memory"))
-        out += wake_notes(cfg, "kubernetes") + condition_notes(cfg, "kubernetes")
+        out += wake_notes(cfg, "kubernetes") + condition_notes(cfg, "kubernetes") + date_notes(cfg)
         files = [j.name for j in cfg.jobs.values() if j.env_files and j.enabled_schedules]
         if files:
             out.append(

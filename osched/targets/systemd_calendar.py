@@ -116,12 +116,28 @@ def _near_cached(
 
 
 def start_specs(s: Schedule, now: datetime) -> list[str]:
+    if s.on is not None:
+        return _one_off(s, now, True)
     return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, True))
 
 
 def stop_specs(s: Schedule, now: datetime) -> list[str]:
     """The nominal end, weekly; and a dated line for every end a DST change moves."""
+    if s.on is not None:
+        return _one_off(s, now, False)
     return list(_timer_specs(s.hour, s.minute, s.duration, s.days, s.timezone, now, False))
+
+
+def _one_off(s: Schedule, now: datetime, start: bool) -> list[str]:
+    """A one-off window's start or end: one dated UTC line (none for a start already past)."""
+    from ..windows import window_on
+
+    assert s.on is not None
+    w = window_on(s, s.on)
+    if w is None:
+        return []
+    t = w.start if start else w.end
+    return [_dated(t)] if t > now else []
 
 
 @lru_cache(maxsize=65536)  # a function of the timing alone: schedules that share one share it

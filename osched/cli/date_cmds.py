@@ -1,0 +1,141 @@
+"""``osched skip`` and ``osched window add|list|remove``: dates beside weekdays (blackout
+dates and one-off windows, docs/windows.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .. import views as report
+from ..app import App
+from ..dates import parse_at, parse_skip_item
+from ..errors import UsageError
+from ..parse import parse_duration, parse_id, zone
+from .base import check, cli, complete_jobs, complete_zones_param, echo_lines, pass_app
+
+
+@cli.command()
+@click.argument("job_name", metavar="JOB|list", shell_complete=complete_jobs)
+@click.argument("items", metavar="DATE|RANGE...", nargs=-1)
+@click.option("--schedule", "sid", metavar="ID", help="The schedule's skip list (default: the job's).")
+@click.option("--remove", is_flag=True, help="Remove the dates or ranges (as written) instead.")
+@pass_app
+def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove: bool) -> None:
+    """Skip windows that start on DATE (2026-12-24) or in RANGE (2026-12-24..2027-01-01).
+
+    Dates are the schedule's own zone's; a window already open when a skipped date begins runs
+    to its end.  ``osched skip list`` lists every skipped date and holiday region."""
+    from .. import dateedit
+
+    if job_name == "list" and not items:
+        _list_skips(c)
+        return
+    if not items:
+        raise UsageError("give at least one DATE or RANGE (or: osched skip list)")
+    for item in items:
+        check(parse_skip_item, item, "DATE|RANGE")
+    if remove:
+        c.edit(lambda e: dateedit.remove_skip(e, job_name, sid, items), job=job_name)
+        click.echo(f"Removed from the skip list of {job_name}{'/' + sid if sid else ''}: {', '.join(items)}.")
+    else:
+        _, new = c.edit(lambda e: dateedit.add_skip(e, job_name, sid, items), job=job_name)
+        shown = ", ".join(new) if new else "nothing new"
+        click.echo(f"Skipped for {job_name}{'/' + sid if sid else ''}: {shown}.")
+    echo_lines(c.resync())
+
+
+def _list_skips(c: App) -> None:
+    cfg = c.load()
+    lines = []
+    for job in cfg.jobs.values():
+        if job.skip_items or job.holidays:
+            lines.append(f"{job.name}: {_what(job.skip_items, job.holidays)}")
+        for s in job.schedules:
+            if s.skip_items or (s.holidays and s.holidays != job.holidays):
+                lines.append(f"{job.name}/{s.id}: {_what(s.skip_items, s.holidays)}")
+    click.echo("\n".join(lines) if lines else "No skipped dates.")
+
+
+def _what(items: tuple[str, ...], region: str | None) -> str:
+    parts = list(items) + ([f"public holidays in {region}"] if region else [])
+    return ", ".join(parts)
+
+
+@cli.group()
+def window() -> None:
+    """Add, list or remove one-off windows (a date and time, not a weekday)."""
+
+
+@window.command("add")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.option(
+    "--at", "at", required=True, metavar="YYYY-MM-DDTHH:MM", help="Its start, wall time in the zone."
+)
+@click.option("--duration", required=True, metavar="D", help="e.g. 4h, 90m.")
+@click.option(
+    "--timezone", metavar="TZ", help="IANA zone (default: the config's).", shell_complete=complete_zones_param
+)
+@click.option("--id", "wid", metavar="ID", help="Its id (default: once-YYYYMMDD-HHMM).")
+@click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
+@pass_app
+def window_add(
+    c: App, job_name: str, at: str, duration: str, timezone: str | None, wid: str | None, no_start: bool
+) -> None:
+    """Add a one-off window to JOB: --at 2026-12-05T02:00 --duration 4h.
+
+    It behaves as any window (overrides, crash restarts, next, status, simulate); if it is
+    open now the job starts at once (unless --no-start)."""
+    from .. import dateedit
+
+    check(parse_at, at, "--at")
+    check(parse_duration, duration, "--duration")
+    fields: dict[str, Any] = {"start": at.replace(" ", "T"), "duration": duration}
+    if timezone is not None:
+        check(zone, timezone, "--timezone")
+        fields["timezone"] = timezone
+    if wid is not None:
+        fields["id"] = check(lambda v: parse_id(v, "window id"), wid, "--id")
+    cfg, new_id = c.edit(lambda e: dateedit.add_window(e, job_name, fields), job=job_name)
+    s = c.job(cfg, job_name).schedule(new_id)
+    assert s is not None
+    click.echo(f"Added window {job_name}/{report.describe_schedule(s)}")
+    echo_lines(c.resync())
+    if not no_start:
+        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, new_id)] if m])
+
+
+@window.command("list")
+@click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@pass_app
+def window_list(c: App, job_name: str | None) -> None:
+    """The one-off windows (of JOB, or of every job), with their instants."""
+    from ..windows import window_on
+
+    cfg = c.load()
+    jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
+    lines = []
+    for job in jobs:
+        for s in job.schedules:
+            if s.on is None:
+                continue
+            w = window_on(s, s.on)
+            when = (
+                f"{report.human(w.start, c.view_tz)} -> {report.human(w.end, c.view_tz)}" if w else "skipped"
+            )
+            over = "  [over]" if w is not None and w.end <= c.now else ""
+            lines.append(f"{job.name}/{report.describe_schedule(s)}  {when}{over}")
+    click.echo("\n".join(lines) if lines else "No one-off windows.")
+
+
+@window.command("remove")
+@click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
+@click.argument("wid", metavar="ID")
+@pass_app
+def window_remove(c: App, job_name: str, wid: str) -> None:
+    """Remove one-off window ID from JOB."""
+    from .. import dateedit
+
+    c.edit(lambda e: dateedit.remove_window(e, job_name, wid), job=job_name)
+    click.echo(f"Removed window {job_name}/{wid}.")
+    echo_lines(c.resync())
