@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from . import install as inst
@@ -133,6 +134,31 @@ def check_host_zone() -> list[Finding]:
     return out
 
 
+def check_dates(cfg: Config, now: datetime) -> list[Finding]:
+    """One-off windows that are over (no artifact carries them any more) and skip dates that
+    have passed: said, so the config can be tidied (``osched window remove``, ``osched skip
+    --remove``)."""
+    from .dates import parse_skip_item
+    from .windows import window_on
+
+    out = []
+    today = now.date()
+    for job in cfg.jobs.values():
+        lists = [("", job.skip_items)] + [(s.id, s.skip_items) for s in job.schedules]
+        for sid, items in lists:
+            past = [i for i in items if max(parse_skip_item(i)) < today]
+            if past:
+                where = f"{job.name}/{sid}" if sid else job.name
+                fix = f"osched skip {job.name}{' --schedule ' + sid if sid else ''} --remove {' '.join(past)}"
+                out.append(Finding("ok", f"{where}: skip dates in the past: {', '.join(past)}", fix))
+        for s in job.schedules:
+            w = window_on(s, s.on) if s.on is not None else None
+            if s.on is not None and (w is None or w.end <= now):
+                what = f"{job.name}/{s.id}: the one-off window of {s.on} is over (finished)"
+                out.append(Finding("ok", what, f"osched window remove {job.name} {s.id}"))
+    return out
+
+
 def check_commands(cfg: Config) -> list[Finding]:
     """Every job's program (and on_failure hook) can be run by the timer, with its bare PATH."""
     from .resolve import TIMER_PATH, timer_problem
@@ -216,6 +242,7 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
         findings.append(Finding("ok", f"config {ctx.config_path} is valid ({n} job{'s' if n != 1 else ''})"))
         findings += check_commands(cfg)
         findings += check_keep_awake(cfg)
+        findings += check_dates(cfg, ctx.now)
         findings += check_last_firings(cfg, ctx.state_dir)
     except OschedError as e:
         findings.append(Finding("FAIL", str(e), "fix the config"))
