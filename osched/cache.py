@@ -158,7 +158,10 @@ def remember(
 def fire_for(
     config_path: Path, ident: list[int], job: Job, now: datetime, written_ns: int
 ) -> core.Fire | None:
-    """The job's fire file: every window of each schedule that overlaps the horizon."""
+    """The job's fire file: every window of each schedule that overlaps the horizon, and the
+    windows its dates skip."""
+    from dataclasses import replace
+
     from .windows import windows_between
 
     zones = []
@@ -178,8 +181,15 @@ def fire_for(
         )
         for s in job.schedules
     ]
+    skipped = {}
+    for s in job.schedules:
+        if s.enabled and (s.skip or s.holidays):
+            plain = replace(s, skip=frozenset(), holidays=None)
+            kept = {w.start for w in windows_between(s, a, b)}
+            gone = [w for w in windows_between(plain, a, b) if w.start not in kept]
+            skipped[s.id] = [(int(w.start.timestamp()), int(w.end.timestamp())) for w in gone]
     stamp = core.Stamp(str(config_path), ident, written_ns, zones)
-    return core.Fire(stamp, (int(a.timestamp()), int(b.timestamp())), schedules)
+    return core.Fire(stamp, (int(a.timestamp()), int(b.timestamp())), schedules, skipped)
 
 
 def read_fire(store: Store, config_path: str, ident: list[int], job: str) -> core.Fire | None:

@@ -80,6 +80,8 @@ def _start(fire: cache.Fire, sid: str, now: float) -> str:
             return f"schedule '{sid}' is disabled"
         if rule.start_index(windows, now) is not None:
             raise Fallback  # open, or opening within a minute: a start to decide
+        if rule.start_index(fire.skipped.get(sid, ()), now) is not None:
+            raise Fallback  # a window its dates skip: the full path names the date
         nxt = rule.next_start(windows, now)
         if nxt is None:
             raise Fallback  # beyond the horizon

@@ -83,6 +83,8 @@ def _start_scope(unit: str, props: list[tuple[str, ...]]) -> str | None:
     import subprocess
     import time
 
+    if sys.platform == "win32":  # pragma: no cover - main() never asks there
+        return "no systemd on Windows"
     busctl = shutil.which("busctl")
     runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     if busctl is None or not os.path.exists(os.path.join(runtime, "bus")):

@@ -2,9 +2,9 @@
 
 One module per command group: ``init_cmd`` (init), ``job_cmds``, ``schedule_cmds``,
 ``view_cmds`` (list, show, status, next, calendar, override, events, logs, completion),
-``control_cmds`` (start, stop), ``date_cmds`` (skip, window), ``os_cmds`` (render, install, uninstall, doctor) and
-``simulate_cmds``.  ``base``
-holds the group, the error handling and the completion helpers.
+``control_cmds`` (start, stop), ``date_cmds`` (skip, window), ``os_cmds`` (render, install,
+uninstall, doctor) and ``simulate_cmds``.  ``base`` holds the group, the error handling and
+the completion helpers.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 
 RACY_NS = 1_000_000_000
-FIRE_FORMAT = "osched-fire 2"
+FIRE_FORMAT = "osched-fire 3"  # 3: skipped windows ("x" lines)
 NAMES_FORMAT = "osched-names 1"
 LOCALTIME = "/etc/localtime"  # where the system zone is named
 TIMEZONE_FILE = "/etc/timezone"
@@ -152,14 +152,21 @@ def fresh(stamp: Stamp, config: str, ident: list[int]) -> bool:
 # -- the fire file ---------------------------------------------------------------------------------
 class Fire:
     """A parsed fire file: its stamp, the horizon it covers, and each schedule's windows
-    ``(id, enabled, [(start, end), ...])`` in the job's order, windows in start order."""
+    ``(id, enabled, [(start, end), ...])`` in the job's order, windows in start order; and per
+    schedule the windows its dates skip (``skip``, holidays), whose firings the full path
+    decides (it names the date)."""
 
-    __slots__ = ("horizon", "schedules", "stamp")
+    __slots__ = ("horizon", "schedules", "skipped", "stamp")
 
     def __init__(
-        self, stamp: Stamp, horizon: tuple[int, int], schedules: list[tuple[str, bool, list[tuple[int, int]]]]
+        self,
+        stamp: Stamp,
+        horizon: tuple[int, int],
+        schedules: list[tuple[str, bool, list[tuple[int, int]]]],
+        skipped: dict[str, list[tuple[int, int]]] | None = None,
     ) -> None:
         self.stamp, self.horizon, self.schedules = stamp, horizon, schedules
+        self.skipped = skipped or {}
 
     def covers(self, now: float, ahead: float) -> bool:
         return self.horizon[0] <= now and now + ahead < self.horizon[1]
@@ -171,6 +178,7 @@ def format_fire(fire: Fire) -> str | None:
     for sid, enabled, windows in fire.schedules:
         lines.append(f"schedule {sid} {int(enabled)}")
         lines.extend(f"w {a} {b}" for a, b in windows)
+        lines.extend(f"x {a} {b}" for a, b in fire.skipped.get(sid, []))
     if any("\n" in line or "\r" in line for line in lines):
         return None
     return "\n".join(lines) + "\n"
@@ -186,11 +194,16 @@ def parse_fire(text: str) -> Fire:
     schedules: list[tuple[str, bool, list[tuple[int, int]]]] = []
     horizon: tuple[int, int] | None = None
     windows: list[tuple[int, int]] = []
+    skipped: dict[str, list[tuple[int, int]]] = {}
+    sid = ""
     for line in lines[1:-1]:
         kind, _, rest = line.partition(" ")
         if kind == "w":
             a, b = rest.split(" ")
             windows.append((int(a), int(b)))
+        elif kind == "x" and schedules:
+            a, b = rest.split(" ")
+            skipped.setdefault(sid, []).append((int(a), int(b)))
         elif kind == "schedule":
             sid, enabled = rest.split(" ")
             windows = []
@@ -202,7 +215,7 @@ def parse_fire(text: str) -> Fire:
             raise ValueError(f"unknown line {kind!r}")
     if horizon is None:
         raise ValueError("not a whole fire file")
-    return Fire(_stamp(head, zones), horizon, schedules)
+    return Fire(_stamp(head, zones), horizon, schedules, skipped)
 
 
 def _stamp_line(kind: str, rest: str, head: dict[str, str], zones: list[tuple[str, int, int]]) -> bool:
