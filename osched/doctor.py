@@ -88,6 +88,8 @@ def check_installed(ctx: RenderContext, cfg: Config | None = None) -> list[Findi
         if cfg is not None:
             with contextlib.suppress(Exception):  # a note is information: never a failed check
                 findings += [Finding("ok", f"{name}: {note}") for note in t.notes(cfg, tctx)]
+            fix = f"osched install --target {name}"
+            findings += [Finding("warn", f"{name}: {why}", fix) for why in t.runs_out(cfg, entry, ctx.now)]
         if not t.catches_up and cfg is not None and _has_battery():
             findings.append(
                 Finding(

@@ -390,3 +390,53 @@ def test_the_fast_lane_hands_a_skipped_date_to_the_full_path(env: Any, monkeypat
     out = env.entry("start", "agent", "--schedule", "day", now="2026-11-25T10:00:00+00:00", check=True)
     assert "day: 2026-11-25 is a skipped date (skip)" in out.stdout + out.stderr
     assert env.events()[-1]["reason"] == "day: 2026-11-25 is a skipped date (skip)"
+
+
+# -- kubernetes: a CronJob per month for a schedule with skipped dates -----------------------------
+def test_kubernetes_splits_a_schedule_with_skipped_dates_by_month(tmp_path: Path) -> None:
+    import kubernetes_validate
+    import yaml
+
+    from osched import targets
+
+    cfg = load(
+        write(
+            tmp_path / "c.toml",
+            '[jobs.a]\ncommand = ["true"]\nskip = ["2026-12-24..2026-12-26"]\n'
+            'holidays = "DE-BY"\n[jobs.a.kubernetes]\nimage = "x:1"\n'
+            '[[jobs.a.schedules]]\nid = "n"\nstart = "22:00"\nduration = "2h"\ndays = ["mon-fri"]\n'
+            '[[jobs.a.windows]]\nid = "m"\nstart = "2027-01-09T02:00"\nduration = "4h"\n',
+        )
+    )
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    ctx = RenderContext(
+        config_path=tmp_path / "c.toml",
+        state_dir=tmp_path / "s",
+        now=now,
+        host_zone="UTC",
+        start_exe="/x/osched-start",
+        stop_exe="/x/osched-stop",
+    )
+    docs = [yaml.safe_load(f.content) for f in targets.render("kubernetes", cfg, ctx)]
+    for d in docs:
+        kubernetes_validate.validate(d, "1.27.0", strict=True)
+    names = [d["metadata"]["name"] for d in docs]
+    assert len(set(names)) == len(names) == 13  # 12 months of "n" and the one-off window
+    by_month = {
+        d["spec"]["schedule"].split()[3]: d["spec"]["schedule"]
+        for d in docs
+        if "-m-" not in d["metadata"]["name"]
+    }
+    assert len(by_month) == 12
+    december = by_month["12"].split()[2].split(",")
+    assert "23" in december and not {"24", "25", "26"} & set(december)  # skipped, and Christmas Day
+    assert "8" in by_month["12"].split()[2].split(",")  # Immaculate Conception is not a Bavarian holiday
+    january = by_month["1"].split()[2].split(",")
+    assert "1" not in january and "6" not in january and "7" in january  # New Year, Epiphany (DE-BY)
+    assert [d["spec"]["schedule"] for d in docs if "-m-" in d["metadata"]["name"]] == ["0 2 9 1 *"]
+    t = targets.get("kubernetes")
+    entry = {"installed_at": now.isoformat()}
+    assert t.runs_out(cfg, entry, now + timedelta(days=300)) == []
+    assert t.runs_out(cfg, entry, now + timedelta(days=340)) == [
+        "a/n: its CronJobs (one per month, for its skipped dates) run out on 2027-11-01"
+    ]

@@ -208,6 +208,10 @@ class Target(Protocol):
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
         """What the user should know about how ``cfg`` was rendered (one line each)."""
 
+    def runs_out(self, cfg: Config, entry: dict[str, Any], now: datetime) -> list[str]:
+        """Artifacts of the install ``entry`` that stop firing soon by themselves (``doctor``
+        warns; a host target's renewal is ``upkeep``'s)."""
+
     def folders(self, ctx: RenderContext) -> list[Path]:
         """The folders it writes artifact files into: a recorded artifact anywhere else is
         refused (a manifest is never trusted to name what to delete)."""
@@ -308,6 +312,9 @@ class BaseTarget:
     catches_up: ClassVar[bool] = True
 
     def notes(self, cfg: Config, ctx: RenderContext) -> list[str]:
+        return []
+
+    def runs_out(self, cfg: Config, entry: dict[str, Any], now: datetime) -> list[str]:
         return []
 
     def folders(self, ctx: RenderContext) -> list[Path]:

@@ -183,12 +183,16 @@ def date_notes(cfg: Config) -> list[str]:
     entrypoint runs there to skip a date, and a CronJob has no year."""
     out = []
     skipped = [
-        f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.skip or s.holidays
+        f"{j.name}/{s.id}"
+        for j in cfg.jobs.values()
+        for s in j.enabled_schedules
+        if (s.skip or s.holidays) and s.on is None
     ]
     if skipped:
         out.append(
-            f"skip and holidays are not carried by kubernetes ({', '.join(skipped)}): the CronJob "
-            "runs on those dates too (no osched entrypoint runs in the cluster to skip them)"
+            f"skip and holidays on kubernetes ({', '.join(skipped)}): one CronJob per month of the "
+            "coming year, naming its days (a cron line cannot leave out a date); install again "
+            "within the year (doctor says when)"
         )
     once = [f"{j.name}/{s.id}" for j in cfg.jobs.values() for s in j.enabled_schedules if s.on is not None]
     if once:

@@ -122,6 +122,46 @@ def when(s: Schedule) -> When:
     return When(f"{s.minute} {s.hour} * * {_dow(s.days)}", s.timezone)
 
 
+SPLIT_MONTHS = 12  # a schedule with skipped dates: one CronJob per month, this many months ahead
+
+
+def whens(s: Schedule, now: datetime) -> list[When]:
+    """The CronJobs' schedules: ``when``, or, for a schedule whose dates skip some days
+    (``skip``, ``holidays``), one per month of the coming ``SPLIT_MONTHS`` naming its days of
+    month: a cron line cannot say "mondays but not the 24th" (its day-of-month and weekday
+    fields are or-ed), and no osched entrypoint runs in the cluster to skip the date.  A month
+    field repeats every year, so these run out: install again within the year (``doctor``
+    says when)."""
+    if s.on is not None or (not s.skip and s.holidays is None):
+        return [when(s)]
+    from ..dates import excluded
+
+    first = now.astimezone(s.tz).date()
+    end_month = (first.month - 1 + SPLIT_MONTHS) % 12 + 1
+    end = first.replace(year=first.year + (first.month - 1 + SPLIT_MONTHS) // 12, month=end_month, day=1)
+    by_month: dict[tuple[int, int], list[int]] = {}
+    day = first
+    while day < end:
+        if day.weekday() in s.days and not excluded(s, day):
+            by_month.setdefault((day.year, day.month), []).append(day.day)
+        day += timedelta(days=1)
+    return [
+        When(f"{s.minute} {s.hour} {','.join(map(str, days))} {month} *", s.timezone)
+        for (_, month), days in sorted(by_month.items())
+    ]
+
+
+def split_until(s: Schedule, now: datetime) -> str | None:
+    """The date a month-split schedule's CronJobs run out (``whens``); None when not split."""
+    if s.on is not None or (not s.skip and s.holidays is None):
+        return None
+    first = now.astimezone(s.tz).date()
+    month = (first.month - 1 + SPLIT_MONTHS) % 12 + 1
+    return first.replace(
+        year=first.year + (first.month - 1 + SPLIT_MONTHS) // 12, month=month, day=1
+    ).isoformat()
+
+
 def refusal(s: Schedule, now: datetime) -> tuple[str, str] | None:
     """Why the controller cannot run ``s`` right in the coming years: its start falls in a gap
     on a listed day (the controller skips it: the window would not start), or in a repeated
@@ -243,12 +283,11 @@ def cronjobs(cfg: Config, job: Job, s: Schedule, ctx: RenderContext) -> list[dic
         raise ConfigError(message, str(cfg.path), f"jobs.{job.name}.schedules[{s.id}].{key}")
     labels = _labels(ctx.config_id, job.name, s.id)
     what = f"{s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
-    w = when(s)
     return [
         {
             "apiVersion": "batch/v1",
             "kind": "CronJob",
-            "metadata": _metadata(cfg, cronjob_name(ctx.config_id, job.name, s.id), labels, what),
+            "metadata": _metadata(cfg, cronjob_name(ctx.config_id, job.name, s.id, part), labels, what),
             "spec": {
                 "schedule": w.schedule,
                 "timeZone": w.zone,
@@ -260,6 +299,7 @@ def cronjobs(cfg: Config, job: Job, s: Schedule, ctx: RenderContext) -> list[dic
                 },
             },
         }
+        for part, w in enumerate(whens(s, ctx.now))
     ]
 
 

@@ -23,7 +23,7 @@ Labels: ``app.kubernetes.io/managed-by: osched``, ``osched/config-id``, ``osched
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,7 +33,7 @@ from ..plan import Plan, file_diff, files_drift, noop, read_text, restore, run_s
 from ..runner import must
 from .base import BaseTarget, File, Finding, RenderContext, Target, each_enabled
 from .extras import condition_notes, date_notes, limit_notes, wake_notes
-from .kubeobjects import cronjobs, document, fold_notes, kubectl, selector
+from .kubeobjects import cronjobs, document, fold_notes, kubectl, selector, split_until
 
 
 # -- the target ------------------------------------------------------------------------------------------
@@ -100,6 +100,24 @@ class Kubernetes(BaseTarget):
                 f"env_files are not carried by kubernetes ({', '.join(files)}): name Secrets with "
                 'secret_env = { NAME = "secret-name/key" } in [jobs.NAME.kubernetes]'
             )
+        return out
+
+    def runs_out(self, cfg: Config, entry: dict[str, Any], now: datetime) -> list[str]:
+        """A schedule with skipped dates is a CronJob per month of the year after its install
+        (``kubeobjects.whens``): said from 30 days before that year ends."""
+        try:
+            at = datetime.fromisoformat(str(entry.get("installed_at")))
+        except ValueError:
+            return []
+        out = []
+        for j in cfg.jobs.values():
+            for s in j.enabled_schedules:
+                until = split_until(s, at)
+                if until is not None and now.date() >= date.fromisoformat(until) - timedelta(days=30):
+                    out.append(
+                        f"{j.name}/{s.id}: its CronJobs (one per month, for its skipped dates) "
+                        f"run out on {until}"
+                    )
         return out
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
