@@ -9,10 +9,9 @@ battery or offline waits for them (``wait``) until it ends.
 * Power, Linux: ``/sys/class/power_supply/*/type`` and ``online``, read as systemd's
   ``ConditionACPower=`` reads them: on AC when a mains supply is online, or when the machine
   has no mains supply at all (a desktop, a server, a container); on battery when it has mains
-  supplies and none is online.  macOS: ``pmset -g batt``.  Windows: Task Scheduler's task
-  settings decide (the entrypoint does not check).
+  supplies and none is online.  macOS: ``pmset -g batt``.
 * Network, Linux: a default route that is up (``/proc/net/route``, ``/proc/net/ipv6_route``);
-  macOS: ``route -n get default``.
+  macOS: ``route -n get default``; Windows: Task Scheduler's ``RunOnlyIfNetworkAvailable``.
 
 ``$OSCHED_HOST_ROOT`` (default ``/``) is where ``sys`` and ``proc`` are read from: tests point
 it at a fake tree; a container can point it at the host's mounted ``/sys`` and ``/proc``.
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from .context import Host, Reply
 
 ROOT_ENV = "OSCHED_HOST_ROOT"
+ROUTES_MAX = 4 << 20  # a route table is read whole (a host with containers has thousands of routes)
 POLL = 60.0  # a waiting start looks again at most this often (DESIGN §6: no faster wake-ups)
 MAINS = {"Mains", "USB", "USB_C", "USB_PD", "USB_PD_DRP", "USB_DCP", "USB_CDP", "USB_ACA"}
 
@@ -41,10 +41,10 @@ def _root() -> Path:
     return Path(os.environ.get(ROOT_ENV) or "/")
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, limit: int = 4096) -> str:
     try:
         with open(path, encoding="ascii", errors="replace") as f:
-            return f.read(4096).strip()
+            return f.read(limit).strip()
     except OSError:
         return ""
 
@@ -112,7 +112,7 @@ def network_up() -> bool:
             return True
         return r.returncode == 0
     proc = _root() / "proc" / "net"
-    v4, v6 = _read(proc / "route"), _read(proc / "ipv6_route")
+    v4, v6 = _read(proc / "route", ROUTES_MAX), _read(proc / "ipv6_route", ROUTES_MAX)
     if not v4 and not v6:
         return True  # no route table to read (a restricted /proc): do not hold the job back
     for line in v4.splitlines()[1:]:
