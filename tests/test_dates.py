@@ -440,3 +440,36 @@ def test_kubernetes_splits_a_schedule_with_skipped_dates_by_month(tmp_path: Path
     assert t.runs_out(cfg, entry, now + timedelta(days=340)) == [
         "a/n: its CronJobs (one per month, for its skipped dates) run out on 2027-11-01"
     ]
+
+
+def test_the_read_commands_speak_json(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("OSCHED_NOW", "2026-11-30T12:00:00+00:00")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    monkeypatch.setenv("OSCHED_HOST_TZ", "Europe/Berlin")
+    monkeypatch.setenv("OSCHED_STATE_DIR", str(tmp_path / "state"))
+    example = Path(__file__).resolve().parent.parent / "examples" / "dates.toml"
+    path = write(tmp_path / "c.toml", example.read_text().split("\n", 2)[2])
+    c = ["--config", str(path)]
+    assert json.loads(run(*c, "window", "list", "--json").output) == {
+        "timezone": "Europe/Berlin",
+        "windows": [
+            {
+                "job": "agent",
+                "id": "migration",
+                "date": "2026-12-06",
+                "start": "2026-12-06T02:00:00+01:00",
+                "end": "2026-12-06T06:00:00+01:00",
+                "schedule_timezone": "Europe/Berlin",
+                "enabled": True,
+                "over": False,
+            }
+        ],
+    }
+    assert json.loads(run(*c, "skip", "list", "--json").output) == {
+        "skips": [
+            {"job": "agent", "schedule": None, "skip": ["2026-12-24..2027-01-01"], "holidays": None},
+            {"job": "agent", "schedule": "weeknights", "skip": ["2026-12-01"], "holidays": None},
+        ]
+    }
+    r = run(*c, "skip", "agent", "2027-01-05", "--json")
+    assert r.exit_code == 2 and "--json goes with osched skip list" in r.output

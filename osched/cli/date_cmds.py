@@ -12,7 +12,7 @@ from ..app import App
 from ..dates import parse_at, parse_skip_item
 from ..errors import UsageError
 from ..parse import parse_duration, parse_id, zone
-from .base import check, cli, complete_jobs, complete_zones_param, echo_lines, pass_app
+from .base import check, cli, complete_jobs, complete_zones_param, echo_lines, emit, json_option, pass_app
 
 
 @cli.command()
@@ -20,8 +20,9 @@ from .base import check, cli, complete_jobs, complete_zones_param, echo_lines, p
 @click.argument("items", metavar="DATE|RANGE...", nargs=-1)
 @click.option("--schedule", "sid", metavar="ID", help="The schedule's skip list (default: the job's).")
 @click.option("--remove", is_flag=True, help="Remove the dates or ranges (as written) instead.")
+@json_option
 @pass_app
-def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove: bool) -> None:
+def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove: bool, as_json: bool) -> None:
     """Skip windows that start on DATE (2026-12-24) or in RANGE (2026-12-24..2027-01-01).
 
     Dates are the schedule's own zone's; a window already open when a skipped date begins runs
@@ -29,8 +30,10 @@ def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove:
     from .. import dateedit
 
     if job_name == "list" and not items:
-        _list_skips(c)
+        _list_skips(c, as_json)
         return
+    if as_json:
+        raise UsageError("--json goes with osched skip list")
     if not items:
         raise UsageError("give at least one DATE or RANGE (or: osched skip list)")
     for item in items:
@@ -45,15 +48,20 @@ def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove:
     echo_lines(c.resync())
 
 
-def _list_skips(c: App) -> None:
+def _list_skips(c: App, as_json: bool) -> None:
     cfg = c.load()
-    lines = []
+    found: list[tuple[str, str | None, tuple[str, ...], str | None]] = []
     for job in cfg.jobs.values():
         if job.skip_items or job.holidays:
-            lines.append(f"{job.name}: {_what(job.skip_items, job.holidays)}")
+            found.append((job.name, None, job.skip_items, job.holidays))
         for s in job.schedules:
             if s.skip_items or (s.holidays and s.holidays != job.holidays):
-                lines.append(f"{job.name}/{s.id}: {_what(s.skip_items, s.holidays)}")
+                found.append((job.name, s.id, s.skip_items, s.holidays))
+    if as_json:
+        keys = ("job", "schedule", "skip", "holidays")
+        emit({"skips": [dict(zip(keys, (j, s, list(i), h), strict=True)) for j, s, i, h in found]})
+        return
+    lines = [f"{j}{'/' + s if s else ''}: {_what(i, h)}" for j, s, i, h in found]
     click.echo("\n".join(lines) if lines else "No skipped dates.")
 
 
@@ -107,24 +115,41 @@ def window_add(
 
 @window.command("list")
 @click.argument("job_name", metavar="[JOB]", required=False, shell_complete=complete_jobs)
+@json_option
 @pass_app
-def window_list(c: App, job_name: str | None) -> None:
+def window_list(c: App, job_name: str | None, as_json: bool) -> None:
     """The one-off windows (of JOB, or of every job), with their instants."""
     from ..windows import window_on
 
     cfg = c.load()
     jobs = [c.job(cfg, job_name)] if job_name else list(cfg.jobs.values())
     lines = []
+    shapes = []
     for job in jobs:
         for s in job.schedules:
             if s.on is None:
                 continue
             w = window_on(s, s.on)
+            shapes.append(
+                {
+                    "job": job.name,
+                    "id": s.id,
+                    "date": s.on.isoformat(),
+                    "start": report.local_iso(w.start, c.view_tz) if w else None,
+                    "end": report.local_iso(w.end, c.view_tz) if w else None,
+                    "schedule_timezone": s.timezone,
+                    "enabled": s.enabled,
+                    "over": w is None or w.end <= c.now,
+                }
+            )
             when = (
                 f"{report.human(w.start, c.view_tz)} -> {report.human(w.end, c.view_tz)}" if w else "skipped"
             )
             over = "  [over]" if w is not None and w.end <= c.now else ""
             lines.append(f"{job.name}/{report.describe_schedule(s)}  {when}{over}")
+    if as_json:
+        emit({"timezone": c.view_tz.key, "windows": shapes})
+        return
     click.echo("\n".join(lines) if lines else "No one-off windows.")
 
 
