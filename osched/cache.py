@@ -187,7 +187,8 @@ def fire_for(
             plain = replace(s, skip=frozenset(), holidays=None)
             kept = {w.start for w in windows_between(s, a, b)}
             gone = [w for w in windows_between(plain, a, b) if w.start not in kept]
-            skipped[s.id] = [(int(w.start.timestamp()), int(w.end.timestamp())) for w in gone]
+            if gone:
+                skipped[s.id] = [(int(w.start.timestamp()), int(w.end.timestamp())) for w in gone]
     stamp = core.Stamp(str(config_path), ident, written_ns, zones)
     return core.Fire(stamp, (int(a.timestamp()), int(b.timestamp())), schedules, skipped)
 

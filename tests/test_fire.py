@@ -89,7 +89,9 @@ class Fired:
         self.code = r.returncode
         self.stdout = r.stdout
         lines = r.stderr.splitlines()
-        self.fast = not any(line.endswith(" osched.entry") for line in lines if line.startswith("import time:"))
+        self.fast = not any(
+            line.endswith(" osched.entry") for line in lines if line.startswith("import time:")
+        )
         self.stderr = "\n".join(line for line in lines if not line.startswith("import time:"))
 
 
@@ -108,8 +110,18 @@ class Site:
         e.pop("OSCHED_NOW", None)
         if now:
             e["OSCHED_NOW"] = now
-        argv = [sys.executable, "-X", "importtime", str(SCRIPTS / prog), *args,
-                "--config", str(self.config), "--state-dir", str(self.state), "-v"]
+        argv = [
+            sys.executable,
+            "-X",
+            "importtime",
+            str(SCRIPTS / prog),
+            *args,
+            "--config",
+            str(self.config),
+            "--state-dir",
+            str(self.state),
+            "-v",
+        ]
         return Fired(subprocess.run(argv, capture_output=True, text=True, env=e, timeout=60))
 
     def fire_file(self, job: str) -> Path:
@@ -135,8 +147,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     gone = subprocess.Popen(["true"])
     gone.wait()
     (s.state / "jobs" / "done").mkdir(parents=True, exist_ok=True)
-    (s.state / "jobs" / "done" / "state.json").write_text(json.dumps(
-        {"outcome": "finished", "pgid": gone.pid, "pgid_start": "1", "last_exit": 0, "crashes": 0}) + "\n")
+    (s.state / "jobs" / "done" / "state.json").write_text(
+        json.dumps({"outcome": "finished", "pgid": gone.pid, "pgid_start": "1", "last_exit": 0, "crashes": 0})
+        + "\n"
+    )
     return s
 
 
@@ -181,11 +195,20 @@ def test_the_fast_lane_hands_over_what_it_cannot_read_exactly(site: Site, change
         d.mkdir(mode=0o700, exist_ok=True)
     undo: list[Any] = []
     if change == "override":  # an expired stop override: the full path clears it, with an event
-        (jobdir / "override-stop.json").write_text(json.dumps(
-            {"kind": "stop", "created": "2026-11-20T00:00:00+00:00", "expires": "2026-11-21T00:00:00+00:00",
-             "reason": "manual stop"}))
+        (jobdir / "override-stop.json").write_text(
+            json.dumps(
+                {
+                    "kind": "stop",
+                    "created": "2026-11-20T00:00:00+00:00",
+                    "expires": "2026-11-21T00:00:00+00:00",
+                    "reason": "manual stop",
+                }
+            )
+        )
     elif change == "pid":  # a state with a job process: only the full path checks it
-        (jobdir / "state.json").write_text(json.dumps({"pid": 2**22 + 7, "pid_start": "1", "outcome": "running"}))
+        (jobdir / "state.json").write_text(
+            json.dumps({"pid": 2**22 + 7, "pid_start": "1", "outcome": "running"})
+        )
         undo.append((jobdir / "state.json").unlink)
     elif change == "option":
         args = [*args, "--foreground"]
@@ -214,11 +237,22 @@ def test_the_fast_lane_hands_over_what_it_cannot_read_exactly(site: Site, change
 
 
 def test_a_closed_stdout_does_not_make_a_second_decision(site: Site) -> None:
-    args = ["agent", "--schedule", "night", "--config", str(site.config), "--state-dir", str(site.state), "-v"]
+    args = [
+        "agent",
+        "--schedule",
+        "night",
+        "--config",
+        str(site.config),
+        "--state-dir",
+        str(site.state),
+        "-v",
+    ]
     site.run("osched-start", *args[:3])  # the fire file serves
     before = len((site.state / "events.jsonl").read_text().splitlines())
     script = f"{sys.executable} {SCRIPTS / 'osched-start'} {' '.join(args)} >&-"
-    r = subprocess.run(["bash", "-c", script], env={**os.environ, "OSCHED_NOW": NOW}, capture_output=True, text=True)
+    r = subprocess.run(
+        ["bash", "-c", script], env={**os.environ, "OSCHED_NOW": NOW}, capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert len((site.state / "events.jsonl").read_text().splitlines()) == before + 1
 
@@ -277,16 +311,30 @@ def test_without_a_state_dir_the_full_path_creates_it(tmp_path: Path) -> None:
 
 
 # -- the decisions, in-process, against runtime.policy ------------------------------------------
-ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "America/Nuuk", "UTC",
-         "Asia/Kolkata"]
+ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "America/Nuuk",
+    "UTC",
+    "Asia/Kolkata",
+]
 
 
 def _random_job(rng: random.Random, n: int) -> Job:
     schedules = tuple(
-        Schedule(id=f"s{i}", job="j", hour=rng.randrange(24), minute=rng.randrange(0, 60, 15),
-                 duration=rng.choice([1, 30, 90, 240, 1440, 2000]),
-                 days=frozenset(rng.sample(range(7), rng.randint(1, 7))),
-                 timezone=rng.choice(ZONES), enabled=rng.random() > 0.15, index=i)
+        Schedule(
+            id=f"s{i}",
+            job="j",
+            hour=rng.randrange(24),
+            minute=rng.randrange(0, 60, 15),
+            duration=rng.choice([1, 30, 90, 240, 1440, 2000]),
+            days=frozenset(rng.sample(range(7), rng.randint(1, 7))),
+            timezone=rng.choice(ZONES),
+            enabled=rng.random() > 0.15,
+            index=i,
+        )
         for i in range(n)
     )
     return Job(name="j", command=("true",), schedules=schedules)
@@ -297,20 +345,34 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
     instants near the 2026 changes: every skip of the policy is the fast lane's, with the same
     reason, and every firing that acts goes to the full path."""
     rng = random.Random(15)
-    changes = [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC),
-               datetime(2026, 4, 4, 15, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC),
-               datetime(2026, 3, 28, 0, tzinfo=UTC), datetime(2026, 9, 26, 14, tzinfo=UTC)]
+    changes = [
+        datetime(2026, 3, 8, 7, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, tzinfo=UTC),
+        datetime(2026, 4, 4, 15, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, tzinfo=UTC),
+        datetime(2026, 3, 28, 0, tzinfo=UTC),
+        datetime(2026, 9, 26, 14, tzinfo=UTC),
+    ]
     answered = handed = 0
     for _ in range(150):
         job = _random_job(rng, rng.randint(1, 4))
         written = rng.choice(changes) - timedelta(days=rng.uniform(0, 25))
         f = cache.fire_for(Path("/c.toml"), [1, 2, 3, 4, 5], job, written, 10**19)
-        assert f is not None and core_cache.parse_fire(core_cache.format_fire(f) or "").schedules == f.schedules
+        assert (
+            f is not None and core_cache.parse_fire(core_cache.format_fire(f) or "").schedules == f.schedules
+        )
+        gone = [(sid, w) for sid, ws in f.skipped.items() for w in ws]
         for _ in range(12):
-            now = rng.choice(changes) + timedelta(minutes=rng.randint(-26 * 60, 26 * 60), seconds=rng.choice([0, 30]))
+            now = rng.choice(changes) + timedelta(
+                minutes=rng.randint(-26 * 60, 26 * 60), seconds=rng.choice([0, 30])
+            )
+            s = rng.choice(job.schedules)
+            if gone and rng.random() < 0.3:  # a firing of a window a date skips
+                sid, (a, b) = rng.choice(gone)
+                now = datetime.fromtimestamp(rng.randint(a - 50, b - 1), UTC)
+                s = next(x for x in job.schedules if x.id == sid)
             if not f.horizon[0] <= now.timestamp() < f.horizon[1] - 60:
                 continue
-            s = rng.choice(job.schedules)
             pre = policy.start_precheck(job, "j", s.id, Path("/c.toml"), now)
             try:
                 reason = fastlane._start(f, s.id, now.timestamp())
@@ -325,6 +387,72 @@ def test_the_decisions_match_the_policy_on_dst_days() -> None:
             until, why = policy.keep_running(job, now, None)
             assert fastlane._window_open(f, "j", now.timestamp()) == (why if until is not None else None)
     assert answered > 300 and handed > 20, (answered, handed)
+
+
+def test_the_decisions_match_the_policy_with_skipped_dates_and_one_off_windows() -> None:
+    """The same, with dates (issue 27): random skipped dates and one-off windows near the DST
+    changes.  The fast lane never answers where the policy starts, every answer is the
+    policy's reason, and a firing on a skipped window goes to the full path (which names the
+    date)."""
+    from dataclasses import replace
+
+    rng = random.Random(27)
+    changes = [
+        datetime(2026, 3, 8, 7, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, tzinfo=UTC),
+        datetime(2026, 9, 26, 14, tzinfo=UTC),
+    ]
+    answered = handed = dated = 0
+    for _ in range(120):
+        job = _random_job(rng, rng.randint(1, 3))
+        base = rng.choice(changes).date()
+        schedules = []
+        for s in job.schedules:
+            if rng.random() < 0.3:  # a one-off window on a day near the change
+                on = base + timedelta(days=rng.randint(-2, 2))
+                schedules.append(
+                    replace(s, on=on, days=frozenset({on.weekday()}), duration=min(s.duration, 600))
+                )
+            else:
+                skip = {base + timedelta(days=rng.randint(-3, 3)) for _ in range(rng.randint(1, 4))}
+                schedules.append(replace(s, skip=frozenset(skip)))
+        job = replace(job, schedules=tuple(schedules))
+        written = rng.choice(changes) - timedelta(days=rng.uniform(0, 10))
+        f = cache.fire_for(Path("/c.toml"), [1, 2, 3, 4, 5], job, written, 10**19)
+        assert f is not None
+        back = core_cache.parse_fire(core_cache.format_fire(f) or "")
+        assert back.schedules == f.schedules and back.skipped == f.skipped
+        gone = [(sid, w) for sid, ws in f.skipped.items() for w in ws]
+        for _ in range(12):
+            now = rng.choice(changes) + timedelta(
+                minutes=rng.randint(-26 * 60, 26 * 60), seconds=rng.choice([0, 30])
+            )
+            s = rng.choice(job.schedules)
+            if gone and rng.random() < 0.3:  # a firing of a window a date skips
+                sid, (a, b) = rng.choice(gone)
+                now = datetime.fromtimestamp(rng.randint(a - 50, b - 1), UTC)
+                s = next(x for x in job.schedules if x.id == sid)
+            if not f.horizon[0] <= now.timestamp() < f.horizon[1] - 60:
+                continue
+            pre = policy.start_precheck(job, "j", s.id, Path("/c.toml"), now)
+            try:
+                reason = fastlane._start(f, s.id, now.timestamp())
+            except fastlane.Fallback:
+                if pre.action == policy.Action.SKIP:
+                    nxt = next_window(s, now)
+                    dated += "skipped date" in pre.reason
+                    assert (
+                        "skipped date" in pre.reason or nxt is None or nxt.start.timestamp() >= f.horizon[1]
+                    ), pre.reason
+                else:
+                    handed += 1
+            else:
+                assert pre.action == policy.Action.SKIP and pre.reason == reason
+                answered += 1
+            until, why = policy.keep_running(job, now, None)
+            assert fastlane._window_open(f, "j", now.timestamp()) == (why if until is not None else None)
+    assert answered > 200 and handed > 10 and dated > 3, (answered, handed, dated)
 
 
 @given(st.text(max_size=60) | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,55}", fullmatch=True))
@@ -366,11 +494,34 @@ def test_every_option_of_the_entry_module_still_parses() -> None:
     """One parser serves both paths: what the launcher and the units pass must parse."""
     from osched.entry import parse_args
 
-    pos, opts = parse_args(["agent", "--adopt", "--schedule", "s", "--until=2026-01-01T00:00:00+00:00",
-                            "--reason", "r", "--foreground", "--manual", "--resume", "--systemd", "user", "-v"])
+    pos, opts = parse_args(
+        [
+            "agent",
+            "--adopt",
+            "--schedule",
+            "s",
+            "--until=2026-01-01T00:00:00+00:00",
+            "--reason",
+            "r",
+            "--foreground",
+            "--manual",
+            "--resume",
+            "--systemd",
+            "user",
+            "-v",
+        ]
+    )
     assert pos == ["agent"] and opts == {
-        "--adopt": True, "--schedule": "s", "--until": "2026-01-01T00:00:00+00:00", "--reason": "r",
-        "--foreground": True, "--manual": True, "--resume": True, "--systemd": "user", "--verbose": True}
+        "--adopt": True,
+        "--schedule": "s",
+        "--until": "2026-01-01T00:00:00+00:00",
+        "--reason": "r",
+        "--foreground": True,
+        "--manual": True,
+        "--resume": True,
+        "--systemd": "user",
+        "--verbose": True,
+    }
 
 
 def test_the_constants_are_the_full_paths() -> None:
@@ -393,10 +544,16 @@ def test_windows_tasks_run_the_entry_module(monkeypatch: pytest.MonkeyPatch) -> 
     from osched.targets import base
 
     monkeypatch.setattr(sys, "platform", "win32")
-    ctx = base.RenderContext(config_path=Path("/c.toml"), state_dir=Path("/s"), now=datetime.now(UTC),
-                             host_zone="UTC", user="ada")
-    assert ctx.start_argv("agent", "night")[:5] == [str(Path(sys.executable).absolute()), "-m", "osched.entry",
-                                                   "start", "agent"]
+    ctx = base.RenderContext(
+        config_path=Path("/c.toml"), state_dir=Path("/s"), now=datetime.now(UTC), host_zone="UTC", user="ada"
+    )
+    assert ctx.start_argv("agent", "night")[:5] == [
+        str(Path(sys.executable).absolute()),
+        "-m",
+        "osched.entry",
+        "start",
+        "agent",
+    ]
     assert ctx.stop_argv("agent", "night")[1:4] == ["-m", "osched.entry", "stop"]
     assert ctx.resume_argv()[1:5] == ["-m", "osched.entry", "start", "--resume"]
 
@@ -404,24 +561,48 @@ def test_windows_tasks_run_the_entry_module(monkeypatch: pytest.MonkeyPatch) -> 
 def test_the_fast_lane_imports_almost_nothing(site: Site) -> None:
     """What a skip imports after the interpreter's own startup (``site``): osched's two small
     modules and C modules; no ``re``, ``json``, ``pathlib``, ``typing``, ``dataclasses``."""
-    core = {f"osched.core.{m}" for m in ("argv", "cache", "events", "ids", "jobstate", "rule", "store", "timefmt", "trust")}
-    allowed = {"osched", "osched.firing", "osched.fastlane", "osched.core", *core, "__future__", "zlib", "_json",
-               "fcntl", "pwd", "grp", "errno"}
+    core = {
+        f"osched.core.{m}"
+        for m in ("argv", "cache", "events", "ids", "jobstate", "rule", "store", "timefmt", "trust")
+    }
+    allowed = {
+        "osched",
+        "osched.firing",
+        "osched.fastlane",
+        "osched.core",
+        *core,
+        "__future__",
+        "zlib",
+        "_json",
+        "fcntl",
+        "pwd",
+        "grp",
+        "errno",
+    }
     # a disabled schedule: a skip whatever the real clock says (night starts at 02:00 UTC)
     for prog, args in (("osched-start", ["agent", "--schedule", "off"]), ("osched-stop", ["done"])):
         e = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
         e.pop("OSCHED_NOW", None)  # the real clock, as a timer fires it (OSCHED_NOW imports datetime)
-        argv = [sys.executable, str(SCRIPTS / prog), *args, "--config", str(site.config), "--state-dir",
-                str(site.state)]
+        argv = [
+            sys.executable,
+            str(SCRIPTS / prog),
+            *args,
+            "--config",
+            str(site.config),
+            "--state-dir",
+            str(site.state),
+        ]
         subprocess.run(argv, capture_output=True, env=e, timeout=60)  # renews the fire file for today
         r = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=60)
         lines = [x for x in r.stderr.splitlines() if x.startswith("import time:") and "|" in x]
         names = [x.rsplit("|", 1)[1].strip() for x in lines]
-        after_site = set(names[names.index("site") + 1:])
+        after_site = set(names[names.index("site") + 1 :])
         assert r.returncode == 0 and after_site <= allowed, after_site - allowed
 
 
-def test_a_changed_system_zone_makes_plans_and_fire_files_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_system_zone_makes_plans_and_fire_files_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A config without ``timezone`` means the system zone: a plan or fire file made while
     /etc/localtime named another zone is not used (the full path parses again)."""
     from osched import tzhost
