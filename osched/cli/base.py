@@ -240,3 +240,37 @@ def with_progress(f: Any) -> Any:
             return f(*args, **kwargs)
 
     return run
+
+
+_RESULT: dict[str, Any] | None = None  # the fields of the running command's --json object
+
+
+def json_result(f: Any) -> Any:
+    """``--json`` for a command that changes something: what it would print becomes the
+    object's ``messages``, beside the fields it reports with ``result`` (docs/json.md)."""
+    import contextlib
+    import functools
+    import io
+
+    @functools.wraps(f)
+    def run(*args: Any, as_json: bool = False, **kwargs: Any) -> Any:
+        global _RESULT
+        if not as_json:
+            return f(*args, **kwargs)
+        buf, _RESULT = io.StringIO(), {}
+        try:
+            with contextlib.redirect_stdout(buf):
+                out = f(*args, **kwargs)
+            fields = _RESULT
+        finally:
+            _RESULT = None
+        emit({**fields, "messages": [line for line in buf.getvalue().splitlines() if line]})
+        return out
+
+    return json_option(run)
+
+
+def result(**fields: Any) -> None:
+    """Report fields of the running command's ``--json`` object (nothing without ``--json``)."""
+    if _RESULT is not None:
+        _RESULT.update(fields)

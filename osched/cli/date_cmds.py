@@ -12,7 +12,19 @@ from ..app import App
 from ..dates import parse_at, parse_skip_item
 from ..errors import UsageError
 from ..parse import parse_duration, parse_id, zone
-from .base import check, cli, complete_jobs, complete_zones_param, echo_lines, emit, json_option, pass_app
+from .base import (
+    check,
+    cli,
+    complete_jobs,
+    complete_zones_param,
+    echo_lines,
+    emit,
+    json_option,
+    json_result,
+    pass_app,
+    result,
+)
+from .schedule_cmds import live
 
 
 @cli.command()
@@ -32,20 +44,27 @@ def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove:
     if job_name == "list" and not items:
         _list_skips(c, as_json)
         return
-    if as_json:
-        raise UsageError("--json goes with osched skip list")
     if not items:
         raise UsageError("give at least one DATE or RANGE (or: osched skip list)")
     for item in items:
         check(parse_skip_item, item, "DATE|RANGE")
+    where = f"{job_name}{'/' + sid if sid else ''}"
     if remove:
-        c.edit(lambda e: dateedit.remove_skip(e, job_name, sid, items), job=job_name)
-        click.echo(f"Removed from the skip list of {job_name}{'/' + sid if sid else ''}: {', '.join(items)}.")
+        cfg, _ = c.edit(lambda e: dateedit.remove_skip(e, job_name, sid, items), job=job_name)
+        changed = {"removed": list(items)}
+        lines = [f"Removed from the skip list of {where}: {', '.join(items)}."]
     else:
-        _, new = c.edit(lambda e: dateedit.add_skip(e, job_name, sid, items), job=job_name)
-        shown = ", ".join(new) if new else "nothing new"
-        click.echo(f"Skipped for {job_name}{'/' + sid if sid else ''}: {shown}.")
-    echo_lines(c.resync())
+        cfg, new = c.edit(lambda e: dateedit.add_skip(e, job_name, sid, items), job=job_name)
+        changed = {"added": new}
+        lines = [f"Skipped for {where}: {', '.join(new) if new else 'nothing new'}."]
+    lines += c.resync()
+    job = c.job(cfg, job_name)
+    found = job.schedule(sid) if sid else None
+    now = list((found or job).skip_items)
+    if as_json:
+        emit({"job": job_name, "schedule": sid, **changed, "skip": now, "messages": lines})
+    else:
+        echo_lines(lines)
 
 
 def _list_skips(c: App, as_json: bool) -> None:
@@ -87,6 +106,7 @@ def window() -> None:
 @click.option("--id", "wid", metavar="ID", help="Its id (default: once-YYYYMMDD-HHMM).")
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_app
+@json_result
 def window_add(
     c: App, job_name: str, at: str, duration: str, timezone: str | None, wid: str | None, no_start: bool
 ) -> None:
@@ -107,10 +127,11 @@ def window_add(
     cfg, new_id = c.edit(lambda e: dateedit.add_window(e, job_name, fields), job=job_name)
     s = c.job(cfg, job_name).schedule(new_id)
     assert s is not None
+    result(job=job_name, window=report.schedule_dict(s), started=None)
     click.echo(f"Added window {job_name}/{report.describe_schedule(s)}")
     echo_lines(c.resync())
     if not no_start:
-        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, new_id)] if m])
+        live(c, cfg, job_name, new_id)
 
 
 @window.command("list")
@@ -157,10 +178,12 @@ def window_list(c: App, job_name: str | None, as_json: bool) -> None:
 @click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.argument("wid", metavar="ID")
 @pass_app
+@json_result
 def window_remove(c: App, job_name: str, wid: str) -> None:
     """Remove one-off window ID from JOB."""
     from .. import dateedit
 
     c.edit(lambda e: dateedit.remove_window(e, job_name, wid), job=job_name)
+    result(job=job_name, window=wid, removed=True)
     click.echo(f"Removed window {job_name}/{wid}.")
     echo_lines(c.resync())

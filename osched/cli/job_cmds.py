@@ -12,7 +12,8 @@ from ..app import App
 from ..errors import UsageError
 from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal, parse_url, parse_user
 from ..resolve import resolve
-from .base import check, cli, complete_jobs, echo_lines, pass_app
+from ..views import job_dict
+from .base import check, cli, complete_jobs, echo_lines, json_result, pass_app, result
 
 
 def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
@@ -212,6 +213,7 @@ def _job_fields(
 @click.argument("command", nargs=-1, required=True)
 @_job_options
 @pass_app
+@json_result
 def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
     """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
     check(lambda v: parse_id(v, "job name"), name, "NAME")
@@ -224,7 +226,8 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
         e.add_job(name, argv, **fields)
         return argv
 
-    _, argv = c.edit(add, job=name)
+    cfg, argv = c.edit(add, job=name)
+    result(job=job_dict(c.job(cfg, name)))
     click.echo(f"Added job {name!r}: {shlex.join(argv)}")
     echo_lines(c.resync())
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
@@ -237,6 +240,7 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
 @_job_options
 @click.option("--unset-env", multiple=True, metavar="NAME", help="Remove a variable.")
 @pass_app
+@json_result
 def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any) -> None:
     """Change job NAME; a COMMAND after -- replaces its command."""
     fields, notes = _job_fields(**opts)
@@ -247,7 +251,8 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
         fields["unset_env"] = list(unset_env)
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
-    c.edit(lambda e: e.set_job(name, **fields), job=name)
+    cfg, _ = c.edit(lambda e: e.set_job(name, **fields), job=name)
+    result(job=job_dict(c.job(cfg, name)))
     click.echo(f"Updated job {name!r}.")
     echo_lines(c.resync())
     echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
@@ -256,9 +261,11 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
 @job.command("remove")
 @click.argument("name", shell_complete=complete_jobs)
 @pass_app
+@json_result
 def job_remove(c: App, name: str) -> None:
     """Remove job NAME, its schedules and its state (overrides, last result, logs); refused
     while it runs."""
     c.remove_job(name)
+    result(job=name, removed=True)
     click.echo(f"Removed job {name!r}.")
     echo_lines(c.resync())

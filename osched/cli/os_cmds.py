@@ -15,7 +15,18 @@ from .. import paths
 from ..app import App
 from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
-from .base import TargetChoice, check, cli, echo_lines, emit, json_option, pass_app, with_progress
+from .base import (
+    TargetChoice,
+    check,
+    cli,
+    echo_lines,
+    emit,
+    json_option,
+    json_result,
+    pass_app,
+    result,
+    with_progress,
+)
 
 
 @cli.command()
@@ -124,6 +135,7 @@ def auto_target_option(help: str) -> Any:
 @click.option("--no-start", is_flag=True, help="Do not start jobs whose window is open now.")
 @pass_app
 @with_progress
+@json_result
 def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) -> None:
     """Put the schedules into the OS scheduler (idempotent; records an install manifest).
 
@@ -137,7 +149,9 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     name = targets.auto(ctx) if target == "auto" else target
     if target == "auto":
         click.echo(f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another).")
-    _show_plan(c.install(name, system, dry_run), dry_run)
+    out = c.install(name, system, dry_run)
+    result(target=name, system=system, dry_run=dry_run, changed=not out.plan.empty, started=None)
+    _show_plan(out, dry_run)
     _notes([name], cfg, ctx)
     for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
         if f.level != "ok":
@@ -145,6 +159,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     if not dry_run and not no_start:
         message = c.start_open_windows(cfg, name, system)
         if message:
+            result(started=message)
             click.echo(message)
 
 
@@ -158,6 +173,7 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
 )
 @pass_app
 @with_progress
+@json_result
 def uninstall(c: App, target: str, dry_run: bool, purge: bool) -> None:
     """Remove exactly what install recorded for this config, even if the TOML changed since.
 
@@ -166,6 +182,7 @@ def uninstall(c: App, target: str, dry_run: bool, purge: bool) -> None:
     from .. import install as inst
 
     names = list(c.installed()) if target == "auto" else [target]
+    result(targets=names, dry_run=dry_run, purge=purge)
     if not names:
         click.echo(f"Nothing is installed for {c.config_path}.")
     for name in names:

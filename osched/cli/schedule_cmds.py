@@ -20,7 +20,9 @@ from .base import (
     complete_schedules,
     complete_zones_param,
     echo_lines,
+    json_result,
     pass_app,
+    result,
 )
 from .job_cmds import env_pairs
 
@@ -127,6 +129,7 @@ def _schedule_options(required: bool) -> Any:
 @click.option("--disabled", is_flag=True, help="Add it disabled.")
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_app
+@json_result
 def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_start: bool, **opts: Any) -> None:
     """Add a window to JOB: --start HH:MM --duration D --days DAYS.
 
@@ -141,7 +144,15 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
     _echo_schedule(c, cfg, job_name, new_id, "Added")
     echo_lines(c.resync())
     if not no_start:
-        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, new_id)] if m])
+        live(c, cfg, job_name, new_id)
+
+
+def live(c: App, cfg: Config, job_name: str, sid: str) -> None:
+    """A schedule that became live inside its window starts the job: said (``started``)."""
+    message = c.live_start(cfg, job_name, sid)
+    if message:
+        result(started=message)
+        click.echo(c.humanize(message))
 
 
 def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> None:
@@ -149,6 +160,7 @@ def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> N
 
     s = c.job(cfg, job_name).schedule(sid)
     assert s is not None
+    result(job=job_name, schedule=report.schedule_dict(s), started=None)
     click.echo(f"{verb} schedule {job_name}/{report.describe_schedule(s)}")
     if s.enabled:
         tz = c.view_tz
@@ -204,6 +216,7 @@ def _overlaps(c: App, cfg: Config, job_name: str, s: Any) -> list[str]:
 @click.option("--clear-args", is_flag=True, help="Remove the schedule's extra arguments.")
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_app
+@json_result
 def schedule_set(
     c: App,
     job_name: str,
@@ -231,16 +244,18 @@ def schedule_set(
     _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
     echo_lines(c.resync())
     if not no_start:
-        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, fields.get("id", sid))] if m])
+        live(c, cfg, job_name, fields.get("id", sid))
 
 
 @schedule.command("remove")
 @click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @pass_app
+@json_result
 def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
     c.edit(lambda e: e.remove_schedule(job_name, sid), job=job_name)
+    result(job=job_name, schedule=sid, removed=True)
     click.echo(f"Removed schedule {job_name}/{sid}.")
     echo_lines(c.resync())
 
@@ -250,7 +265,7 @@ def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
     _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
     echo_lines(c.resync())
     if not no_start:
-        echo_lines([c.humanize(m) for m in [c.live_start(cfg, job_name, sid)] if m])
+        live(c, cfg, job_name, sid)
 
 
 @schedule.command("enable")
@@ -258,6 +273,7 @@ def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
 @click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @click.option("--no-start", is_flag=True, help="Do not start the job now even if the window is open.")
 @pass_app
+@json_result
 def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
     """Enable schedule ID of JOB; starts the job if its window is open now (unless --no-start)."""
     _toggle(c, job_name, sid, True, no_start)
@@ -267,6 +283,7 @@ def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
 @click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.argument("sid", metavar="ID", shell_complete=complete_schedules)
 @pass_app
+@json_result
 def schedule_disable(c: App, job_name: str, sid: str) -> None:
     """Disable schedule ID of JOB (kept in the file, never fires)."""
     _toggle(c, job_name, sid, False)
