@@ -48,7 +48,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_every_editing_command_prints_the_documented_object(site: Path) -> None:
     doc = shapes()
-    assert len(doc) == 10, sorted(doc)
+    assert len(doc) == 11, sorted(doc)
     seen = {
         "job add|set NAME ... --json": [run("job", "add", "agent", "--", "sleep", "3600"),
                                         run("job", "set", "agent", "--retries", "2")],
@@ -63,6 +63,7 @@ def test_every_editing_command_prints_the_documented_object(site: Path) -> None:
         "window add JOB ... --json": [run("window", "add", "agent", "--at", "2026-12-05T02:00", "--duration", "1h")],
         "window remove JOB ID --json": [run("window", "remove", "agent", "once-20261205-0200")],
         "start|stop JOB --json": [run("start", "agent"), run("stop", "agent")],
+        "override clear JOB [--kind K] --json": [run("override", "clear", "agent")],
         "schedule remove JOB ID --json": [run("schedule", "remove", "agent", "s1")],
         "uninstall --json": [run("uninstall", "--purge")],
         "job remove NAME --json": [run("job", "remove", "agent")],

@@ -10,7 +10,18 @@ import click
 from .. import views as report
 from ..app import App
 from ..errors import UsageError
-from .base import cli, complete_jobs, echo_lines, emit, for_terminal, json_option, pass_app, timezone_option
+from .base import (
+    cli,
+    complete_jobs,
+    echo_lines,
+    emit,
+    for_terminal,
+    json_option,
+    json_result,
+    pass_app,
+    result,
+    timezone_option,
+)
 
 
 @cli.command("list")
@@ -214,9 +225,11 @@ def override_list(c: App, job_name: str | None, as_json: bool) -> None:
 @click.argument("job_name", metavar="JOB", shell_complete=complete_jobs)
 @click.option("--kind", type=click.Choice(["start", "stop"]), help="Only this kind (default: both).")
 @pass_app
+@json_result
 def override_clear(c: App, job_name: str, kind: str | None) -> None:
     """Remove JOB's overrides; the schedule decides again from the next firing."""
     cleared = c.clear_overrides(job_name, kind)
+    result(job=job_name, cleared=list(cleared))
     if cleared:
         click.echo(f"Cleared {' and '.join(cleared)} override of {job_name}.")
         return
