@@ -160,8 +160,7 @@ def fire_for(
 ) -> core.Fire | None:
     """The job's fire file: every window of each schedule that overlaps the horizon, and the
     windows its dates skip."""
-    from dataclasses import replace
-
+    from .dates import undated
     from .windows import windows_between
 
     zones = []
@@ -184,9 +183,8 @@ def fire_for(
     skipped = {}
     for s in job.schedules:
         if s.enabled and (s.skip or s.holidays):
-            plain = replace(s, skip=frozenset(), holidays=None)
             kept = {w.start for w in windows_between(s, a, b)}
-            gone = [w for w in windows_between(plain, a, b) if w.start not in kept]
+            gone = [w for w in windows_between(undated(s), a, b) if w.start not in kept]
             if gone:
                 skipped[s.id] = [(int(w.start.timestamp()), int(w.end.timestamp())) for w in gone]
     stamp = core.Stamp(str(config_path), ident, written_ns, zones)

@@ -121,6 +121,14 @@ def window_id(day: date, hour: int, minute: int) -> str:
     return f"once-{day:%Y%m%d}-{hour:02d}{minute:02d}"
 
 
+def undated(s: Schedule) -> Schedule:
+    """``s`` without its skipped dates and holidays: the windows its dates take away are those
+    of ``undated(s)`` that ``s`` lacks (the fire file lists them; a firing there names why)."""
+    from dataclasses import replace
+
+    return replace(s, skip=frozenset(), holidays=None)
+
+
 def why_excluded(s: Schedule, day: date) -> str:
     """What keeps a window of ``s`` from starting on ``day`` (``excluded`` is True)."""
     if s.on is not None and day != s.on:

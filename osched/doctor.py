@@ -141,7 +141,7 @@ def check_dates(cfg: Config, now: datetime) -> list[Finding]:
     have passed: said, so the config can be tidied (``osched window remove``, ``osched skip
     --remove``)."""
     from .dates import parse_skip_item
-    from .windows import window_on
+    from .windows import one_off_over
 
     out = []
     today = now.date()
@@ -154,8 +154,7 @@ def check_dates(cfg: Config, now: datetime) -> list[Finding]:
                 fix = f"osched skip {job.name}{' --schedule ' + sid if sid else ''} --remove {' '.join(past)}"
                 out.append(Finding("ok", f"{where}: skip dates in the past: {', '.join(past)}", fix))
         for s in job.schedules:
-            w = window_on(s, s.on) if s.on is not None else None
-            if s.on is not None and (w is None or w.end <= now):
+            if one_off_over(s, now):
                 what = f"{job.name}/{s.id}: the one-off window of {s.on} is over (finished)"
                 out.append(Finding("ok", what, f"osched window remove {job.name} {s.id}"))
     return out

@@ -78,6 +78,15 @@ def window_on(s: Schedule, day: date) -> Window | None:
     return Window(s, start, start + timedelta(minutes=s.duration))
 
 
+def one_off_over(s: Schedule, now: datetime) -> bool:
+    """Is ``s`` a one-off window that is over at ``now`` (or skipped)?  Such a window is left
+    out of the artifacts (``targets.ahead``) and reported finished (``doctor``)."""
+    if s.on is None:
+        return False
+    w = window_on(s, s.on)
+    return w is None or w.end <= now
+
+
 def _dated(s: Schedule) -> bool:
     return bool(s.skip) or s.holidays is not None or s.on is not None
 

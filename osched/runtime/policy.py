@@ -120,12 +120,9 @@ def dates_skip(s: Schedule, now: datetime) -> str | None:
     open but its date is skipped (``skip``, a holiday); None otherwise."""
     if not s.skip and s.holidays is None:
         return None
-    from dataclasses import replace
+    from ..dates import undated, why_excluded
 
-    from ..dates import why_excluded
-
-    plain = replace(s, skip=frozenset(), holidays=None)
-    windows = windows_between(plain, now, now + EARLY + _SECOND)
+    windows = windows_between(undated(s), now, now + EARLY + _SECOND)
     i = rule.start_index(seconds(windows), now.timestamp())
     if i is None:
         return None

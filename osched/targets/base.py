@@ -259,18 +259,13 @@ def ahead(cfg: Config, now: datetime) -> Config:
     (``doctor`` reports them as finished)."""
     from dataclasses import replace
 
-    from ..windows import window_on
+    from ..windows import one_off_over
 
-    def over(s: Schedule) -> bool:
-        if s.on is None:
-            return False
-        w = window_on(s, s.on)
-        return w is None or w.end <= now
-
-    if not any(over(s) for j in cfg.jobs.values() for s in j.schedules):
+    if not any(one_off_over(s, now) for j in cfg.jobs.values() for s in j.schedules):
         return cfg
     jobs = {
-        n: replace(j, schedules=tuple(s for s in j.schedules if not over(s))) for n, j in cfg.jobs.items()
+        n: replace(j, schedules=tuple(s for s in j.schedules if not one_off_over(s, now)))
+        for n, j in cfg.jobs.items()
     }
     return replace(cfg, jobs=jobs)
 

@@ -132,13 +132,12 @@ def whens(s: Schedule, now: datetime) -> list[When]:
     fields are or-ed), and no osched entrypoint runs in the cluster to skip the date.  A month
     field repeats every year, so these run out: install again within the year (``doctor``
     says when)."""
-    if s.on is not None or (not s.skip and s.holidays is None):
+    span = _split_span(s, now)
+    if span is None:
         return [when(s)]
     from ..dates import excluded
 
-    first = now.astimezone(s.tz).date()
-    end_month = (first.month - 1 + SPLIT_MONTHS) % 12 + 1
-    end = first.replace(year=first.year + (first.month - 1 + SPLIT_MONTHS) // 12, month=end_month, day=1)
+    first, end = span
     by_month: dict[tuple[int, int], list[int]] = {}
     day = first
     while day < end:
@@ -153,13 +152,18 @@ def whens(s: Schedule, now: datetime) -> list[When]:
 
 def split_until(s: Schedule, now: datetime) -> str | None:
     """The date a month-split schedule's CronJobs run out (``whens``); None when not split."""
+    span = _split_span(s, now)
+    return None if span is None else span[1].isoformat()
+
+
+def _split_span(s: Schedule, now: datetime) -> tuple[date, date] | None:
+    """(first date, first date after) of a month-split schedule's CronJobs: from today to the
+    first of the month ``SPLIT_MONTHS`` on; None for a schedule that is not split."""
     if s.on is not None or (not s.skip and s.holidays is None):
         return None
     first = now.astimezone(s.tz).date()
-    month = (first.month - 1 + SPLIT_MONTHS) % 12 + 1
-    return first.replace(
-        year=first.year + (first.month - 1 + SPLIT_MONTHS) // 12, month=month, day=1
-    ).isoformat()
+    months = first.month - 1 + SPLIT_MONTHS
+    return first, date(first.year + months // 12, months % 12 + 1, 1)
 
 
 def refusal(s: Schedule, now: datetime) -> tuple[str, str] | None:
