@@ -28,8 +28,9 @@ from .model import (
 )
 from .validators import (
     JOB_KEYS,
-    RESTART_KEYS,
+    JOB_REQUIRED,
     SCHEDULE_KEYS,
+    SCHEDULE_REQUIRED,
     TOP_KEYS,
     _call,
     _env,
@@ -38,6 +39,7 @@ from .validators import (
     _kube_defaults,
     _kube_job,
     _quote,
+    _restart,
     _strings,
     _unknown,
     _zone,
@@ -242,8 +244,9 @@ def validate(doc: dict[str, Any], path: Path, *, host_zone: str | None = None) -
 
 def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> Job:
     _unknown(raw, JOB_KEYS, key, fail)
-    if "command" not in raw:
-        raise fail(f"{key}.command", "missing: every job needs a command (a list of strings)")
+    for required in JOB_REQUIRED:
+        if required not in raw:
+            raise fail(f"{key}.{required}", "missing: every job needs a command (a list of strings)")
     command = _strings(raw["command"], f"{key}.command", fail, nonempty=True)
     extras = _job_extras(raw, key, fail)
     workdir = raw.get("workdir")
@@ -289,24 +292,6 @@ def _job(name: str, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> J
     )
 
 
-def _restart(restart: object, rkey: str, fail: Any) -> tuple[int, tuple[float, ...]]:
-    """``restart = { retries = N, backoff = [...] }`` -> (retries, backoff)."""
-    if not isinstance(restart, dict):
-        raise fail(rkey, 'must be a table such as { retries = 3, backoff = ["10s"] }')
-    _unknown(restart, RESTART_KEYS, rkey, fail)
-    retries = restart.get("retries", DEFAULT_RETRIES)
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
-        raise fail(f"{rkey}.retries", "must be an integer from 0 to 100")
-    if "backoff" not in restart:
-        return retries, DEFAULT_BACKOFF
-    steps = restart["backoff"]
-    if not isinstance(steps, list) or not steps:
-        raise fail(f"{rkey}.backoff", 'must be a non-empty list of delays such as ["10s"]')
-    return retries, tuple(
-        _call(parse.parse_seconds, step, f"{rkey}.backoff[{i}]", fail) for i, step in enumerate(steps)
-    )
-
-
 def _schedules(name: str, raw: object, key: str, tz_name: str, fail: Any) -> tuple[Schedule, ...]:
     if not isinstance(raw, list):
         raise fail(f"{key}.schedules", "must be an array of tables ([[jobs.NAME.schedules]])")
@@ -328,7 +313,7 @@ def _schedules(name: str, raw: object, key: str, tz_name: str, fail: Any) -> tup
 
 def _schedule(job: str, index: int, raw: dict[str, Any], key: str, tz_name: str, fail: Any) -> Schedule:
     _unknown(raw, SCHEDULE_KEYS, key, fail)
-    for required in ("id", "start", "duration", "days"):
+    for required in SCHEDULE_REQUIRED:
         if required not in raw:
             raise fail(f"{key}.{required}", "missing (every schedule needs id, start, duration, days)")
     sid = _call(lambda v: parse.parse_id(v, "schedule id"), raw["id"], f"{key}.id", fail)

@@ -13,6 +13,7 @@ from .model import Schedule
 from .validators import _call, _env, _strings, _unknown, _zone
 
 WINDOW_KEYS = {"id", "start", "duration", "timezone", "enabled", "args", "env"}
+WINDOW_REQUIRED = ("start", "duration")
 
 
 def skip_and_holidays(
@@ -58,7 +59,7 @@ def one_off_windows(
         if not isinstance(w, dict):
             raise fail(wkey, "must be a table")
         _unknown(w, WINDOW_KEYS, wkey, fail)
-        for required in ("start", "duration"):
+        for required in WINDOW_REQUIRED:
             if required not in w:
                 raise fail(f"{wkey}.{required}", "missing (a window needs start and duration)")
         day, hour, minute = _call(dates.parse_at, w["start"], f"{wkey}.start", fail)

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .model import Schedule
 
 MAX_RANGE_DAYS = 3 * 366  # a skip range longer than this is a typo, not a plan
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # always fullmatch
+AT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")  # a one-off window's start
+RANGE_SEP = ".."  # "2026-12-24..2027-01-01"
 REGION_RE = re.compile(r"([A-Z]{2,3})(?:-([A-Z0-9]{1,4}))?")
 HOLIDAYS_EXTRA = "pip install 'osched[holidays]'"
 
@@ -32,7 +35,7 @@ class DateError(ValueError):
 
 
 def parse_date(text: object) -> date:
-    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+    if not isinstance(text, str) or not DATE_RE.fullmatch(text):
         raise DateError(f"expected a date YYYY-MM-DD, got {text!r}")
     try:
         return date.fromisoformat(text)
@@ -42,8 +45,8 @@ def parse_date(text: object) -> date:
 
 def parse_skip_item(text: object) -> frozenset[date]:
     """``"2026-12-24"`` or an inclusive range ``"2026-12-24..2027-01-01"``."""
-    if isinstance(text, str) and ".." in text:
-        first, _, last = text.partition("..")
+    if isinstance(text, str) and RANGE_SEP in text:
+        first, _, last = text.partition(RANGE_SEP)
         a, b = parse_date(first.strip()), parse_date(last.strip())
         if b < a:
             raise DateError(f"{text!r}: the range ends before it begins")
@@ -107,7 +110,7 @@ def excluded(s: Schedule, day: date) -> bool:
 
 def parse_at(value: object) -> tuple[date, int, int]:
     """A one-off window's start, ``"2026-12-05T02:00"`` (wall time in its zone)."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", value):
+    if not isinstance(value, str) or not AT_RE.fullmatch(value):
         raise DateError(f"expected a date and wall time YYYY-MM-DDTHH:MM, got {value!r}")
     try:
         t = datetime.fromisoformat(value.replace(" ", "T"))

@@ -231,6 +231,39 @@ def check_last_firings(cfg: Config, state_dir: Path) -> list[Finding]:
     return out
 
 
+def check_schema_line(config_path: Path) -> list[Finding]:
+    """The config's ``#:schema`` line (``osched init`` writes it) names this osched's schema:
+    after a move (a new venv, a new Python) editors would check against a stale file or none."""
+    import os
+    import stat
+    from urllib.parse import unquote, urlsplit
+
+    from .configschema import path
+
+    try:  # never blocking on a FIFO, never reading a device
+        fd = os.open(config_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            head = os.read(fd, 4096) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        finally:
+            os.close(fd)
+    except OSError:
+        return []
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    if not first.startswith("#:schema "):
+        return []
+    target = first.removeprefix("#:schema ").strip()
+    current = Path(path())
+    named = Path(unquote(urlsplit(target).path)) if target.startswith("file:") else None
+    if named is None or named == current:
+        return [Finding("ok", f"the #:schema line names {target}")] if named else []
+    fix = f"make the config's first line: #:schema {current.as_uri()}"
+    if not named.exists():
+        return [Finding("warn", f"the config's #:schema line names a file that is gone: {named}", fix)]
+    if named.name == current.name and named.parent.name == "osched":
+        return [Finding("warn", f"the config's #:schema line names another osched's schema: {named}", fix)]
+    return []
+
+
 def run_checks(ctx: RenderContext) -> list[Finding]:
     from . import config as config_mod
     from .errors import OschedError
@@ -248,6 +281,7 @@ def run_checks(ctx: RenderContext) -> list[Finding]:
     except OschedError as e:
         findings.append(Finding("FAIL", str(e), "fix the config"))
     findings += check_permissions(ctx.config_path, ctx.state_dir)
+    findings += check_schema_line(ctx.config_path)
     findings += check_entrypoints(ctx)
     findings += check_host_zone()
     return findings + check_installed(ctx, cfg)

@@ -18,7 +18,13 @@ from __future__ import annotations
 import re
 
 KEYS = ("nice", "io", "cpu", "memory", "tasks")
-_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?)?", re.IGNORECASE)
+NICE = (-20, 19)
+TASKS = (1, 4_194_304)
+MIN_MEMORY = 1 << 20
+# text values, each fullmatched after strip() (the config's JSON Schema is built from these)
+IO_RE = re.compile(r"idle|best-effort(?::([0-7]))?")
+CPU_RE = re.compile(r"0*([1-9][0-9]*)%")
+SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGTkmgt]?)(?:[iI]?[bB]?)")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -39,33 +45,31 @@ def _one(key: str, value: object) -> object:
     if key in ("nice", "tasks"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{key}: must be an integer")
-        if key == "nice" and not -20 <= value <= 19:
-            raise ValueError("nice: must be from -20 to 19")
-        if key == "tasks" and not 1 <= value <= 4_194_304:
-            raise ValueError("tasks: must be at least 1")
+        low, high = NICE if key == "nice" else TASKS
+        if not low <= value <= high:
+            raise ValueError(f"{key}: must be from {low} to {high}")
         return value
     if key == "io":
-        text = str(value)
-        if text == "idle":
-            return "idle"
-        level = text.removeprefix("best-effort").lstrip(":") or "4"
-        if text.startswith("best-effort") and level.isdigit() and 0 <= int(level) <= 7:
-            return f"best-effort:{int(level)}"
-        raise ValueError('io: "idle", or "best-effort" with a level 0 (first) to 7 (last): "best-effort:7"')
+        m = IO_RE.fullmatch(str(value).strip())
+        if m is None:
+            raise ValueError(
+                'io: "idle", or "best-effort" with a level 0 (first) to 7 (last): "best-effort:7"'
+            )
+        return "idle" if m.group(0) == "idle" else f"best-effort:{m.group(1) or 4}"
     if key == "cpu":
-        text = str(value).strip()
-        if not text.endswith("%") or not text[:-1].isdigit() or int(text[:-1]) < 1:
+        m = CPU_RE.fullmatch(str(value).strip())
+        if m is None:
             raise ValueError('cpu: a percentage of one CPU, such as "50%" or "200%"')
-        return int(text[:-1])
+        return int(m.group(1))
     # memory
     if isinstance(value, int) and not isinstance(value, bool):
         size = value
     else:
-        m = _SIZE.fullmatch(str(value).strip())
+        m = SIZE_RE.fullmatch(str(value).strip())
         if m is None:
             raise ValueError('memory: bytes, or a size such as "512M" or "4G" (powers of 1024)')
         size = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
-    if size < 1 << 20:
+    if size < MIN_MEMORY:
         raise ValueError("memory: at least 1M")
     return size
 

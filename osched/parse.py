@@ -15,8 +15,10 @@ from .core.days import DAY_NAMES, DAY_SETS, FULL_NAMES
 
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}")  # always fullmatch: "$" lets "\n" in
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+TIME_RE = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")  # always fullmatch
+DURATION_UNITS = "dhms"  # "1d2h30m": the units in their order (lower case; text is lowered)
+_DURATION_RE = re.compile("".join(f"(?:([0-9]+){u})?" for u in DURATION_UNITS))
+MAX_DELAY = 7 * 24 * 3600  # seconds: stop_timeout, a backoff step, random_delay
 
 MIN_DURATION = 1  # minutes
 MAX_DURATION = 7 * 24 * 60  # minutes
@@ -47,7 +49,7 @@ def parse_time(value: object) -> tuple[int, int]:
 
 @lru_cache(maxsize=4096)  # pure; a big config repeats its times, durations and day lists
 def _parse_time(value: str) -> tuple[int, int]:
-    m = _TIME_RE.fullmatch(value)
+    m = TIME_RE.fullmatch(value)
     if not m:
         raise ValueError(f"invalid time {value!r}: expected HH:MM between 00:00 and 23:59")
     return int(m.group(1)), int(m.group(2))
@@ -122,7 +124,7 @@ def parse_seconds(value: object, *, allow_zero: bool = True) -> float:
                 f"invalid delay {value!r}: expected seconds as a number or text like '30s', '1m30s'"
             )
         seconds = float(parsed)
-    if seconds < 0 or (seconds == 0 and not allow_zero) or seconds > 7 * 24 * 3600:
+    if seconds < 0 or (seconds == 0 and not allow_zero) or seconds > MAX_DELAY:
         raise ValueError(f"delay {value!r} is out of range (0 to 7 days)")
     return seconds
 
@@ -212,12 +214,27 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
 
 # abbreviations people type for a zone (they are not zones: PST would be a fixed offset at best)
 ABBREVIATIONS = {
-    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
-    "MDT": "America/Denver", "MT": "America/Denver", "CST": "America/Chicago", "CDT": "America/Chicago",
-    "CT": "America/Chicago", "EDT": "America/New_York", "ET": "America/New_York",
-    "AKST": "America/Anchorage", "BST": "Europe/London", "IST": "Asia/Kolkata", "CEST": "Europe/Berlin",
-    "EEST": "Europe/Athens", "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "AEST": "Australia/Sydney",
-    "AEDT": "Australia/Sydney", "NZST": "Pacific/Auckland", "NZDT": "Pacific/Auckland",
+    "PST": "America/Los_Angeles",
+    "PDT": "America/Los_Angeles",
+    "PT": "America/Los_Angeles",
+    "MDT": "America/Denver",
+    "MT": "America/Denver",
+    "CST": "America/Chicago",
+    "CDT": "America/Chicago",
+    "CT": "America/Chicago",
+    "EDT": "America/New_York",
+    "ET": "America/New_York",
+    "AKST": "America/Anchorage",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata",
+    "CEST": "Europe/Berlin",
+    "EEST": "Europe/Athens",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
 }
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+UNSAFE_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?")  # a login name as useradd accepts it
 
 
 def unsafe_char(value: str) -> str | None:
     """The first character of ``value`` that no artifact may hold, or None."""
-    m = _UNSAFE.search(value)
+    m = UNSAFE_RE.search(value)
     return m.group(0) if m else None
 
 

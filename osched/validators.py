@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from . import parse
+from .model import DEFAULT_BACKOFF, DEFAULT_RETRIES
 
 # every key the config may hold, per table (anything else is an error naming it)
 TOP_KEYS = {"timezone", "jobs", "kubernetes"}
@@ -19,6 +20,10 @@ JOB_KEYS = {
 }
 LAPTOP_FLAGS = ("keep_awake", "on_ac_power", "network", "stop_on_battery")
 RESTART_KEYS = {"retries", "backoff"}
+JOB_REQUIRED = ("command",)
+SCHEDULE_REQUIRED = ("id", "start", "duration", "days")
+RETRIES = (0, 100)  # restart.retries: crash restarts per window
+LOG_KEEP = (1, 100)  # old output logs kept
 SCHEDULE_KEYS = {
     *("id", "start", "duration", "days", "timezone", "enabled", "args", "env"),
     *("random_delay", "wake", "skip", "holidays"),
@@ -26,9 +31,10 @@ SCHEDULE_KEYS = {
 KUBE_KEYS = {"namespace", "context"}
 KUBE_JOB_KEYS = {"image", "service_account", "resources", "secret_env"}
 RESOURCE_KEYS = {"cpu", "memory"}
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
-_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")  # a key in a Kubernetes Secret
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 
 
 HOOK_KEYS = ("on_failure", "on_start", "on_success")
@@ -58,8 +64,9 @@ def _job_extras(raw: dict[str, Any], key: str, fail: Any) -> dict[str, Any]:
             out[name] = _flag(raw, name, False, key, fail)
     if "log_keep" in raw:
         keep = raw["log_keep"]
-        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 100:
-            raise fail(f"{key}.log_keep", "must be an integer from 1 to 100 (old output logs kept)")
+        low, high = LOG_KEEP
+        if isinstance(keep, bool) or not isinstance(keep, int) or not low <= keep <= high:
+            raise fail(f"{key}.log_keep", f"must be an integer from {low} to {high} (old output logs kept)")
         out["log_keep"] = keep
     return out
 
@@ -78,7 +85,7 @@ def _kube_defaults(raw: object, fail: Any) -> dict[str, str]:
     _unknown(raw, KUBE_KEYS, "kubernetes", fail)
     out: dict[str, str] = {}
     if "namespace" in raw:
-        out["namespace"] = _name(raw["namespace"], "kubernetes.namespace", _DNS_LABEL, fail)
+        out["namespace"] = _name(raw["namespace"], "kubernetes.namespace", DNS_LABEL, fail)
     if "context" in raw:
         out["context"] = _text(raw["context"], "kubernetes.context", fail)
     return out
@@ -97,7 +104,7 @@ def _kube_job(raw: object, key: str, fail: Any) -> dict[str, Any]:
             raise fail(f"{key}.image", "must not contain spaces")
         out["image"] = image
     if "service_account" in raw:
-        out["service_account"] = _name(raw["service_account"], f"{key}.service_account", _DNS_SUBDOMAIN, fail)
+        out["service_account"] = _name(raw["service_account"], f"{key}.service_account", DNS_SUBDOMAIN, fail)
     if "secret_env" in raw:
         out["secret_env"] = _secret_env(raw["secret_env"], f"{key}.secret_env", fail)
     if "resources" in raw:
@@ -108,7 +115,7 @@ def _kube_job(raw: object, key: str, fail: Any) -> dict[str, Any]:
         out["resources"] = {}
         for k, v in res.items():
             text = str(v) if isinstance(v, int) and not isinstance(v, bool) else v
-            if not isinstance(text, str) or not _QUANTITY.fullmatch(text):
+            if not isinstance(text, str) or not QUANTITY.fullmatch(text):
                 raise fail(
                     f"{key}.resources.{k}", 'must be a Kubernetes quantity such as "500m", "2" or "4Gi"'
                 )
@@ -125,7 +132,7 @@ def _secret_env(raw: object, key: str, fail: Any) -> dict[str, dict[str, str]]:
         if not parse.ENV_NAME_RE.fullmatch(name):
             raise fail(f"{key}.{name}", "must be a variable name (letters, digits, _)")
         secret, slash, item = ref.partition("/") if isinstance(ref, str) else ("", "", "")
-        if not slash or not _DNS_SUBDOMAIN.fullmatch(secret) or not re.fullmatch(r"[-._a-zA-Z0-9]+", item):
+        if not slash or not DNS_SUBDOMAIN.fullmatch(secret) or not SECRET_KEY.fullmatch(item):
             raise fail(f"{key}.{name}", 'must be "secret-name/key" (a Secret in the namespace, and its key)')
         out[name] = {"name": secret, "key": item}
     return out
@@ -196,3 +203,22 @@ def _env(value: object, key: str, fail: Any) -> dict[str, str]:
             raise fail(f"{key}.{k}", "must be a string")
         out[k] = v
     return out
+
+
+def _restart(restart: object, rkey: str, fail: Any) -> tuple[int, tuple[float, ...]]:
+    """``restart = { retries = N, backoff = [...] }`` -> (retries, backoff)."""
+    if not isinstance(restart, dict):
+        raise fail(rkey, 'must be a table such as { retries = 3, backoff = ["10s"] }')
+    _unknown(restart, RESTART_KEYS, rkey, fail)
+    retries = restart.get("retries", DEFAULT_RETRIES)
+    low, high = RETRIES
+    if isinstance(retries, bool) or not isinstance(retries, int) or not low <= retries <= high:
+        raise fail(f"{rkey}.retries", f"must be an integer from {low} to {high}")
+    if "backoff" not in restart:
+        return retries, DEFAULT_BACKOFF
+    steps = restart["backoff"]
+    if not isinstance(steps, list) or not steps:
+        raise fail(f"{rkey}.backoff", 'must be a non-empty list of delays such as ["10s"]')
+    return retries, tuple(
+        _call(parse.parse_seconds, step, f"{rkey}.backoff[{i}]", fail) for i, step in enumerate(steps)
+    )

@@ -221,7 +221,7 @@ def test_bad_edits_exit_2_and_change_nothing(ready: Path, args: list[str], words
         (lambda t: t.replace('id = "nights"', 'id = "-nights"'),
          "jobs.agent.schedules[0].id: invalid schedule id '-nights'"),
         (lambda t: t + "\nsurprise = 1\n", "surprise: unknown key"),
-        (lambda t: t.replace('duration = "8h"', 'duration = "8h'), ":29:15: TOML syntax error"),
+        (lambda t: t.replace('duration = "8h"', 'duration = "8h'), ":31:15: TOML syntax error"),
     ],
 )
 @pytest.mark.parametrize(

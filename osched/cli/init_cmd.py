@@ -1,6 +1,8 @@
-"""``osched init``: a commented starter config."""
+"""``osched init``: a commented starter config; ``osched schema``: the config's JSON Schema."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -11,7 +13,9 @@ from .base import check, cli, pass_app
 
 # -- init -------------------------------------------------------------------------------------
 STARTER = """\
-# osched configuration (reference: docs/config.md, or `osched --help`).
+#:schema {schema}
+# osched configuration (reference: docs/config.md, or `osched --help`).  The line above lets
+# an editor with a TOML language server (taplo, Even Better TOML) check keys as you type.
 #
 # Default time zone for every schedule below (IANA name). A schedule may set its own.
 timezone = "{zone}"
@@ -58,8 +62,28 @@ def init(c: App, tz: str | None, force: bool) -> None:
     name = tz or host_zone_name()
     check(zone, name, "--timezone")
     note = zone_note(name)
-    atomic_write(path, STARTER.format(zone=name).encode("utf-8"), mode=0o600)
+    from ..configschema import path as schema_path
+
+    text = STARTER.format(zone=name, schema=Path(schema_path()).as_uri())
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
     click.echo(f"Wrote {path} (time zone {name}).")
     if note:
         click.echo(f"Note: {note}")
     click.echo("Next: osched job add NAME -- COMMAND...   then   osched schedule add NAME ...")
+
+
+@cli.command()
+@click.option("--path", "show_path", is_flag=True, help="Print where the schema file is, not the schema.")
+def schema(show_path: bool) -> None:
+    """Print the config's JSON Schema (draft-07), generated from the loader's own rules.
+
+    Editors with a TOML language server (taplo, Even Better TOML) read it from a first line
+    '#:schema file:///...' (osched init writes it); other tools take the file from --path.
+    The loader stays the judge: 'osched list' checks what a schema cannot (zones, overlapping
+    windows, repeated ids)."""
+    from ..configschema import path
+
+    if show_path:
+        click.echo(path())
+        return
+    click.echo(Path(path()).read_text(encoding="utf-8"), nl=False)
