@@ -9,26 +9,45 @@ in osched instead of an in-process scheduler.
     o.install()
     print(o.next_run("agent"))
 
-Nothing else in ``osched`` is public.  Each call is one command's work, as the CLI does it
-(the same service layer, ``services.App``): it reads the config afresh, an edit validates the
-whole file and replaces it atomically under the config's lock, and an installed config is
-installed again.  So threads and processes may call at once and every edit lands.  Errors
-are ``Error`` and its subclasses, with the CLI's one-line messages.  ``API_VERSION`` follows
-docs/api.md's deprecation policy.
+Nothing else in ``osched`` is public.  The CLI makes every change through this module.  Each
+call is one command's work: it reads the config afresh, an edit validates the whole file and
+replaces it atomically under the config's lock, an installed config is installed again.
+Errors are ``Error`` and its subclasses, with the CLI's one-line messages.  ``API_VERSION``
+follows docs/api.md's deprecation policy.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .apicheck import check as _check
+from .apicheck import schedule_fields, skip_items
 from .errors import ConfigError, UsageError
 from .errors import OschedError as Error
+from .records import (
+    Event,
+    Finding,
+    InstallResult,
+    Job,
+    NextRun,
+    Restart,
+    Schedule,
+    Skips,
+    UninstallResult,
+    Window,
+    as_json,
+    job_record,
+    schedule_record,
+)
 from .runner import ToolError
 
-API_VERSION = "1.0"
+API_VERSION = "1.1"
+_log = logging.getLogger("osched")
+Tell = Callable[[str], None]
 
 __all__ = [
     "API_VERSION",
@@ -36,91 +55,60 @@ __all__ = [
     "Error",
     "Event",
     "Finding",
+    "InstallResult",
     "Job",
     "NextRun",
     "Osched",
+    "Restart",
     "Schedule",
+    "Skips",
     "ToolError",
+    "UninstallResult",
     "UsageError",
     "Window",
+    "as_json",
 ]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A weekly schedule, or a one-off window (``date`` set)."""
-
-    job: str
-    id: str
-    start: str  # "HH:MM", wall clock in ``timezone``
-    duration_minutes: int
-    days: tuple[str, ...]  # "mon" .. "sun"; a one-off window: its date's weekday
-    timezone: str
-    enabled: bool
-    date: str | None = None  # a one-off window's date (YYYY-MM-DD)
-    skip: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Job:
-    name: str
-    command: tuple[str, ...]
-    schedules: tuple[Schedule, ...]
-    skip: tuple[str, ...] = ()
-    holidays: str | None = None
-
-
-@dataclass(frozen=True)
-class NextRun:
-    """Where a job stands: the web app's "next run" (``Osched.next_run``)."""
-
-    job: str
-    has_schedules: bool
-    is_currently_running: bool  # a window is open
-    active_schedule_count: int
-    next_start: datetime | None
-    next_end: datetime | None
-    process_running: bool  # the job's process runs now (started by a window or by hand)
-    pid: int | None
-
-
-@dataclass(frozen=True)
-class Window:
-    job: str
-    schedule: str
-    start: datetime
-    end: datetime
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: str  # "ok", "warn", "FAIL"
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class Event:
-    time: datetime
-    job: str | None
-    event: str
-    schedule: str | None
-    reason: str | None
-    fields: dict[str, Any]
 
 
 class Osched:
     """One config (``config``: a path; None: ``$OSCHED_CONFIG`` or the default) and its state
     dir (None: ``$OSCHED_STATE_DIR`` or the default).  Cheap to make; holds nothing open."""
 
-    def __init__(self, config: str | Path | None = None, state_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        config: str | Path | None = None,
+        state_dir: str | Path | None = None,
+        *,
+        on_message: Tell | None = None,
+        on_warning: Tell | None = None,
+    ) -> None:
+        """``on_message`` hears, line by line, what a change did (the lines the CLI prints:
+        re-synced targets, what started, notes), ``on_warning`` the notes and warnings the
+        CLI puts on stderr; by default both go to the ``osched`` logger (info, warning)."""
         self._config = None if config is None else str(Path(config).expanduser())
         self._state = None if state_dir is None else str(Path(state_dir).expanduser())
+        self._tell: Tell = on_message or _log.info
+        self._warn: Tell = on_warning or _log.warning
+        self._given: Any = None
+        self._names: dict[str, str] = {}
+
+    @classmethod
+    def _for_command(cls, app: Any, names: dict[str, str], tell: Tell, warn: Tell) -> Osched:
+        """The CLI's handle: over its command's service context (its flags, runner and clock),
+        naming arguments in errors as its user typed them (``names``: "command" -> "COMMAND")."""
+        o = cls(on_message=tell, on_warning=warn)
+        o._given, o._names = app, names
+        return o
 
     def _app(self) -> Any:
+        if self._given is not None:
+            return self._given
         from .services import App
 
         return App(config_flag=self._config, state_flag=self._state)
+
+    def _label(self, key: str) -> str:
+        return self._names.get(key, key)
 
     @property
     def config_path(self) -> Path:
@@ -128,11 +116,11 @@ class Osched:
 
     # -- reading ------------------------------------------------------------------------------------
     def jobs(self) -> list[Job]:
-        return [_job(j) for j in self._app().load().jobs.values()]
+        return [job_record(j) for j in self._app().load().jobs.values()]
 
     def job(self, name: str) -> Job:
         app = self._app()
-        return _job(app.job(app.load(), name))
+        return job_record(app.job(app.load(), name))
 
     def next_run(self, job: str) -> NextRun:
         """The seed's "next run": a schedule whose window is open counts as active unless a
@@ -200,189 +188,180 @@ class Osched:
         return [Finding(f.level, f.message, f.fix) for f in run_checks(self._app().render_ctx())]
 
     # -- editing ------------------------------------------------------------------------------------
+    def init(self, timezone: str | None = None, force: bool = False) -> Path:
+        """Write a commented starter config (default zone: the host's); refused when one
+        exists, unless ``force``.  Its path."""
+        return Path(self._app().init_config(timezone, force, self._tell, self._label))
+
     def add_job(self, name: str, command: list[str], **keys: Any) -> Job:
-        """A new job; a bare program name is stored as its absolute path on this process's
-        PATH (a timer's PATH is bare).  ``keys``: ``workdir``, ``env``, ``stop_signal``,
-        ``stop_timeout``, ``retries``, ``backoff`` and the other job keys of docs/config.md."""
+        """A new job; a bare program name (of the command and of each hook) is stored as its
+        absolute path on this process's PATH (a timer's PATH is bare).  ``keys``: ``workdir``,
+        ``env``, ``stop_signal``, ``stop_timeout``, ``retries``, ``backoff`` and the other job
+        keys of docs/config.md."""
         from .parse import parse_id
-        from .resolve import resolve
 
-        _check(lambda v: parse_id(v, "job name"), name, "name")
+        _check(lambda v: parse_id(v, "job name"), name, self._label("name"))
         app = self._app()
-
-        def add(e: Any) -> None:
-            e.check_new_job(name)
-            argv, _ = resolve(list(command), "command")
-            e.add_job(name, argv, **keys)
-
-        cfg, _ = app.edit(add, job=name)
-        app.resync()
-        return _job(app.job(cfg, name))
+        return job_record(app.job_add(name, command, keys, self._tell, self._label))
 
     def set_job(self, name: str, **keys: Any) -> Job:
-        """Change the keys given (``command`` replaces the command)."""
-        app = self._app()
-        if "command" in keys:
-            from .resolve import resolve
-
-            keys["command"], _ = resolve(list(keys["command"]), "command")
-        cfg, _ = app.edit(lambda e: e.set_job(name, **keys), job=name)
-        app.resync()
-        return _job(app.job(cfg, name))
+        """Change the keys given (``command`` replaces the command; ``unset_env``, and
+        ``unset_KEY`` for an optional key, remove)."""
+        return job_record(self._app().job_set(name, keys, self._tell, self._label))
 
     def remove_job(self, name: str) -> None:
         """Remove the job and its state; refused (``UsageError``) while it runs."""
-        app = self._app()
-        app.remove_job(name)
-        app.resync()
+        self._app().job_remove(name, self._tell)
 
     def add_schedule(
         self,
         job: str,
         *,
         start: str,
-        duration: str,
+        duration: str | int,
         days: str | list[str],
         timezone: str | None = None,
         id: str | None = None,
         enabled: bool = True,
         start_now: bool = True,
+        **keys: Any,
     ) -> tuple[Schedule, str | None]:
         """A new weekly schedule; (it, what was started).  A schedule whose window is open now
-        starts the job at once (unless ``start_now`` is False or a stop override holds)."""
-        fields = _schedule_fields(start, duration, days, timezone)
+        starts the job at once (unless ``start_now`` is False or a stop override holds).
+        ``keys``: ``args``, ``env``, ``random_delay``, ``wake`` (docs/config.md)."""
+        delay = keys.pop("random_delay", None)
+        fields = {**schedule_fields(self._label, start, duration, days, timezone, delay), **keys}
         if id is not None:
             from .parse import parse_id
 
-            fields["id"] = _check(lambda v: parse_id(v, "schedule id"), id, "id")
+            fields["id"] = _check(lambda v: parse_id(v, "schedule id"), id, self._label("id"))
         if not enabled:
             fields["enabled"] = False
-        app = self._app()
-        cfg, sid = app.edit(lambda e: e.add_schedule(job, fields), job=job)
-        app.resync()
-        started = app.live_start(cfg, job, sid) if start_now else None
-        return _schedule(_find(app.job(cfg, job), sid)), started
+        s, started = self._app().schedule_add(job, fields, self._tell, start_now)
+        return schedule_record(s), started
 
     def set_schedule(
         self, job: str, schedule: str, *, start_now: bool = True, **keys: Any
     ) -> tuple[Schedule, str | None]:
-        """Change ``start``, ``duration``, ``days``, ``timezone`` or ``enabled`` of a schedule."""
-        fields = _schedule_fields(
+        """Change ``start``, ``duration``, ``days``, ``timezone``, ``enabled``, ``id`` (a new
+        id), ``args``, ``env``, ``unset_env``, ``random_delay`` or ``wake`` of a schedule."""
+        fields = schedule_fields(
+            self._label,
             keys.pop("start", None),
             keys.pop("duration", None),
             keys.pop("days", None),
             keys.pop("timezone", None),
+            keys.pop("random_delay", None),
         )
         if "enabled" in keys:
             fields["enabled"] = bool(keys.pop("enabled"))
-        if keys:
-            raise UsageError(f"unknown schedule keys: {', '.join(sorted(keys))}")
+        if "id" in keys:
+            from .parse import parse_id
+
+            fields["id"] = _check(lambda v: parse_id(v, "schedule id"), keys.pop("id"), self._label("new_id"))
+        unknown = set(keys) - {"args", "env", "unset_env", "wake"}
+        if unknown:
+            raise UsageError(f"unknown schedule keys: {', '.join(sorted(unknown))}")
+        if not {**fields, **keys}:
+            raise UsageError("nothing to change: give at least one key")
+        s, started = self._app().schedule_set(job, schedule, {**fields, **keys}, self._tell, start_now)
+        return schedule_record(s), started
+
+    def enable_schedule(
+        self, job: str, schedule: str, *, start_now: bool = True
+    ) -> tuple[Schedule, str | None]:
+        """Enable it; its window open now starts the job (unless ``start_now`` is False)."""
         app = self._app()
-        cfg, _ = app.edit(lambda e: e.set_schedule(job, schedule, fields), job=job)
-        app.resync()
-        started = app.live_start(cfg, job, schedule) if start_now else None
-        return _schedule(_find(app.job(cfg, job), schedule)), started
+        s, started = app.schedule_set(job, schedule, {"enabled": True}, self._tell, start_now, "Enabled")
+        return schedule_record(s), started
+
+    def disable_schedule(self, job: str, schedule: str) -> Schedule:
+        """Disable it (kept in the file; it never fires)."""
+        s, _ = self._app().schedule_set(job, schedule, {"enabled": False}, self._tell, False, "Disabled")
+        return schedule_record(s)
 
     def remove_schedule(self, job: str, schedule: str) -> None:
-        app = self._app()
-        app.edit(lambda e: e.remove_schedule(job, schedule), job=job)
-        app.resync()
+        self._app().schedule_remove(job, schedule, self._tell)
+
+    # -- dates ----------------------------------------------------------------------------------------
+    def skip(self, job: str, *items: str, schedule: str | None = None) -> Skips:
+        """Skip the windows that start on these dates ("2026-12-24") or in these ranges
+        ("2026-12-24..2027-01-01"): the job's list, or the schedule's."""
+        added, now = self._app().skip_dates(job, schedule, skip_items(items, self._label), False, self._tell)
+        return Skips(job, schedule, tuple(added), now)
+
+    def unskip(self, job: str, *items: str, schedule: str | None = None) -> Skips:
+        """Remove items (as written) from the skip list."""
+        removed, now = self._app().skip_dates(job, schedule, skip_items(items, self._label), True, self._tell)
+        return Skips(job, schedule, tuple(removed), now)
+
+    def add_window(
+        self,
+        job: str,
+        *,
+        start: str,
+        duration: str | int,
+        timezone: str | None = None,
+        id: str | None = None,
+        start_now: bool = True,
+    ) -> tuple[Schedule, str | None]:
+        """A one-off window: ``start`` "2026-12-05T02:00" (wall time in its zone)."""
+        from .dates import parse_at
+        from .parse import parse_duration, parse_id, zone
+
+        _check(parse_at, start, self._label("at"))
+        _check(parse_duration, duration, self._label("duration"))
+        fields: dict[str, Any] = {"start": start.replace(" ", "T"), "duration": duration}
+        if timezone is not None:
+            fields["timezone"] = _check(lambda v: zone(v).key, timezone, self._label("timezone"))
+        if id is not None:
+            fields["id"] = _check(lambda v: parse_id(v, "window id"), id, self._label("id"))
+        s, started = self._app().window_add(job, fields, self._tell, start_now)
+        return schedule_record(s), started
+
+    def remove_window(self, job: str, window: str) -> None:
+        self._app().window_remove(job, window, self._tell)
 
     # -- the OS scheduler -----------------------------------------------------------------------
-    def install(self, target: str = "auto", system: bool = False, start_now: bool = True) -> list[str]:
-        """Install into ``target`` (auto: the one this machine has); what changed, and what
-        started (jobs whose window is open now)."""
-        from . import targets
+    def install(
+        self, target: str = "auto", system: bool = False, start_now: bool = True, dry_run: bool = False
+    ) -> InstallResult:
+        """Install into ``target`` (auto: the one this machine has): the lines saying what
+        changed and what started (jobs whose window is open now), with ``target``,
+        ``changed`` and ``started`` as attributes."""
+        lines: list[str] = []
+        out = self._app().install_use(target, system, dry_run, start_now, self._both(lines), self._warn)
+        return InstallResult(lines, out.target, out.changed, out.started)
 
-        app = self._app()
-        ctx = app.render_ctx(system)
-        name = targets.auto(ctx) if target == "auto" else target
-        out = app.install(name, system)
-        lines = [f"{name}: {line}" for line in out.plan.summary] or [f"{name}: nothing to change"]
-        if start_now:
-            started = app.start_open_windows(app.load(), name, system)
-            lines += [started] if started else []
-        return lines
-
-    def uninstall(self, target: str = "auto", purge: bool = False) -> list[str]:
-        from . import install as inst
-
-        app = self._app()
-        names = list(app.installed()) if target == "auto" else [target]
-        lines = []
-        for name in names:
-            plan = inst.uninstall(app.render_ctx(), name, False)
-            lines += [f"{name}: {line}" for line in plan.plan.summary]
-        return lines + list(app.after_uninstall(purge))
+    def uninstall(self, target: str = "auto", purge: bool = False, dry_run: bool = False) -> UninstallResult:
+        """Remove what install recorded (auto: from every target); ``purge`` also stops the
+        config's running jobs and removes their state.  The lines saying what changed, with
+        ``targets`` as an attribute."""
+        lines: list[str] = []
+        names = self._app().uninstall_use(target, dry_run, purge, self._both(lines))
+        return UninstallResult(lines, names)
 
     # -- by hand ------------------------------------------------------------------------------------
     def start(self, job: str, until: str | None = None) -> str:
         """Start now, whatever the windows say (a start override until the window's end, or
         ``until``: "2h", "23:30", ISO 8601)."""
-        return str(self._app().start(job, until))
+        return str(self._app().start_by_hand(job, until, self._tell))
 
     def stop(self, job: str, until: str | None = None) -> str:
         """Stop now (a stop override until the window's end, or ``until``)."""
-        return str(self._app().stop(job, until))
+        return str(self._app().stop_by_hand(job, until, self._tell))
 
+    def clear_overrides(self, job: str, kind: str | None = None) -> list[str]:
+        """Remove the job's start/stop overrides (``kind``: only "start" or "stop"); the kinds
+        removed.  The schedule decides again from the next firing."""
+        if kind not in (None, "start", "stop"):
+            raise UsageError(f"kind: expected 'start' or 'stop', got {kind!r}")
+        return list(self._app().overrides_clear(job, kind, self._tell))
 
-def _check(func: Any, value: Any, what: str) -> Any:
-    try:
-        return func(value)
-    except ValueError as e:
-        raise UsageError(f"{what}: {e}") from None
+    # -- helpers ----------------------------------------------------------------------------------
+    def _both(self, lines: list[str]) -> Tell:
+        def tell(line: str) -> None:
+            lines.append(line)
+            self._tell(line)
 
-
-def _schedule_fields(
-    start: str | None, duration: str | None, days: str | list[str] | None, timezone: str | None
-) -> dict[str, Any]:
-    from .parse import parse_days, parse_duration, parse_time, zone
-
-    fields: dict[str, Any] = {}
-    if start is not None:
-        h, m = _check(parse_time, start, "start")
-        fields["start"] = f"{h:02d}:{m:02d}"
-    if duration is not None:
-        _check(parse_duration, duration, "duration")
-        fields["duration"] = duration
-    if days is not None:
-        tokens = [d.strip() for d in days.split(",")] if isinstance(days, str) else list(days)
-        _check(parse_days, tokens, "days")
-        fields["days"] = tokens
-    if timezone is not None:
-        _check(zone, timezone, "timezone")
-        fields["timezone"] = timezone
-    return fields
-
-
-def _instant(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
-def _find(job: Any, sid: str) -> Any:
-    found = job.schedule(sid)
-    if found is None:
-        raise UsageError(f"job {job.name!r} has no schedule with id {sid!r}")
-    return found
-
-
-def _schedule(s: Any) -> Schedule:
-    from .core.days import DAY_NAMES
-
-    return Schedule(
-        job=s.job,
-        id=s.id,
-        start=s.start_text,
-        duration_minutes=s.duration,
-        days=tuple(DAY_NAMES[d] for d in sorted(s.days)),
-        timezone=s.timezone,
-        enabled=s.enabled,
-        date=s.on.isoformat() if s.on is not None else None,
-        skip=tuple(s.skip_items),
-    )
-
-
-def _job(j: Any) -> Job:
-    return Job(
-        j.name, tuple(j.command), tuple(_schedule(s) for s in j.schedules), tuple(j.skip_items), j.holidays
-    )
+        return tell

@@ -29,52 +29,20 @@ def human(t: datetime | None, tz: ZoneInfo, seconds: bool = False) -> str:
 
 
 def schedule_dict(s: Schedule) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "start": s.start_text,
-        "duration": s.duration_text,
-        "duration_minutes": s.duration,
-        "days": [DAY_NAMES[d] for d in sorted(s.days)],
-        "timezone": s.timezone,
-        "enabled": s.enabled,
-        "args": list(s.args),
-        "env": dict(s.env),
-        "random_delay_seconds": s.random_delay,
-        "wake": s.wake,
-        "one_off": s.on is not None,  # a [[jobs.NAME.windows]] entry: "days" is its date's weekday
-        "date": s.on.isoformat() if s.on is not None else None,
-        "skip": list(s.skip_items),
-        "holidays": s.holidays,
-    }
+    """A schedule as ``--json`` gives it: the API's ``Schedule`` (``records``)."""
+    from .records import as_json, schedule_record
+
+    out: dict[str, Any] = as_json(schedule_record(s))
+    return out
 
 
 def job_dict(job: Job) -> dict[str, Any]:
-    """Every key of a job, the one list ``show`` (text and JSON) is made from."""
-    return {
-        "name": job.name,
-        "command": list(job.command),
-        "workdir": job.workdir,
-        "env": dict(job.env),
-        "stop_signal": job.stop_signal,
-        "stop_timeout_seconds": job.stop_timeout,
-        "restart": {"retries": job.retries, "backoff_seconds": list(job.backoff)},
-        "on_failure": list(job.on_failure) if job.on_failure else None,
-        "on_start": list(job.on_start) if job.on_start else None,
-        "on_success": list(job.on_success) if job.on_success else None,
-        "ping_url": job.ping_url,
-        "user": job.user,
-        "env_files": list(job.env_files),
-        "limits": dict(job.limits),
-        "log_keep": job.log_keep,
-        "keep_awake": job.keep_awake,
-        "skip": list(job.skip_items),
-        "holidays": job.holidays,
-        "on_ac_power": job.on_ac_power,
-        "network": job.network,
-        "stop_on_battery": job.stop_on_battery,
-        "kubernetes": dict(job.kubernetes) or None,
-        "schedules": [schedule_dict(s) for s in job.schedules],
-    }
+    """Every key of a job, the one list ``show`` (text and JSON) is made from: the API's
+    ``Job`` (``records``)."""
+    from .records import as_json, job_record
+
+    out: dict[str, Any] = as_json(job_record(job))
+    return out
 
 
 def _shown(key: str, value: Any) -> str:

@@ -42,7 +42,7 @@ def test_the_session_in_docs_api_md_runs(site: dict[str, Path], capsys: Any) -> 
 
 
 def test_only_the_api_is_public_and_it_has_a_version() -> None:
-    assert api.API_VERSION == "1.0"
+    assert api.API_VERSION == "1.1"
     assert set(api.__all__) >= {"Osched", "Error", "UsageError", "ConfigError", "ToolError", "NextRun"}
     assert issubclass(api.ConfigError, api.UsageError) and issubclass(api.UsageError, api.Error)
     assert f'`osched.api.API_VERSION` is `"{api.API_VERSION}"`' in DOC.read_text()

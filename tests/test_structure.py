@@ -44,6 +44,7 @@ VIOLATIONS = {
     "the runtime imports neither the CLI, the service layer nor a target": (
         "runtime/clock.py", "from osched import targets\n"),
     "no import circles among the modules of a package": ("model.py", "from osched import app\n"),
+    "the CLI changes nothing except through osched.api": ("cli/job_cmds.py", "from osched import edit\n"),
 }
 
 
@@ -57,6 +58,27 @@ def test_each_contract_fails_on_a_deliberate_violation(contract: str, tmp_path: 
     r = _lint(tmp_path)
     assert r.returncode != 0
     assert f"{contract} BROKEN" in r.stdout, r.stdout
+
+
+def test_no_command_makes_a_change_except_through_the_api() -> None:
+    """The CLI is a client of ``osched.api`` for every change: no command module calls a
+    service that changes something (the editing, installing and control use cases) itself."""
+    from osched.services import control, editing, installing, setup
+
+    changing = {
+        name
+        for cls in (editing.Editing, setup.Setup, installing.Installing, control.Control)
+        for name, value in vars(cls).items()
+        if callable(value) and not name.startswith("__")
+    } - {"runtime", "overrides_in_force", "render_notes"}  # reads
+    assert {"edit", "job_add", "install_use", "start", "stop", "resync"} <= changing
+    calls = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if isinstance(node.func.value, ast.Name) and node.func.value.id == "c" and node.func.attr in changing:
+                    calls.append(f"{path.name}:{node.lineno}: c.{node.func.attr}()")
+    assert calls == []
 
 
 def _graph() -> dict[str, set[str]]:

@@ -2,7 +2,8 @@
 
 Every library error is an ``OschedError``; ``OschedGroup.main`` prints it as one line on
 stderr (``Error: ...``) and exits with its code (0 ok, 1 runtime failure, 2 usage/config
-error).  ``--debug`` shows the traceback.  Commands get an ``app.App`` (``pass_app``).
+error).  ``--debug`` shows the traceback.  Commands get an ``app.App`` (``pass_app``) to read
+through, and make every change through ``osched.api`` (``api_for``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,25 @@ from ..app import App
 from ..errors import EXIT_FAILURE, OschedError, UsageError
 
 pass_app = click.make_pass_decorator(App)
+
+# how the API's arguments are spelled on the command line, for its errors and notes
+OPTION_NAMES = {
+    "name": "NAME",
+    "command": "COMMAND",
+    "items": "DATE|RANGE",
+    "new_id": "--new-id",
+    **{k: f"--{k.replace('_', '-')}" for k in ("start", "duration", "days", "timezone", "id", "at")},
+    **{k: f"--{k.replace('_', '-')}" for k in ("random_delay", "on_failure", "on_start", "on_success")},
+}
+
+
+def api_for(c: App, tell: Any = None) -> Any:
+    """``osched.api.Osched`` over this command's service context: every change the CLI makes
+    goes through it.  What it tells goes to stdout (or ``tell``), its notes and warnings to
+    stderr."""
+    from ..api import Osched
+
+    return Osched._for_command(c, OPTION_NAMES, tell or click.echo, lambda line: click.echo(line, err=True))
 
 
 class OschedGroup(click.Group):

@@ -1,11 +1,11 @@
-"""Manual control: ``start`` and ``stop`` (both in-process, through ``app.App``)."""
+"""Manual control: ``start`` and ``stop`` (both in-process, through ``osched.api``)."""
 
 from __future__ import annotations
 
 import click
 
 from ..app import App
-from .base import cli, complete_jobs, json_result, pass_app, result
+from .base import api_for, cli, complete_jobs, json_result, pass_app, result
 
 
 @cli.command()
@@ -19,9 +19,7 @@ def start(c: App, job_name: str, until: str | None) -> None:
     Writes a start override until the end of the open window(s) (or --until; with no window
     open, until the next window starts), so no scheduled stop ends it before.  Clears a stop
     override.  Runs again a job that finished or gave up in this window."""
-    message = c.start(job_name, until)
-    result(job=job_name, message=message)
-    click.echo(c.humanize(message))
+    result(job=job_name, message=api_for(c).start(job_name, until))
 
 
 @cli.command()
@@ -34,6 +32,4 @@ def stop(c: App, job_name: str, until: str | None) -> None:
 
     Writes a stop override until the end of the open window(s) (or --until), so no timer,
     catch-up or crash restart starts it again before.  Clears a start override."""
-    message = c.stop(job_name, until, progress=click.echo)
-    result(job=job_name, message=message)
-    click.echo(c.humanize(message))
+    result(job=job_name, message=api_for(c).stop(job_name, until))

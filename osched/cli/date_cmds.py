@@ -3,28 +3,23 @@ dates and one-off windows, docs/windows.md)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from .. import views as report
 from ..app import App
-from ..dates import parse_at, parse_skip_item
 from ..errors import UsageError
-from ..parse import parse_duration, parse_id, zone
+from ..records import as_json
 from .base import (
-    check,
+    api_for,
     cli,
     complete_jobs,
     complete_zones_param,
-    echo_lines,
     emit,
     json_option,
     json_result,
     pass_app,
     result,
 )
-from .schedule_cmds import live
 
 
 @cli.command()
@@ -39,32 +34,18 @@ def skip(c: App, job_name: str, items: tuple[str, ...], sid: str | None, remove:
 
     Dates are the schedule's own zone's; a window already open when a skipped date begins runs
     to its end.  ``osched skip list`` lists every skipped date and holiday region."""
-    from .. import dateedit
-
     if job_name == "list" and not items:
         _list_skips(c, as_json)
         return
     if not items:
         raise UsageError("give at least one DATE or RANGE (or: osched skip list)")
-    for item in items:
-        check(parse_skip_item, item, "DATE|RANGE")
-    where = f"{job_name}{'/' + sid if sid else ''}"
-    if remove:
-        cfg, _ = c.edit(lambda e: dateedit.remove_skip(e, job_name, sid, items), job=job_name)
-        changed = {"removed": list(items)}
-        lines = [f"Removed from the skip list of {where}: {', '.join(items)}."]
-    else:
-        cfg, new = c.edit(lambda e: dateedit.add_skip(e, job_name, sid, items), job=job_name)
-        changed = {"added": new}
-        lines = [f"Skipped for {where}: {', '.join(new) if new else 'nothing new'}."]
-    lines += c.resync()
-    job = c.job(cfg, job_name)
-    found = job.schedule(sid) if sid else None
-    now = list((found or job).skip_items)
+    messages: list[str] = []
+    tell = messages.append if as_json else click.echo
+    o = api_for(c, tell)
+    out = o.unskip(job_name, *items, schedule=sid) if remove else o.skip(job_name, *items, schedule=sid)
     if as_json:
-        emit({"job": job_name, "schedule": sid, **changed, "skip": now, "messages": lines})
-    else:
-        echo_lines(lines)
+        changed = {"removed" if remove else "added": list(out.changed)}
+        emit({"job": job_name, "schedule": sid, **changed, "skip": list(out.skip), "messages": messages})
 
 
 def _list_skips(c: App, as_json: bool) -> None:
@@ -114,24 +95,10 @@ def window_add(
 
     It behaves as any window (overrides, crash restarts, next, status, simulate); if it is
     open now the job starts at once (unless --no-start)."""
-    from .. import dateedit
-
-    check(parse_at, at, "--at")
-    check(parse_duration, duration, "--duration")
-    fields: dict[str, Any] = {"start": at.replace(" ", "T"), "duration": duration}
-    if timezone is not None:
-        check(zone, timezone, "--timezone")
-        fields["timezone"] = timezone
-    if wid is not None:
-        fields["id"] = check(lambda v: parse_id(v, "window id"), wid, "--id")
-    cfg, new_id = c.edit(lambda e: dateedit.add_window(e, job_name, fields), job=job_name)
-    s = c.job(cfg, job_name).schedule(new_id)
-    assert s is not None
-    result(job=job_name, window=report.schedule_dict(s), started=None)
-    click.echo(f"Added window {job_name}/{report.describe_schedule(s)}")
-    echo_lines(c.resync())
-    if not no_start:
-        live(c, cfg, job_name, new_id)
+    s, started = api_for(c).add_window(
+        job_name, start=at, duration=duration, timezone=timezone, id=wid, start_now=not no_start
+    )
+    result(job=job_name, window=as_json(s), started=started)
 
 
 @window.command("list")
@@ -181,9 +148,5 @@ def window_list(c: App, job_name: str | None, as_json: bool) -> None:
 @json_result
 def window_remove(c: App, job_name: str, wid: str) -> None:
     """Remove one-off window ID from JOB."""
-    from .. import dateedit
-
-    c.edit(lambda e: dateedit.remove_window(e, job_name, wid), job=job_name)
+    api_for(c).remove_window(job_name, wid)
     result(job=job_name, window=wid, removed=True)
-    click.echo(f"Removed window {job_name}/{wid}.")
-    echo_lines(c.resync())

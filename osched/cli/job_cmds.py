@@ -11,9 +11,8 @@ import click
 from ..app import App
 from ..errors import UsageError
 from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal, parse_url, parse_user
-from ..resolve import resolve
-from ..views import job_dict
-from .base import check, cli, complete_jobs, echo_lines, json_result, pass_app, result
+from ..records import as_json
+from .base import api_for, check, cli, complete_jobs, json_result, pass_app, result
 
 
 def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
@@ -152,10 +151,9 @@ def _job_fields(
     network: bool | None = None,
     stop_on_battery: bool | None = None,
     **hooks: str | None,
-) -> tuple[dict[str, Any], list[str]]:
-    """The fields to write, and notes for the user (commands resolved on PATH)."""
+) -> dict[str, Any]:
+    """The fields to write (a hook's program is resolved on PATH by the API, as the command)."""
     fields: dict[str, Any] = {"workdir": workdir, "env": env_pairs(env) or None}
-    notes: list[str] = []
     for hook, text in hooks.items():
         option = f"--{hook.replace('_', '-')}"
         if text == "":
@@ -167,8 +165,7 @@ def _job_fields(
                 raise UsageError(f"{option}: {e}") from None
             if not words:
                 raise UsageError(f"{option}: give a command, or '' to remove it")
-            fields[hook], note = resolve(words, option)
-            notes += [note] if note else []
+            fields[hook] = words
     if limit:
         fields["limits"] = _limits(limit)
     flags = {"keep_awake": keep_awake, "on_ac_power": on_ac_power, "network": network}
@@ -205,7 +202,7 @@ def _job_fields(
         if not steps:
             raise UsageError("--backoff: give at least one delay, e.g. 10s,30s,90s")
         fields["backoff"] = [_delay(step, "--backoff") for step in steps]
-    return fields, notes
+    return fields
 
 
 @job.command("add")
@@ -217,20 +214,8 @@ def _job_fields(
 def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
     """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
     check(lambda v: parse_id(v, "job name"), name, "NAME")
-    fields, notes = _job_fields(**opts)
-
-    def add(e: Any) -> list[str]:
-        e.check_new_job(name)  # a broken config or a taken name is said first
-        argv, note = resolve(list(command), "COMMAND")
-        notes.insert(0, note)
-        e.add_job(name, argv, **fields)
-        return argv
-
-    cfg, argv = c.edit(add, job=name)
-    result(job=job_dict(c.job(cfg, name)))
-    click.echo(f"Added job {name!r}: {shlex.join(argv)}")
-    echo_lines(c.resync())
-    echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
+    added = api_for(c).add_job(name, list(command), **_job_fields(**opts))
+    result(job=as_json(added))
     click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
 
 
@@ -243,19 +228,14 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
 @json_result
 def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, ...], **opts: Any) -> None:
     """Change job NAME; a COMMAND after -- replaces its command."""
-    fields, notes = _job_fields(**opts)
+    fields = _job_fields(**opts)
     if command:
-        fields["command"], note = resolve(list(command), "COMMAND")
-        notes.append(note)
+        fields["command"] = list(command)
     if unset_env:
         fields["unset_env"] = list(unset_env)
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
-    cfg, _ = c.edit(lambda e: e.set_job(name, **fields), job=name)
-    result(job=job_dict(c.job(cfg, name)))
-    click.echo(f"Updated job {name!r}.")
-    echo_lines(c.resync())
-    echo_lines([f"Note: {n}" for n in dict.fromkeys(notes) if n])
+    result(job=as_json(api_for(c).set_job(name, **fields)))
 
 
 @job.command("remove")
@@ -265,7 +245,5 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
 def job_remove(c: App, name: str) -> None:
     """Remove job NAME, its schedules and its state (overrides, last result, logs); refused
     while it runs."""
-    c.remove_job(name)
+    api_for(c).remove_job(name)
     result(job=name, removed=True)
-    click.echo(f"Removed job {name!r}.")
-    echo_lines(c.resync())

@@ -4,8 +4,6 @@ The ``--target`` choices come from the target registry (``osched.targets``)."""
 
 from __future__ import annotations
 
-import os
-import shlex
 import sys
 from typing import Any
 
@@ -17,9 +15,9 @@ from ..errors import EXIT_FAILURE, UsageError
 from ..parse import zone
 from .base import (
     TargetChoice,
+    api_for,
     check,
     cli,
-    echo_lines,
     emit,
     json_option,
     json_result,
@@ -76,46 +74,13 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
     for chunk in targets.render_each(names, cfg, ctx, emit_files):
         stream.write(chunk)
     stream.flush()
-    _notes(names, cfg, ctx)
+    _notes(names, cfg, ctx, c)
 
 
-def _show_plan(out: Any, dry_run: bool) -> None:
-    plan = out.plan
-    if plan.empty:
-        click.echo(f"{out.target}: nothing to change ({plan.location}).")
-        return
-    if dry_run:
-        click.echo(plan.diff, nl=not plan.diff.endswith("\n"))
-        for cmd in plan.commands:
-            click.echo(f"would run: {shlex.join(cmd)}")
-        click.echo(f"{out.target}: dry run, nothing changed.")
-        return
-    for line in plan.summary:
-        click.echo(f"{out.target}: {line}")
-
-
-def _notes(names: Any, cfg: Any, ctx: Any) -> None:
-    """What the user should know about how ``names`` were rendered: the host zone when $TZ
-    names another, and wall times a scheduler's engine cannot compute (their equivalent)."""
-    from .. import targets
-    from ..tzhost import system_zone_doubt, tz_differs
-
-    chosen = [targets.get(n) for n in names]
-    if any(t.host_local for t in chosen):
-        warning = tz_differs()
-        if warning and ctx.host_zone != os.environ.get("TZ", "").lstrip(":"):
-            click.echo(f"Warning: {warning}", err=True)
-        doubt = system_zone_doubt()
-        if doubt:
-            click.echo(f"Warning: {doubt}: give the zone with --host-timezone or OSCHED_HOST_TZ", err=True)
-    for t in chosen:
-        for note in t.notes(cfg, ctx):
-            click.echo(f"note: {note}", err=True)
-    from ..targets.extras import user_note
-
-    said = user_note(cfg, ctx)
-    if said and any(t.runs_here for t in chosen):
-        click.echo(f"note: {said}", err=True)
+def _notes(names: Any, cfg: Any, ctx: Any, c: App) -> None:
+    """What the user should know about how ``names`` were rendered (on stderr)."""
+    for line in c.render_notes(names, cfg, ctx):
+        click.echo(line, err=True)
 
 
 def auto_target_option(help: str) -> Any:
@@ -142,25 +107,8 @@ def install(c: App, target: str, system: bool, dry_run: bool, no_start: bool) ->
     Replaces only what osched wrote for this config; other crontab lines and units are never
     touched.  A failed step rolls back what this run wrote.  Jobs whose window is open now
     start at once (unless --no-start or a stop override)."""
-    from .. import targets
-
-    cfg = c.load_trusted().config
-    ctx = c.render_ctx(system)
-    name = targets.auto(ctx) if target == "auto" else target
-    if target == "auto":
-        click.echo(f"Target: {name} ({targets.get(name).auto_reason}; --target chooses another).")
-    out = c.install(name, system, dry_run)
-    result(target=name, system=system, dry_run=dry_run, changed=not out.plan.empty, started=None)
-    _show_plan(out, dry_run)
-    _notes([name], cfg, ctx)
-    for f in targets.get(name).doctor(ctx):  # installed, but will anything fire it?
-        if f.level != "ok":
-            click.echo(f"Warning: {f.message}" + (f" ({f.fix})" if f.fix else ""), err=True)
-    if not dry_run and not no_start:
-        message = c.start_open_windows(cfg, name, system)
-        if message:
-            result(started=message)
-            click.echo(message)
+    out = api_for(c).install(target, system, start_now=not no_start, dry_run=dry_run)
+    result(target=out.target, system=system, dry_run=dry_run, changed=out.changed, started=out.started)
 
 
 @cli.command()
@@ -179,16 +127,8 @@ def uninstall(c: App, target: str, dry_run: bool, purge: bool) -> None:
 
     Then says what still runs (a job started by hand keeps running: osched stop JOB) and what
     stays in the state dir; --purge stops those jobs and removes their state."""
-    from .. import install as inst
-
-    names = list(c.installed()) if target == "auto" else [target]
-    result(targets=names, dry_run=dry_run, purge=purge)
-    if not names:
-        click.echo(f"Nothing is installed for {c.config_path}.")
-    for name in names:
-        _show_plan(inst.uninstall(c.render_ctx(), name, dry_run), dry_run)
-    if not dry_run:
-        echo_lines(c.after_uninstall(purge))
+    out = api_for(c).uninstall(target, purge=purge, dry_run=dry_run)
+    result(targets=out.targets, dry_run=dry_run, purge=purge)
 
 
 @cli.command()

@@ -1,5 +1,6 @@
-"""``osched schedule add|set|remove|enable|disable``: round-trip edits of a job's windows; an
-installed config is re-synced, and a window that becomes live now starts the job."""
+"""``osched schedule add|set|remove|enable|disable``: round-trip edits of a job's windows,
+through ``osched.api``: an installed config is re-synced, and a window that becomes live now
+starts the job."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ from typing import Any
 
 import click
 
-from .. import views as report
 from ..app import App
 from ..errors import UsageError
-from ..model import Config
-from ..parse import parse_days, parse_duration, parse_id, parse_seconds, parse_time, zone, zone_note
+from ..parse import parse_days, parse_duration, parse_seconds, parse_time, zone
+from ..records import as_json
 from .base import (
+    api_for,
     check,
     cli,
     complete_days_param,
     complete_jobs,
     complete_schedules,
     complete_zones_param,
-    echo_lines,
     json_result,
     pass_app,
     result,
@@ -136,75 +136,15 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
     If the new window is open now, the job starts at once (unless a stop override is active
     or --no-start is given)."""
     fields = _schedule_fields(**opts)
-    if sid is not None:
-        fields["id"] = check(lambda v: parse_id(v, "schedule id"), sid, "--id")
-    if disabled:
-        fields["enabled"] = False
-    cfg, new_id = c.edit(lambda e: e.add_schedule(job_name, fields), job=job_name)
-    _echo_schedule(c, cfg, job_name, new_id, "Added")
-    echo_lines(c.resync())
-    if not no_start:
-        live(c, cfg, job_name, new_id)
-
-
-def live(c: App, cfg: Config, job_name: str, sid: str) -> None:
-    """A schedule that became live inside its window starts the job: said (``started``)."""
-    message = c.live_start(cfg, job_name, sid)
-    if message:
-        result(started=message)
-        click.echo(c.humanize(message))
-
-
-def _echo_schedule(c: App, cfg: Config, job_name: str, sid: str, verb: str) -> None:
-    from ..windows import current_window, next_window
-
-    s = c.job(cfg, job_name).schedule(sid)
-    assert s is not None
-    result(job=job_name, schedule=report.schedule_dict(s), started=None)
-    click.echo(f"{verb} schedule {job_name}/{report.describe_schedule(s)}")
-    if s.enabled:
-        tz = c.view_tz
-        w = current_window(s, c.now)
-        if w is not None:
-            click.echo(f"Its window is open now, until {report.human(w.end, tz)}.")
-        elif (nxt := next_window(s, c.now)) is not None:
-            click.echo(f"Next window: {report.human(nxt.start, tz)}.")
-        else:
-            click.echo("No window ahead (a one-off window that is over).")
-        echo_lines([f"Note: {n}" for n in _overlaps(c, cfg, job_name, s)])
-    note = zone_note(s.timezone)
-    if note:
-        click.echo(f"Note: {note}")
-
-
-def _overlaps(c: App, cfg: Config, job_name: str, s: Any) -> list[str]:
-    """Other enabled schedules of the job whose windows overlap this one's in the next 2 weeks."""
-    from datetime import timedelta
-
-    from ..windows import windows_between
-
-    end = c.now + timedelta(days=14)
-    mine = windows_between(s, c.now, end)
-    notes = []
-    for other in c.job(cfg, job_name).enabled_schedules:
-        if other.id == s.id:
-            continue
-        hit = next(
-            (
-                w
-                for w in windows_between(other, c.now, end)
-                for m in mine
-                if w.start < m.end and m.start < w.end
-            ),
-            None,
-        )
-        if hit is not None:
-            when = report.human(hit.start, c.view_tz)
-            notes.append(
-                f"its windows overlap those of {job_name}/{other.id} (e.g. {when}); "
-                "the job runs once, until the later end"
-            )
-    return notes
+    s, started = api_for(c).add_schedule(
+        job_name,
+        **{k: fields.pop(k) for k in ("start", "duration", "days")},
+        id=sid,
+        enabled=not disabled,
+        start_now=not no_start,
+        **fields,
+    )
+    result(job=job_name, schedule=as_json(s), started=started)
 
 
 @schedule.command("set")
@@ -235,16 +175,13 @@ def schedule_set(
     if clear_args:
         fields["args"] = []
     if new_id is not None:
-        fields["id"] = check(lambda v: parse_id(v, "schedule id"), new_id, "--new-id")
+        fields["id"] = new_id
     if unset_env:
         fields["unset_env"] = list(unset_env)
     if not fields:
         raise UsageError("nothing to change: give at least one option")
-    cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, fields), job=job_name)
-    _echo_schedule(c, cfg, job_name, fields.get("id", sid), "Updated")
-    echo_lines(c.resync())
-    if not no_start:
-        live(c, cfg, job_name, fields.get("id", sid))
+    s, started = api_for(c).set_schedule(job_name, sid, start_now=not no_start, **fields)
+    result(job=job_name, schedule=as_json(s), started=started)
 
 
 @schedule.command("remove")
@@ -254,18 +191,8 @@ def schedule_set(
 @json_result
 def schedule_remove(c: App, job_name: str, sid: str) -> None:
     """Remove schedule ID from JOB."""
-    c.edit(lambda e: e.remove_schedule(job_name, sid), job=job_name)
+    api_for(c).remove_schedule(job_name, sid)
     result(job=job_name, schedule=sid, removed=True)
-    click.echo(f"Removed schedule {job_name}/{sid}.")
-    echo_lines(c.resync())
-
-
-def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = True) -> None:
-    cfg, _ = c.edit(lambda e: e.set_schedule(job_name, sid, {"enabled": enabled}), job=job_name)
-    _echo_schedule(c, cfg, job_name, sid, "Enabled" if enabled else "Disabled")
-    echo_lines(c.resync())
-    if not no_start:
-        live(c, cfg, job_name, sid)
 
 
 @schedule.command("enable")
@@ -276,7 +203,8 @@ def _toggle(c: App, job_name: str, sid: str, enabled: bool, no_start: bool = Tru
 @json_result
 def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
     """Enable schedule ID of JOB; starts the job if its window is open now (unless --no-start)."""
-    _toggle(c, job_name, sid, True, no_start)
+    s, started = api_for(c).enable_schedule(job_name, sid, start_now=not no_start)
+    result(job=job_name, schedule=as_json(s), started=started)
 
 
 @schedule.command("disable")
@@ -286,4 +214,5 @@ def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
 @json_result
 def schedule_disable(c: App, job_name: str, sid: str) -> None:
     """Disable schedule ID of JOB (kept in the file, never fires)."""
-    _toggle(c, job_name, sid, False)
+    s = api_for(c).disable_schedule(job_name, sid)
+    result(job=job_name, schedule=as_json(s), started=None)

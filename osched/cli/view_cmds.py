@@ -11,6 +11,7 @@ from .. import views as report
 from ..app import App
 from ..errors import UsageError
 from .base import (
+    api_for,
     cli,
     complete_jobs,
     echo_lines,
@@ -228,17 +229,7 @@ def override_list(c: App, job_name: str | None, as_json: bool) -> None:
 @json_result
 def override_clear(c: App, job_name: str, kind: str | None) -> None:
     """Remove JOB's overrides; the schedule decides again from the next firing."""
-    cleared = c.clear_overrides(job_name, kind)
-    result(job=job_name, cleared=list(cleared))
-    if cleared:
-        click.echo(f"Cleared {' and '.join(cleared)} override of {job_name}.")
-        return
-    others = [ov for _, ov in c.overrides_in_force(job_name) if ov.kind != kind]
-    what = f"no {kind} override" if kind else "no override"
-    kept = "".join(
-        f"; its {ov.kind} override until {report.human(ov.expires, c.view_tz)} stays" for ov in others
-    )
-    click.echo(f"{job_name} has {what}{kept}.")
+    result(job=job_name, cleared=api_for(c).clear_overrides(job_name, kind))
 
 
 @cli.command()

@@ -1,14 +1,14 @@
 """The service layer: one module per use case over one command's loaded world
-(``base.AppBase``).  The CLI parses and formats only; it reaches everything through ``App``."""
+(``base.AppBase``): ``editing`` and ``setup`` are the use cases that change something, each
+once, with what it tells the user; ``osched.api`` calls them, and the CLI calls ``osched.api``
+for every change (it reads through ``App``: ``reading``)."""
 
 from __future__ import annotations
 
-from .control import Control
-from .installing import Installing
-from .reading import Reading
+from .setup import Setup
 
 
-class App(Control, Reading, Installing):
+class App(Setup):
     """What a command does, without click: the use cases over one command's view of the world."""
 
 
