@@ -84,3 +84,70 @@ def test_two_threads_and_two_processes_keep_every_edit(site: dict[str, Path]) ->
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     ids = {s.id for s in o.job("a").schedules}
     assert ids == {f"{p}{i}" for p in "tuvw" for i in range(6)}
+
+
+def test_every_change_the_cli_makes_the_api_makes_and_says_the_same(
+    site: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The 1.1 calls: dates, toggles, overrides, init, and what a change tells; the records
+    are the CLI's --json objects."""
+    import json
+
+    monkeypatch.setenv("TZ", "UTC")  # times are told in the host's zone
+
+    from click.testing import CliRunner
+
+    from osched.cli import cli
+
+    site["config"].unlink()
+    heard: list[str] = []
+    warned: list[str] = []
+    o = api.Osched(site["config"], site["state"], on_message=heard.append, on_warning=warned.append)
+    assert o.init("Europe/Berlin") == site["config"]
+    assert heard == [f"Wrote {site['config']} (time zone Europe/Berlin)."]
+    with pytest.raises(api.UsageError, match="already exists"):
+        o.init()
+    job = o.add_job("agent", ["sleep", "3600"], on_failure=["true"], retries=2)
+    assert (
+        job.command[0].endswith("/sleep")
+        and job.on_failure is not None
+        and job.on_failure[0].endswith("/true")
+    )
+    assert job.restart.retries == 2
+    assert any(line.startswith("Note: sleep resolved to ") for line in heard)
+    heard.clear()
+    s, started = o.add_schedule("agent", start="10:00", duration="4h", days="mon-fri", args=["--fast"],
+                                start_now=False)  # fmt: skip
+    assert (s.id, s.args, started) == ("s1", ("--fast",), None)
+    assert heard[:2] == ["Added schedule agent/s1: 10:00 for 4h on mon-fri (Europe/Berlin)  args: --fast",
+                         "Its window is open now, until Tue 2026-11-24 13:00 UTC."]  # fmt: skip
+
+    cli_job = json.loads(
+        CliRunner()
+        .invoke(
+            cli,
+            ["--config", str(site["config"]), "--state-dir", str(site["state"]), "show", "agent", "--json"],
+        )
+        .stdout
+    )
+    assert {k: v for k, v in cli_job.items() if k != "status"} == api.as_json(o.job("agent"))
+
+    assert o.disable_schedule("agent", "s1").enabled is False
+    s, started = o.enable_schedule("agent", "s1", start_now=False)
+    assert s.enabled and started is None
+    skips = o.skip("agent", "2026-12-24", "2026-12-31..2027-01-01")
+    assert skips.changed == ("2026-12-24", "2026-12-31..2027-01-01") and skips.skip == skips.changed
+    assert o.skip("agent", "2026-12-24").changed == ()
+    assert o.unskip("agent", "2026-12-24").skip == ("2026-12-31..2027-01-01",)
+    w, _ = o.add_window("agent", start="2026-12-05T02:00", duration="1h", start_now=False)
+    assert (w.id, w.one_off, w.date) == ("once-20261205-0200", True, "2026-12-05")
+    o.remove_window("agent", w.id)
+    with pytest.raises(api.UsageError, match=r"^items: "):
+        o.skip("agent", "24.12.2026")
+    assert o.clear_overrides("agent") == []
+    assert heard[-1] == "agent has no override."
+    out = o.install("cron", start_now=False)
+    assert out.target == "cron" and out.changed and out.started is None and out[0].startswith("cron: ")
+    assert o.install("cron", start_now=False).changed is False
+    gone = o.uninstall()
+    assert gone.targets == ["cron"] and gone[0].startswith("cron: ")

@@ -75,9 +75,10 @@ def test_no_command_makes_a_change_except_through_the_api() -> None:
     calls = []
     for path in sorted((PACKAGE / "cli").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if isinstance(node.func.value, ast.Name) and node.func.value.id == "c" and node.func.attr in changing:
-                    calls.append(f"{path.name}:{node.lineno}: c.{node.func.attr}()")
+            func = node.func if isinstance(node, ast.Call) else None
+            on_app = isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "c"
+            if on_app and func.attr in changing:
+                calls.append(f"{path.name}:{node.lineno}: c.{func.attr}()")
     assert calls == []
 
 
