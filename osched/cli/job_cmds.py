@@ -12,6 +12,7 @@ from ..app import App
 from ..errors import UsageError
 from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal, parse_url, parse_user
 from ..records import as_json
+from ..validators import LOG_KEEP, RETRIES
 from .base import api_for, check, cli, complete_jobs, json_result, pass_app, result
 
 
@@ -121,6 +122,11 @@ def _limits(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+def _within(value: int, bounds: tuple[int, int], option: str) -> None:
+    if not bounds[0] <= value <= bounds[1]:
+        raise UsageError(f"{option}: must be from {bounds[0]} to {bounds[1]}")
+
+
 def _delay(text: str, option: str) -> str | int | float:
     """A delay as given: ``30s``, ``1m30s``, or plain seconds (``5``, ``2.5``)."""
     value: str | int | float = text
@@ -172,8 +178,7 @@ def _job_fields(
     flags["stop_on_battery"] = stop_on_battery
     fields.update({k: v for k, v in flags.items() if v is not None})
     if log_keep is not None:
-        if not 1 <= log_keep <= 100:
-            raise UsageError("--log-keep: must be from 1 to 100")
+        _within(log_keep, LOG_KEEP, "--log-keep")
         fields["log_keep"] = log_keep
     if env_file == ("",):
         fields["unset_env_files"] = True
@@ -194,8 +199,7 @@ def _job_fields(
     if stop_timeout is not None:
         fields["stop_timeout"] = _delay(stop_timeout, "--stop-timeout")
     if retries is not None:
-        if not 0 <= retries <= 100:
-            raise UsageError("--retries: must be from 0 to 100")
+        _within(retries, RETRIES, "--retries")
         fields["retries"] = retries
     if backoff is not None:
         steps = [b.strip() for b in backoff.split(",") if b.strip()]
