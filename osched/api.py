@@ -34,6 +34,7 @@ from .records import (
     InstallResult,
     Job,
     NextRun,
+    Override,
     Restart,
     Schedule,
     Skips,
@@ -59,6 +60,7 @@ __all__ = [
     "Job",
     "NextRun",
     "Osched",
+    "Override",
     "Restart",
     "Schedule",
     "Skips",
@@ -350,6 +352,11 @@ class Osched:
     def stop(self, job: str, until: str | None = None) -> str:
         """Stop now (a stop override until the window's end, or ``until``)."""
         return str(self._app().stop_by_hand(job, until, self._tell))
+
+    def overrides(self, job: str | None = None) -> list[Override]:
+        """The start/stop overrides in force (of ``job``, or of every job)."""
+        rows = self._app().overrides_in_force(job)
+        return [Override(name, ov.kind, ov.created, ov.expires, ov.reason) for name, ov in rows]
 
     def clear_overrides(self, job: str, kind: str | None = None) -> list[str]:
         """Remove the job's start/stop overrides (``kind``: only "start" or "stop"); the kinds

@@ -111,6 +111,17 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Override:
+    """A start or stop override in force (``osched start/stop`` write them)."""
+
+    job: str
+    kind: str  # "start" or "stop"
+    created: datetime | None
+    expires: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Skips:
     """A skip list after ``skip``/``unskip``: ``changed`` the items added (new ones only) or
     removed; ``skip`` the whole list now."""

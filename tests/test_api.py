@@ -151,3 +151,19 @@ def test_every_change_the_cli_makes_the_api_makes_and_says_the_same(
     assert o.install("cron", start_now=False).changed is False
     gone = o.uninstall()
     assert gone.targets == ["cron"] and gone[0].startswith("cron: ")
+
+
+def test_overrides_are_listed_and_cleared(site: dict[str, Path]) -> None:
+    o = api.Osched(site["config"], site["state"])
+    o.add_job("agent", ["sleep", "3600"])
+    o.add_schedule("agent", start="10:00", duration="4h", days="mon-fri", start_now=False)
+    assert o.overrides() == []
+    said = o.stop("agent")  # nothing runs: the stop override still holds the window
+    assert said.startswith("agent: not running; no scheduled start before ")
+    (ov,) = o.overrides("agent")
+    assert (ov.job, ov.kind) == ("agent", "stop")
+    assert ov.expires.isoformat() == "2026-11-24T14:00:00+00:00"
+    assert o.clear_overrides("agent") == ["stop"]
+    assert o.overrides() == []
+    with pytest.raises(api.UsageError, match="kind: expected"):
+        o.clear_overrides("agent", "pause")

@@ -48,8 +48,10 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_every_editing_command_prints_the_documented_object(site: Path) -> None:
     doc = shapes()
-    assert len(doc) == 11, sorted(doc)
+    assert len(doc) == 12, sorted(doc)
+    site.unlink()
     seen = {
+        "init --json": [run("init", "--timezone", "UTC")],
         "job add|set NAME ... --json": [run("job", "add", "agent", "--", "sleep", "3600"),
                                         run("job", "set", "agent", "--retries", "2")],
         "schedule add|set|enable|disable JOB ... --json": [

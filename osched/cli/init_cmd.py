@@ -7,16 +7,18 @@ from pathlib import Path
 import click
 
 from ..app import App
-from .base import api_for, cli, pass_app
+from .base import api_for, cli, json_result, pass_app, result
 
 
 @cli.command()
 @click.option("--timezone", "tz", metavar="TZ", help="Default zone (default: the host's zone).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config.")
 @pass_app
+@json_result
 def init(c: App, tz: str | None, force: bool) -> None:
     """Write a commented starter config."""
-    api_for(c).init(tz, force=force)
+    path = api_for(c).init(tz, force=force)
+    result(config=str(path), timezone=c.load().timezone)
     click.echo("Next: osched job add NAME -- COMMAND...   then   osched schedule add NAME ...")
 
 
