@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -387,3 +388,43 @@ def test_doctor_names_a_schema_line_that_points_nowhere(cfg_path: Path) -> None:
     r = _run("doctor")
     assert "the config's #:schema line names a file that is gone: /gone/venv/" in r.stdout
     assert f"#:schema {Path(configschema.path()).as_uri()}" in r.stdout
+
+
+# -- the oracle: taplo, the TOML language server editors run, reading the #:schema line ----------
+def _taplo(tmp: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
+    import shutil
+
+    exe = shutil.which("taplo")
+    if exe is None:
+        pytest.fail("taplo is not installed (pip install -e '.[test]')")
+    path = tmp / name
+    path.write_text(f"#:schema {Path(configschema.path()).as_uri()}\n{text}", encoding="utf-8")
+    return subprocess.run([exe, "check", str(path)], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.oracle
+def test_taplo_reads_the_line_and_agrees_on_every_good_and_bad_config(tmp_path: Path) -> None:
+    for path in [*_examples(), None]:
+        text = GOOD if path is None else path.read_text(encoding="utf-8")
+        r = _taplo(tmp_path, "good.toml", text)
+        assert r.returncode == 0, (path, r.stderr[-2000:])
+    accepted = [
+        new for old, new in BAD if _taplo(tmp_path, "bad.toml", GOOD.replace(old, new, 1)).returncode == 0
+    ]
+    assert accepted == []
+    r = _taplo(tmp_path, "typo.toml", GOOD.replace("stop_signal", "stop_sginal"))
+    assert r.returncode == 1 and "stop_sginal" in r.stderr
+
+
+@pytest.mark.oracle
+def test_taplo_checks_what_init_wrote_and_the_edits_kept(cfg_path: Path) -> None:
+    import shutil
+
+    assert _run("init", "--timezone", "UTC").exit_code == 0
+    assert _run("job", "add", "agent", "--", "python3", "-m", "agent").exit_code == 0
+    exe = shutil.which("taplo")
+    assert exe is not None, "taplo is not installed (pip install -e '.[test]')"
+    assert subprocess.run([exe, "check", str(cfg_path)], capture_output=True, timeout=60).returncode == 0
+    cfg_path.write_text(cfg_path.read_text(encoding="utf-8") + "colour = 1\n", encoding="utf-8")
+    r = subprocess.run([exe, "check", str(cfg_path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "colour" in r.stderr
