@@ -129,11 +129,16 @@ class Editing(Control, Installing, Reading):
         note = zone_note(s.timezone)
         if note:
             tell(f"Note: {note}")
+        return s, self._synced_and_started(cfg, job, sid, tell, start_now)
+
+    def _synced_and_started(self, cfg: Config, job: str, sid: str, tell: Tell, start_now: bool) -> str | None:
+        """After an edit of a schedule or window: re-sync, then start the job if that window
+        is open now (what was started)."""
         self._after_edit(tell, [])
         started = self.live_start(cfg, job, sid) if start_now else None
         if started:
             tell(self.humanize(started))
-        return s, started
+        return started
 
     def _overlaps(self, cfg: Config, job: str, s: Schedule) -> list[str]:
         """Other enabled schedules of the job whose windows overlap this one's in 2 weeks."""
@@ -193,11 +198,7 @@ class Editing(Control, Installing, Reading):
         s = self.job(cfg, job).schedule(wid)
         assert s is not None
         tell(f"Added window {job}/{views.describe_schedule(s)}")
-        self._after_edit(tell, [])
-        started = self.live_start(cfg, job, wid) if start_now else None
-        if started:
-            tell(self.humanize(started))
-        return s, started
+        return s, self._synced_and_started(cfg, job, wid, tell, start_now)
 
     def window_remove(self, job: str, wid: str, tell: Tell) -> None:
         from .. import dateedit
