@@ -1,7 +1,8 @@
-"""Editing use cases, once: add, change and remove jobs and schedules.  Each validates the whole
-new config and saves it (``Installing.edit``), re-syncs an installed config, starts a job
-whose window an edit made live, and tells the user what happened (``tell``: one line at a
-time, times in the command's display zone).  ``osched.api`` calls these; the CLI calls
+"""The changes a user makes, each once: jobs, schedules, skip dates, one-off windows, overrides,
+manual start and stop.  An edit validates the whole new config and saves it
+(``Installing.edit``), re-syncs an installed config and starts a job whose window it made
+live; every change tells the user what happened (``tell``: one line at a time, times in the
+command's display zone).  ``osched.api`` calls these; the CLI calls
 ``osched.api``.
 
 ``label`` names an argument in an error or a note the way the caller's user typed it (the
