@@ -162,21 +162,9 @@ def start_when_met(rt: Host, job_name: str, sid: str, end: datetime, said: Reply
     service's main process; elsewhere a detached waiter does, and the firing returns now."""
     if rt.foreground or sys.platform == "win32":
         return _wait_and_start(rt, job_name, sid, end)
-    from .spawn import close_inherited, detach_stdio
+    from .spawn import in_detached_process
 
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the forked waiter (checked by its effects)
-        code = 1
-        try:
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            detach_stdio()
-            close_inherited(keep=())
-            code = _wait_and_start(rt, job_name, sid, end).code
-        finally:
-            os._exit(code)
-    os.waitpid(child, 0)
+    in_detached_process(lambda: _wait_and_start(rt, job_name, sid, end).code)
     return said
 
 

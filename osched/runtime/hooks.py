@@ -21,7 +21,6 @@ output goes to the job's output log.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -194,21 +193,13 @@ def _run_detached(
 ) -> None:
     if sys.platform == "win32":  # pragma: no cover
         raise NotImplementedError
-    from .spawn import close_inherited, detach_stdio
+    from .spawn import in_detached_process
 
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
-        try:
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            detach_stdio()
-            close_inherited(keep=())
-            _run(rt, starter, job, sid, hook, event, exit_code, url, TIMEOUT)
-        finally:
-            os._exit(0)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(child, 0)
+    def work() -> int:
+        _run(rt, starter, job, sid, hook, event, exit_code, url, TIMEOUT)
+        return 0
+
+    in_detached_process(work)
 
 
 def _start_detached_windows(  # pragma: no cover - Windows only

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,24 @@ def close_inherited(keep: tuple[int, ...]) -> None:
         with contextlib.suppress(ValueError, OSError):
             top = int(os.sysconf("SC_OPEN_MAX"))
     os.closerange(low, max(top, low))
+
+
+def in_detached_process(work: Callable[[], int]) -> None:
+    """Run ``work`` in a grandchild of its own session, stdio on /dev/null and no inherited
+    descriptors (the firing that asked returns at once; nothing waits for it); POSIX only."""
+    if sys.platform == "win32":  # pragma: no cover - callers take their Windows path first
+        raise NotImplementedError
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child (checked by its effects)
+        code = 1
+        try:
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            detach_stdio()
+            close_inherited(keep=())
+            code = work()
+        finally:
+            os._exit(code)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child, 0)
