@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import parse
+from .core.collect import paused_collection
 from .errors import ConfigError
 from .model import (
     DEFAULT_BACKOFF,
@@ -129,7 +130,9 @@ def parse_toml(text: str, path: Path) -> dict[str, Any]:
 
 def load(path: Path, *, host_zone: str | None = None) -> Config:
     """Read, parse and validate ``path``."""
-    return validate(parse_toml(read_text(path), path), path, host_zone=host_zone)
+    text = read_text(path)
+    with paused_collection():
+        return validate(parse_toml(text, path), path, host_zone=host_zone)
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ class Opened:
 
     def load(self) -> Loaded:
         data = self.read()
-        cfg = validate(parse_toml(decode(data, self.path), self.path), self.path)
+        with paused_collection():
+            cfg = validate(parse_toml(decode(data, self.path), self.path), self.path)
         return Loaded(self.path, self.identity, data, cfg)
 
 

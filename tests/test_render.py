@@ -467,3 +467,32 @@ def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: 
     assert out.exit_code == 0
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert len(written) == len(out.stdout.splitlines()) and {w.split("/")[0] for w in written} == set(targets.in_all())
+
+
+def test_render_console_script_ends_without_teardown_and_loses_no_output(tmp_path: Path) -> None:
+    """``render`` ends the process with ``os._exit`` once its output is flushed (``cli.base.
+    skip_teardown``): every byte and the notes still arrive, with the status a normal exit
+    gives; an error still exits 2 the normal way; an in-process caller keeps its interpreter."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from osched.cli import base, cli
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[jobs.a]\ncommand = ["true"]\nlimits = { memory = "1G" }\n[[jobs.a.schedules]]\nid = "s"\n'
+        'start = "22:00"\nduration = "1h"\ndays = ["daily"]\ntimezone = "America/New_York"\n'
+    )
+    env = {**os.environ, "OSCHED_NOW": "2026-11-24T12:00:00+00:00", "TZ": "Europe/Berlin"}
+    args = ["--config", str(cfg), "--state-dir", str(tmp_path / "st"), "render", "--target", "all"]
+    inproc = CliRunner().invoke(cli, args, env=env)
+    assert inproc.exit_code == 0 and base._teardown_skipped  # asked for, not acted on in-process
+    base._teardown_skipped = False
+    r = subprocess.run([sys.executable, "-m", "osched", *args], env=env, capture_output=True, check=False)
+    assert r.returncode == 0
+    assert r.stdout == inproc.stdout_bytes and b"==> launchd/" in r.stdout
+    assert r.stderr.decode() == inproc.stderr and "note" in r.stderr.decode().lower()
+    bad = subprocess.run([sys.executable, "-m", "osched", *args[:-2], "--target", "nope"], env=env,
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "nope" in bad.stderr

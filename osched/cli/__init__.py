@@ -19,11 +19,16 @@ from . import (  # noqa: F401 - register
     simulate_cmds,
     view_cmds,
 )
-from .base import cli
+from .base import cli, exit_now
 
 
 def main() -> None:
-    cli.main(prog_name="osched")
+    """The ``osched`` console script."""
+    try:
+        cli.main(prog_name="osched")
+    except SystemExit as e:
+        exit_now(e.code)  # when the command asked for it (base.skip_teardown); else returns
+        raise
 
 
 __all__ = ["cli", "main"]

@@ -294,3 +294,37 @@ def result(**fields: Any) -> None:
     """Report fields of the running command's ``--json`` object (nothing without ``--json``)."""
     if _RESULT is not None:
         _RESULT.update(fields)
+
+
+# -- ending the process ------------------------------------------------------------------------------
+_teardown_skipped = False
+
+
+def skip_teardown() -> None:
+    """Ask ``osched.cli.main`` to end this process without freeing what it built: ``render``
+    of 10,000 schedules leaves millions of objects (the config, the caches of host firings)
+    whose one-by-one release at interpreter exit costs a fifth of a second, for memory the
+    kernel takes back at once.  Only the console script acts on it (an in-process caller,
+    such as a test's ``CliRunner``, keeps its interpreter)."""
+    global _teardown_skipped
+    _teardown_skipped = True
+
+
+def exit_now(code: object) -> None:
+    """``os._exit`` with the exit status ``sys.exit(code)`` would give, once the output is
+    flushed and logging shut down; returns (doing nothing) when the status is not a plain
+    number or the output cannot be flushed, so the caller's normal exit reports it."""
+    import logging
+    import os
+
+    global _teardown_skipped
+    if not _teardown_skipped or not (code is None or isinstance(code, int)):
+        return
+    _teardown_skipped = False
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    logging.shutdown()
+    os._exit(code or 0)

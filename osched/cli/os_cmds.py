@@ -23,6 +23,7 @@ from .base import (
     json_result,
     pass_app,
     result,
+    skip_teardown,
     with_progress,
 )
 
@@ -75,6 +76,7 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
         stream.write(chunk)
     stream.flush()
     _notes(names, cfg, ctx, c)
+    skip_teardown()
 
 
 def _notes(names: Any, cfg: Any, ctx: Any, c: App) -> None:

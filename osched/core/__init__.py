@@ -14,4 +14,5 @@ holds it to that), so the firing fast lane can use it without paying for the res
 * ``cache``    the caches' one key and one freshness rule, and the fire file's format
 * ``jobstate`` the state file's fields and what they must hold
 * ``events``   the events log's line format (one encoder for every path)
+* ``collect``  pausing the garbage collector around bulk work that makes no cycles
 """

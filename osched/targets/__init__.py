@@ -8,7 +8,6 @@ read this registry.  ``register`` adds one from elsewhere (tests, plugins).
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING
 
+from ..core.collect import paused_collection
 from ..errors import UsageError
 from .base import File, Finding, RenderContext, Target, ahead, write_files
 
@@ -137,15 +137,8 @@ def _no_collection(count: int) -> Iterator[None]:
     if count < PARALLEL_MIN:
         yield
         return
-    was = gc.isenabled()
-    gc.freeze()
-    gc.disable()
-    try:
+    with paused_collection(freeze=True):
         yield
-    finally:
-        gc.unfreeze()
-        if was:
-            gc.enable()
 
 
 def _render_forked(
