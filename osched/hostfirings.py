@@ -26,6 +26,7 @@ a few set operations plus the exact windows around each change (cached).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -36,7 +37,6 @@ from .windows import Window, window_on
 
 HORIZON_DAYS = 400
 LOOKBACK_DAYS = 8  # a window open at render time started up to 7 days before
-WEEK = 7 * 1440
 _MIN = timedelta(minutes=1)
 
 
@@ -131,8 +131,27 @@ def near_change_windows(s: Schedule, zones: tuple[str, ...], start_day: int) -> 
     that are not over at the start of ``start_day``: the only ones a weekly firing can miss."""
     return [
         Window(s, start, end)
-        for weekday, start, end in _near_any_day(s.hour, s.minute, s.duration, s.timezone, zones, start_day)
-        if weekday in s.days
+        for start, end in near_change_spans(
+            s.hour, s.minute, s.duration, s.days, s.timezone, zones, start_day
+        )
+    ]
+
+
+def near_change_spans(
+    hour: int,
+    minute: int,
+    duration: int,
+    days: frozenset[int],
+    zone: str,
+    zones: tuple[str, ...],
+    start_day: int,
+) -> list[tuple[datetime, datetime]]:
+    """(start, end) of ``near_change_windows`` for a schedule's timing, without building a
+    Schedule and a Window for each (the render path asks for thousands)."""
+    return [
+        (start, end)
+        for weekday, start, end in _near_any_day(hour, minute, duration, zone, zones, start_day)
+        if weekday in days
     ]
 
 
@@ -164,10 +183,11 @@ def _near_any_day(
 _ALL_DAYS = frozenset(range(7))
 
 
-def _add(out: dict[int, set[int]], day: int, minute_of_day: int) -> None:
-    total = (day * 1440 + minute_of_day) % WEEK
-    d, m = divmod(total, 1440)
-    out.setdefault(m, set()).add(d)
+def add_days(out: dict[int, set[int]], days: Collection[int], minutes: int) -> None:
+    """Record in ``out`` (minute of day -> weekdays, Monday = 0) the weekly time ``minutes``
+    (any sign, past 24 h too) after the midnight of each of ``days``."""
+    shift, m = divmod(minutes, 1440)
+    out.setdefault(m, set()).update([(d + shift) % 7 for d in days])
 
 
 def host_firings(
@@ -214,26 +234,22 @@ def _host_firings(
     exact: bool = False,
     after_jump: bool = False,
 ) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
-    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
-    host = ZoneInfo(host_key)
-    wall = s.hour * 60 + s.minute
+    wall = hour * 60 + minute
     starts: dict[int, set[int]] = {}
     ends: dict[int, set[int]] = {}
     for delta in steady_diffs(zone, host_key, start_day):
-        for d in s.days:
-            _add(starts, d, wall + delta)
-            _add(ends, d, wall + s.duration + delta)
+        add_days(starts, days, wall + delta)
+        add_days(ends, days, wall + duration + delta)
     weekly_starts, weekly_ends = _keys(starts), _keys(ends)
     jumps = _jump_skips(host_key, start_day) if after_jump and not exact else {}
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
     dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
     dated_ends: dict[tuple[int, int, int, int, bool], Firing] = {}
-    for w in near_change_windows(s, (zone, host_key), start_day):
-        pairs = ((w.start, weekly_starts, dated_starts), (w.end, weekly_ends, dated_ends))
-        for point, weekly, dated in pairs:
+    for start, end in near_change_spans(hour, minute, duration, days, zone, (zone, host_key), start_day):
+        for point, weekly, dated in ((start, weekly_starts, dated_starts), (end, weekly_ends, dated_ends)):
             if point < t0:
                 continue
-            f = _dated_firing(point, host, weekly, jumps, exact)
+            f = _dated_firing(point, host_key, weekly, jumps, exact)
             if f is not None:
                 dated.setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
     return (
@@ -249,7 +265,8 @@ def _one_off(s: Schedule, host: ZoneInfo, now: datetime, exact: bool) -> tuple[l
         return [], []
     points = ([w.start] if w.start > now else []), [w.end]
     out = tuple(
-        [f for p in ps if (f := _dated_firing(p, host, frozenset(), {}, exact)) is not None] for ps in points
+        [f for p in ps if (f := _dated_firing(p, host.key, frozenset(), {}, exact)) is not None]
+        for ps in points
     )
     return out[0], out[1]
 
@@ -298,18 +315,33 @@ def in_second_pass(local: datetime) -> bool:
 
 def _dated_firing(
     point: datetime,
-    host: ZoneInfo,
+    host_key: str,
     weekly: frozenset[tuple[int, int]],
     jumps: dict[int, frozenset[tuple[int, int]]],
     exact: bool = False,
 ) -> Firing | None:
     """The dated firing ``point`` needs, or None when a weekly line fires then."""
-    local = point.astimezone(host)
-    key = (local.weekday(), local.hour * 60 + local.minute)
-    if in_second_pass(local):
-        return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day, any_hour=True)
-    if exact and local.replace(fold=1).utcoffset() != local.utcoffset():  # first pass
-        return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day, any_hour=True)
-    if key in weekly or weekly & jumps.get(int(point.timestamp()), frozenset()):
+    key, second_pass, first_pass, dated, ts = _host_local(point, host_key)
+    if second_pass or (exact and first_pass):
+        return dated
+    if key in weekly or (ts in jumps and weekly & jumps[ts]):
         return None
-    return Firing(local.hour, local.minute, frozenset(), point, local.month, local.day)
+    return Firing(dated.hour, dated.minute, frozenset(), point, dated.month, dated.day)
+
+
+@lru_cache(maxsize=65536)  # an instant near a change is asked for by every timing that has it
+def _host_local(point: datetime, host_key: str) -> tuple[tuple[int, int], bool, bool, Firing, int]:
+    """What ``_dated_firing`` needs of ``point`` on the host's clock: its weekly key (weekday,
+    minute of day), whether it lies in the second pass of a repeated span, or in the first
+    pass, its dated firing at any hour, and its epoch second."""
+    local = point.astimezone(ZoneInfo(host_key))
+    second_pass = in_second_pass(local)
+    first_pass = not second_pass and local.replace(fold=1).utcoffset() != local.utcoffset()
+    dated = Firing(local.hour, local.minute, frozenset(), point, local.month, local.day, any_hour=True)
+    return (
+        (local.weekday(), local.hour * 60 + local.minute),
+        second_pass,
+        first_pass,
+        dated,
+        int(point.timestamp()),
+    )

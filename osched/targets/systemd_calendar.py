@@ -1,6 +1,6 @@
 """systemd's ``OnCalendar=`` specs of a schedule: weekly specs in the schedule's own zone, and
 a dated UTC line for each start or end of the coming 400 days the weekly specs miss (DST:
-``hostfirings.near_change_windows``); wall times systemd 252's engine cannot compute are
+``hostfirings.near_change_spans``); wall times systemd 252's engine cannot compute are
 written in an equivalent zone (``engine_notes`` says so)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ..core.days import DAY_NAMES
-from ..hostfirings import in_second_pass, near_change_windows
+from ..hostfirings import add_days, in_second_pass, near_change_spans
 from ..model import Schedule
 
 
@@ -45,8 +45,7 @@ def _specs(table: dict[int, set[int]], zone: str) -> list[str]:
             out.append(f"{_days(days)} *-*-* {m // 60:02d}:{m % 60:02d}:00 {zone}")
             continue
         shifted: dict[int, set[int]] = {}
-        for d in days:
-            _add(shifted, d, m + eq[1])
+        add_days(shifted, days, m + eq[1])
         for mm, ds in sorted(shifted.items()):
             out.append(f"{_days(ds)} *-*-* {mm // 60:02d}:{mm % 60:02d}:00 {eq[0]}")
     return out
@@ -67,11 +66,6 @@ def engine_notes(s: Schedule) -> list[str]:
     return notes
 
 
-def _add(table: dict[int, set[int]], day: int, minute: int) -> None:
-    total = (day * 1440 + minute) % (7 * 1440)
-    table.setdefault(total % 1440, set()).add(total // 1440)
-
-
 @lru_cache(maxsize=65536)  # the instants near a change repeat across schedules
 def _dated(t: datetime) -> str:
     """A one-off instant, in UTC."""
@@ -88,7 +82,7 @@ def _fires(weekly: dict[int, set[int]], t: datetime, tz: ZoneInfo) -> bool:
 
 
 def _with_dated(
-    specs: list[str], weekly: dict[int, set[int]], points: list[datetime], s: Schedule
+    specs: list[str], weekly: dict[int, set[int]], points: list[datetime], tz: ZoneInfo
 ) -> list[str]:
     """``specs`` plus a dated UTC line for every instant no weekly spec elapses at: a start
     pushed out of a gap, an end moved by an offset change in its window or in the repeated
@@ -96,23 +90,9 @@ def _with_dated(
     out = list(specs)
     for t in points:
         spec = _dated(t)
-        if not _fires(weekly, t, s.tz) and spec not in out:
+        if not _fires(weekly, t, tz) and spec not in out:
             out.append(spec)
     return out
-
-
-def _near(s: Schedule, now: datetime) -> tuple[tuple[datetime, datetime], ...]:
-    """(start, end) of the windows near an offset change of the schedule's zone; cached on the
-    timing, as the start and the stop timer both ask."""
-    return _near_cached(s.hour, s.minute, s.duration, s.days, s.timezone, int(now.timestamp()) // 86400)
-
-
-@lru_cache(maxsize=65536)
-def _near_cached(
-    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, day: int
-) -> tuple[tuple[datetime, datetime], ...]:
-    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
-    return tuple((w.start, w.end) for w in near_change_windows(s, (zone,), day))
 
 
 def start_specs(s: Schedule, now: datetime) -> list[str]:
@@ -144,13 +124,12 @@ def _one_off(s: Schedule, now: datetime, start: bool) -> list[str]:
 def _timer_specs(
     hour: int, minute: int, duration: int, days: frozenset[int], zone: str, now: datetime, start: bool
 ) -> tuple[str, ...]:
-    s = Schedule(id="", job="", hour=hour, minute=minute, duration=duration, days=days, timezone=zone)
     weekly: dict[int, set[int]] = {}
+    near = near_change_spans(hour, minute, duration, days, zone, (zone,), int(now.timestamp()) // 86400)
     if start:
         weekly[hour * 60 + minute] = set(days)
-        points = [a for a, _ in _near(s, now) if a >= now]
+        points = [a for a, _ in near if a >= now]
     else:
-        for d in days:
-            _add(weekly, d, hour * 60 + minute + duration)
-        points = [b for _, b in _near(s, now) if b >= now]
-    return tuple(_with_dated(_specs(weekly, zone), weekly, points, s))
+        add_days(weekly, days, hour * 60 + minute + duration)
+        points = [b for _, b in near if b >= now]
+    return tuple(_with_dated(_specs(weekly, zone), weekly, points, ZoneInfo(zone)))
