@@ -178,6 +178,7 @@ def _parse_days(value: object) -> frozenset[int]:
     return frozenset(days)
 
 
+@lru_cache(maxsize=256)  # 127 weekday sets: render asks once per schedule and unit
 def format_days(days: frozenset[int]) -> str:
     """The shortest usual spelling: ``daily``, ``mon-fri``, ``sat,sun``, ``mon,wed-fri``."""
     if len(days) == 7:
@@ -285,6 +286,7 @@ def parse_signal(value: object) -> str:
     raise ValueError(f"invalid stop_signal {value!r}: use one of {', '.join(SIGNALS)}")
 
 
+@lru_cache(maxsize=4096)
 def format_minutes(minutes: int) -> str:
     """480 -> '8h', 90 -> '1h30m', 2880 -> '2d'."""
     d, rest = divmod(minutes, 1440)

@@ -36,6 +36,11 @@ def cron_command(argv: list[str]) -> str:
     """A crontab command: each argument quoted for /bin/sh, then ``%`` escaped as ``\\%``
     (cron turns a bare ``%`` into a newline).  python-crontab parses ``\\%`` back to ``%``
     and escapes it again when it writes the crontab, so the net escaping happens once."""
+    return _cron_command(tuple(argv))
+
+
+@lru_cache(maxsize=256)  # a schedule's start (and stop) lines share their command
+def _cron_command(argv: tuple[str, ...]) -> str:
     return " ".join([_cron_word(a) for a in argv])
 
 
@@ -118,12 +123,24 @@ def plist_string(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def plist_strings(values: list[str]) -> str:
+    """The ``<string>`` lines of an array of strings, in plistlib's layout (two tabs deep):
+    one call per array, not a template loop per element (each agent's ProgramArguments)."""
+    return "".join([f"\t\t<string>{plist_string(v)}</string>\n" for v in values])
+
+
+def plist_dicts(dicts: list[tuple[tuple[str, int], ...]]) -> str:
+    """The ``<dict>`` elements of an array of integer dicts (``StartCalendarInterval``), in
+    plistlib's layout: one call per array (10,000 schedules make 100,000 dicts)."""
+    return "".join([_plist_dict(d) for d in dicts])
+
+
 @lru_cache(maxsize=4096)
-def plist_integers(pairs: tuple[tuple[str, int], ...]) -> str:
-    """The ``<key>``/``<integer>`` lines of one ``StartCalendarInterval`` dict, in plistlib's
-    layout (three tabs deep).  The keys are launchd's own names; one call per dict, not a
-    template loop per key (10,000 schedules make 100,000 of them)."""
-    return "".join(f"\t\t\t<key>{k}</key>\n\t\t\t<integer>{int(v)}</integer>\n" for k, v in pairs)
+def _plist_dict(pairs: tuple[tuple[str, int], ...]) -> str:
+    """One dict of ``<key>``/``<integer>`` lines, three tabs deep.  The keys are launchd's own
+    names."""
+    body = "".join(f"\t\t\t<key>{k}</key>\n\t\t\t<integer>{int(v)}</integer>\n" for k, v in pairs)
+    return f"\t\t<dict>\n{body}\t\t</dict>\n"
 
 
 @lru_cache(maxsize=256)
@@ -191,7 +208,8 @@ FILTERS = {
     "xml": xml_text,
     "windows_cmdline": windows_cmdline,
     "plist_string": plist_string,
-    "plist_integers": plist_integers,
+    "plist_strings": plist_strings,
+    "plist_dicts": plist_dicts,
     "task_days": task_days,
     "yaml": yaml_document,
     "one_line": cron_comment,
@@ -222,8 +240,14 @@ def template(name: str) -> jinja2.Template:
 
 
 def render(name: str, **context: Any) -> str:
-    """Render template ``name`` with exactly ``context``.  The context is built directly, with
-    no globals (the templates use none): ``Template.render`` merges Jinja's globals and
+    """Render template ``name`` with exactly ``context`` (``render_with``)."""
+    return render_with(name, context)
+
+
+def render_with(name: str, context: dict[str, Any]) -> str:
+    """Render template ``name`` with exactly the variables of ``context``, a dict the caller
+    built (``render`` takes them as keywords).  The Context is built directly, with no
+    globals (the templates use none): ``Template.render`` merges Jinja's globals and
     ``new_context`` iterates their chain map on every call, over half of the per-call cost,
     and one call is made per file (80,000 files for 10,000 schedules).  ``"".join`` is
     Jinja's own ``concat``."""

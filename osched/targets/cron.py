@@ -41,7 +41,7 @@ from .base import (
 from .extras import as_system, condition_notes, limit_notes, wake_notes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: 40,000 of them for 10,000 schedules (see targets.File)
 class Line:
     when: str
     argv: list[str]
@@ -75,22 +75,28 @@ def when(f: Firing) -> str:
     return f"{f.minute} {f.hour} * * {dow_field(f.days)}"
 
 
-def note(f: Firing, s: Schedule, kind: str) -> str:
-    """What a line is for, for whoever reads the crontab: the window edge (its wall time in
-    the schedule's zone) and the host's offset from that zone the line serves, or the DST day
-    a dated line is for."""
-    what = f"{s.job}/{s.id} {'start' if kind == 'start' else 'end'}"
-    if f.at is not None:
-        why = "a one-off window" if s.on is not None else "a DST day"
-        return f"{what} on {f.at:%Y-%m-%d %H:%M} UTC ({why})"
-    base = s.hour * 60 + s.minute + (s.duration if kind == "stop" else 0)
-    wall = f"{base // 60 % 24:02d}:{base % 60:02d} {s.timezone}"
-    delta = (f.hour * 60 + f.minute - base) % 1440
-    delta -= 1440 if delta > 720 else 0
-    if delta == 0:
-        return f"{what} {wall}"
-    way = "ahead of" if delta > 0 else "behind"
-    return f"{what} {wall}, while this host's clock is {abs(delta) // 60}h{abs(delta) % 60:02d} {way} it"
+class _Notes:
+    """What each line of a schedule's start or stop is for, for whoever reads the crontab: the
+    window edge (its wall time in the schedule's zone) and the host's offset from that zone
+    the line serves, or the DST day a dated line is for (the shared part built once)."""
+
+    __slots__ = ("base", "wall", "what", "why")
+
+    def __init__(self, s: Schedule, kind: str) -> None:
+        self.what = f"{s.job}/{s.id} {'start' if kind == 'start' else 'end'}"
+        self.why = "a one-off window" if s.on is not None else "a DST day"
+        b = self.base = s.hour * 60 + s.minute + (s.duration if kind == "stop" else 0)
+        self.wall = f"{self.what} {b // 60 % 24:02d}:{b % 60:02d} {s.timezone}"
+
+    def of(self, f: Firing) -> str:
+        if f.at is not None:
+            return f"{self.what} on {f.at:%Y-%m-%d %H:%M} UTC ({self.why})"
+        delta = (f.hour * 60 + f.minute - self.base) % 1440
+        delta -= 1440 if delta > 720 else 0
+        if delta == 0:
+            return self.wall
+        way, d = ("ahead of", delta) if delta > 0 else ("behind", -delta)
+        return f"{self.wall}, while this host's clock is {d // 60}h{d % 60:02d} {way} it"
 
 
 def marker(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
@@ -104,8 +110,9 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
         start_argv = ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay))
         stop_argv = ctx.stop_argv(job.name, s.id)
         start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
-        out += [Line(when(f), start_argv, start_m, note(f, s, "start")) for f in starts]
-        out += [Line(when(f), stop_argv, stop_m, note(f, s, "stop")) for f in stops]
+        start_notes, stop_notes = _Notes(s, "start"), _Notes(s, "stop")
+        out += [Line(when(f), start_argv, start_m, start_notes.of(f)) for f in starts]
+        out += [Line(when(f), stop_argv, stop_m, stop_notes.of(f)) for f in stops]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out
@@ -302,20 +309,15 @@ class Cron(BaseTarget):
         return limit_notes(cfg, "cron") + wake_notes(cfg, "cron") + condition_notes(cfg, "cron")
 
     def render(self, cfg: Config, ctx: RenderContext) -> list[File]:
+        user = None  # --system: an /etc/cron.d file, whose lines name the user they run as
         if ctx.system:
             user, ctx = as_system(cfg, ctx)
-            text = render_template(
-                "cron/cron.d.j2",
-                lines=lines(cfg, ctx),
-                user=user,
-                config=str(ctx.config_path),
-                cid=ctx.config_id,
-            )
-            return [File(f"osched-{ctx.config_id}", text)]
-        text = render_template(
-            "cron/crontab.j2", lines=lines(cfg, ctx), config=str(ctx.config_path), cid=ctx.config_id
-        )
-        return [File("crontab", text)]
+        variables = {"lines": lines(cfg, ctx), "config": str(ctx.config_path), "cid": ctx.config_id}
+        if ctx.system:
+            return [
+                File(f"osched-{ctx.config_id}", render_template("cron/cron.d.j2", user=user, **variables))
+            ]
+        return [File("crontab", render_template("cron/crontab.j2", **variables))]
 
     def plan(self, files: list[File], ctx: RenderContext, recorded: dict[str, Any], uninstall: bool) -> Plan:
         if ctx.system:

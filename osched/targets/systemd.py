@@ -29,6 +29,7 @@ from ..model import Config, Job, Schedule
 from ..plan import Plan, file_diff, files_drift, noop, quiet, read_text, restore, run_step, sha
 from ..runner import must
 from ..templating import render as render_template
+from ..templating import render_with
 from .base import BaseTarget, File, Finding, Fired, RenderContext, Target, each_enabled
 from .extras import as_system, condition_notes
 from .systemd_calendar import engine_notes, start_specs, stop_specs
@@ -81,37 +82,47 @@ def schedule_files(
     rendering thousands of schedules builds once."""
     base = unit_base(job.name, s.id)
     what = f"{job.name}/{s.id} ({s.start_text} for {s.duration_text} on {s.days_text}, {s.timezone})"
-    shared = common if common is not None else _common(ctx, run_as)
-
-    def unit(name: str, template: str, **kw: object) -> File:
-        return File(name, render_template(template, what=what, **shared, **kw))
-
+    shared = {**(common if common is not None else _common(ctx, run_as)), "what": what}
     return [
-        unit(
+        File(
             f"{base}.timer",
-            "systemd/start.timer.j2",
-            specs=start_specs(s, ctx.now),
-            unit=f"{base}.service",
-            random_delay=int(s.random_delay),
-            wake=s.wake,
+            render_with(
+                "systemd/start.timer.j2",
+                {
+                    **shared,
+                    "specs": start_specs(s, ctx.now),
+                    "unit": f"{base}.service",
+                    "random_delay": int(s.random_delay),
+                    "wake": s.wake,
+                },
+            ),
         ),
-        unit(
+        File(
             f"{base}.service",
-            "systemd/start.service.j2",
-            argv=ctx.start_argv(job.name, s.id, foreground=True),
-            limits=systemd_lines(job.limits),  # the service's cgroup: the job and its supervisor
-            stop_timeout=int(job.stop_timeout) + 15,
-            ac_power=job.on_ac_power,
-            # a user manager has no network-online.target: osched-start looks for a route
-            network_online=job.network and ctx.system,
+            render_with(
+                "systemd/start.service.j2",
+                {
+                    **shared,
+                    "argv": ctx.start_argv(job.name, s.id, foreground=True),
+                    "limits": systemd_lines(job.limits),  # the service's cgroup: the job and its supervisor
+                    "stop_timeout": int(job.stop_timeout) + 15,
+                    "ac_power": job.on_ac_power,
+                    # a user manager has no network-online.target: osched-start looks for a route
+                    "network_online": job.network and ctx.system,
+                },
+            ),
         ),
-        unit(
+        File(
             f"{base}.stop.timer",
-            "systemd/stop.timer.j2",
-            specs=stop_specs(s, ctx.now),
-            unit=f"{base}.stop.service",
+            render_with(
+                "systemd/stop.timer.j2",
+                {**shared, "specs": stop_specs(s, ctx.now), "unit": f"{base}.stop.service"},
+            ),
         ),
-        unit(f"{base}.stop.service", "systemd/stop.service.j2", argv=ctx.stop_argv(job.name, s.id)),
+        File(
+            f"{base}.stop.service",
+            render_with("systemd/stop.service.j2", {**shared, "argv": ctx.stop_argv(job.name, s.id)}),
+        ),
     ]
 
 

@@ -24,7 +24,7 @@ from ..model import Config
 from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, read_bytes, sha
 from ..runner import Runner, must
-from ..templating import render as render_template
+from ..templating import render_with
 from .base import (
     BaseTarget,
     File,
@@ -69,24 +69,41 @@ def _triggers(firings: list[Firing], ctx: RenderContext, day: str = "") -> list[
     return out
 
 
-def _task(name: str, description: str, argv: list[str], ctx: RenderContext, **kw: object) -> File:
-    text = render_template(
+def _task(
+    name: str,
+    description: str,
+    argv: list[str],
+    ctx: RenderContext,
+    *,
+    run_as: str | None = None,
+    triggers: list[tuple[str, tuple[str, ...]]] | None = None,
+    boot: bool = False,
+    random_delay: int = 0,
+    priority: int | None = None,
+    wake: bool = False,
+    ac_power: bool = False,
+    stop_on_battery: bool = False,
+    network: bool = False,
+) -> File:
+    text = render_with(
         "taskscheduler/task.xml.j2",
-        uri=task_path(name),
-        description=description,
-        command=argv[0],
-        arguments=argv[1:],
-        system=ctx.system,
-        run_as=kw.get("run_as"),
-        triggers=kw.get("triggers", []),
-        boot=kw.get("boot", False),
-        random_delay=kw.get("random_delay", 0),
-        priority=kw.get("priority") or 7,
-        wake=kw.get("wake", False),
-        ac_power=kw.get("ac_power", False),
-        stop_on_battery=kw.get("stop_on_battery", False),
-        network=kw.get("network", False),
-        config=str(ctx.config_path),
+        {
+            "uri": task_path(name),
+            "description": description,
+            "command": argv[0],
+            "arguments": argv[1:],
+            "system": ctx.system,
+            "run_as": run_as,
+            "triggers": triggers or [],
+            "boot": boot,
+            "random_delay": random_delay,
+            "priority": priority or 7,
+            "wake": wake,
+            "ac_power": ac_power,
+            "stop_on_battery": stop_on_battery,
+            "network": network,
+            "config": str(ctx.config_path),
+        },
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
 
@@ -137,8 +154,9 @@ class TaskScheduler(BaseTarget):
         if ctx.system:
             run_as, ctx = as_system(cfg, ctx, local=sys.platform == "win32")
         today = ctx.now.astimezone(ctx.host_tz).date().isoformat()
+        host = ctx.host_tz
         for job, s in each_enabled(cfg, "tasks"):
-            starts, stops = host_firings(s, ctx.host_tz, ctx.now, exact=True)
+            starts, stops = host_firings(s, host, ctx.now, exact=True)
             what = f"{job.name}/{s.id}: {s.start_text} for {s.duration_text} on {s.days_text} ({s.timezone})"
             for kind, argv, firings in (
                 ("start", ctx.start_argv(job.name, s.id), starts),
