@@ -143,11 +143,18 @@ def _plist_dict(pairs: tuple[tuple[str, int], ...]) -> str:
     return f"\t\t<dict>\n{body}\t\t</dict>\n"
 
 
-@lru_cache(maxsize=256)
-def task_days(days: tuple[str, ...]) -> str:
-    """The ``<DaysOfWeek>`` children of a Task Scheduler calendar trigger (English day names,
-    osched's own), ten spaces deep: one call per trigger, not a template loop per day."""
-    return "".join(f"          <{d} />\n" for d in days)
+def task_triggers(triggers: list[tuple[str, tuple[str, ...]]], random_delay: int) -> str:
+    """The ``<Triggers>`` children of a task: ``taskscheduler/trigger.xml.j2`` for each
+    (StartBoundary, day names) pair.  One call per task; each distinct trigger is rendered
+    once (10,000 schedules make 20,000 tasks but a few thousand distinct triggers)."""
+    return "".join([_task_trigger(boundary, days, random_delay) for boundary, days in triggers])
+
+
+@lru_cache(maxsize=8192)
+def _task_trigger(boundary: str, days: tuple[str, ...], random_delay: int) -> str:
+    return render_with(
+        "taskscheduler/trigger.xml.j2", {"boundary": boundary, "days": days, "random_delay": random_delay}
+    )
 
 
 def cron_comment(value: str) -> str:
@@ -210,7 +217,7 @@ FILTERS = {
     "plist_string": plist_string,
     "plist_strings": plist_strings,
     "plist_dicts": plist_dicts,
-    "task_days": task_days,
+    "task_triggers": task_triggers,
     "yaml": yaml_document,
     "one_line": cron_comment,
 }

@@ -440,12 +440,8 @@ def test_system_units_run_as_the_jobs_user_with_their_own_state() -> None:
     assert all("<UserId>S-1-5-18</UserId>" in f.content for f in tasks)
 
 
-def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Big configs render half of the targets in a forked child: same bytes as one by one."""
-    from click.testing import CliRunner
-
-    from osched.cli import cli
-
+def _big_config(tmp_path: Path) -> list[str]:
+    """A config of 9 schedules in three zones, and the ``render --target all`` arguments."""
     cfg = tmp_path / "big.toml"
     lines = ['timezone = "Europe/Berlin"']
     for j in range(3):
@@ -454,19 +450,93 @@ def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: 
             lines += [f"[[jobs.j{j}.schedules]]", f'id = "s{k}"', f'start = "{(j * 5 + k) % 24:02d}:30"',
                       'duration = "90m"', 'days = ["mon-fri"]', f'timezone = "{zone}"']
     cfg.write_text("\n".join(lines) + "\n")
-    env = {"OSCHED_NOW": "2026-11-24T12:00:00+00:00", "TZ": "Europe/Berlin"}
-    args = ["--config", str(cfg), "--state-dir", str(tmp_path / "st"), "render", "--target", "all"]
-    monkeypatch.setattr(targets, "PARALLEL_MIN", 10**9)
-    serial = CliRunner().invoke(cli, args, env=env)
-    monkeypatch.setattr(targets, "PARALLEL_MIN", 1)
+    return ["--config", str(cfg), "--state-dir", str(tmp_path / "st"), "render", "--target", "all"]
+
+
+RENDER_ENV = {"OSCHED_NOW": "2026-11-24T12:00:00+00:00", "TZ": "Europe/Berlin"}
+
+
+def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big configs render half of the targets in a forked child: same bytes as one by one
+    (here into an in-memory stream, which has no descriptor: the child's text comes back
+    through files)."""
+    from click.testing import CliRunner
+
+    from osched.cli import cli
+    from osched.targets import parallel
+
+    args = _big_config(tmp_path)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 10**9)
+    serial = CliRunner().invoke(cli, args, env=RENDER_ENV)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    parallel = CliRunner().invoke(cli, args, env=env)
-    assert serial.exit_code == parallel.exit_code == 0
-    assert parallel.stdout_bytes == serial.stdout_bytes and b"==> launchd/" in serial.stdout_bytes
-    out = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "out")], env=env)
+    parallel_run = CliRunner().invoke(cli, args, env=RENDER_ENV)
+    assert serial.exit_code == parallel_run.exit_code == 0
+    assert parallel_run.stdout_bytes == serial.stdout_bytes and b"==> launchd/" in serial.stdout_bytes
+    out = CliRunner().invoke(cli, [*args, "--output", str(tmp_path / "out")], env=RENDER_ENV)
     assert out.exit_code == 0
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert len(written) == len(out.stdout.splitlines()) and {w.split("/")[0] for w in written} == set(targets.in_all())
+
+
+@pytest.mark.parametrize("into", ["pipe", "file"])
+def test_render_all_in_two_processes_writes_in_turn_to_the_shared_descriptor(tmp_path: Path, into: str) -> None:
+    """With a real output descriptor (a pipe, a file) each process writes its own targets'
+    text in turn, in target order: the bytes equal a serial render's."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from osched.cli import cli
+    from osched.targets import parallel
+
+    args = _big_config(tmp_path)
+    serial = CliRunner().invoke(cli, args, env=RENDER_ENV)
+    assert serial.exit_code == 0
+    forced = (
+        "import os, sys; import osched.targets.parallel as p; p.PARALLEL_MIN = 1; "
+        "os.sched_getaffinity = lambda pid: {0, 1}; "
+        "p._render_forked = (lambda f: lambda *a: (f(*a), print('forked', file=sys.stderr)))(p._render_forked); "
+        "sys.argv[0] = 'osched'; from osched.launch import main; main()"
+    )
+    env = {**os.environ, **RENDER_ENV}
+    argv = [sys.executable, "-c", forced, *args]
+    if into == "pipe":
+        r = subprocess.run(argv, env=env, capture_output=True, check=False)
+        got = r.stdout
+    else:
+        with (tmp_path / "out.txt").open("wb") as fh:
+            r = subprocess.run(argv, env=env, stdout=fh, stderr=subprocess.PIPE, check=False)
+        got = (tmp_path / "out.txt").read_bytes()
+    assert r.returncode == 0 and b"forked" in r.stderr, r.stderr
+    assert got == serial.stdout_bytes
+    assert parallel.PARALLEL_MIN == 2000
+
+
+def test_render_all_a_failure_in_the_child_prints_nothing_and_is_the_same_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A usage error while the child renders its half reaches the user as that error (exit 2,
+    its one line), and no target's text is printed; so does one in this process's half."""
+    from click.testing import CliRunner
+
+    from osched.cli import cli
+    from osched.errors import UsageError
+    from osched.targets import parallel
+
+    args = _big_config(tmp_path)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    mine, theirs = parallel.halves(targets.in_all(), {t.name: t.cost for t in targets.all_targets()})
+    for name in (theirs[0], mine[0]):
+        def boom(self: object, cfg: object, ctx: object, name: str = name) -> list[targets.File]:
+            raise UsageError(f"{name} cannot hold this value")
+
+        with monkeypatch.context() as m:
+            m.setattr(type(targets.get(name)), "render", boom)
+            r = CliRunner().invoke(cli, args, env=RENDER_ENV)
+        assert r.exit_code == 2, r.output
+        assert r.stdout == "" and f"{name} cannot hold this value" in r.stderr
 
 
 def test_render_console_script_ends_without_teardown_and_loses_no_output(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
     ctx = c.render_ctx(system, host_zone=host_timezone)
     names = targets.in_all() if target == "all" else (target,)
 
-    def emit_files(name: str, files: list[targets.File]) -> bytes:
+    def emit_files(name: str, files: list[targets.File]) -> list[str]:
         """What ``render`` prints for one target (after writing its files with --output)."""
         if output:
             folder = paths.absolute(output) / name
@@ -64,16 +64,15 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
             except OSError as e:
                 where = f" ({e.strerror} on {e.filename})" if e.filename else f" ({e.strerror})"
                 raise UsageError(f"--output: cannot write the files into {folder}{where}") from None
-            return "".join(f"{p}\n" for p in written).encode()
-        out = []  # one write per target: 10,000 schedules are 80,000 files
+            return [f"{p}\n" for p in written]
+        out = []
         for f in files:
             out.append(f"==> {name}/{f.name} <==\n")
             out.append(f.content if f.content.endswith("\n") else f.content + "\n")
-        return "".join(out).encode()
+        return out
 
-    stream = sys.stdout.buffer  # one binary write per target (click 8.5 deprecates get_binary_stream)
-    for chunk in targets.render_each(names, cfg, ctx, emit_files):
-        stream.write(chunk)
+    stream = sys.stdout.buffer  # binary writes (click 8.5 deprecates get_binary_stream)
+    targets.render_each(names, cfg, ctx, emit_files, stream)
     stream.flush()
     _notes(names, cfg, ctx, c)
     skip_teardown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,13 +61,20 @@ def _triggers(firings: list[Firing], ctx: RenderContext, day: str = "") -> list[
     which Task Scheduler fires at that instant whatever the local clock does.  ``day``: the
     host-local date of ``ctx.now`` (ISO), when the caller has it."""
     day = day or ctx.now.astimezone(ctx.host_tz).date().isoformat()
-    out: list[tuple[str, tuple[str, ...]]] = []
-    for f in firings:
-        if f.at is not None:
-            out.append((f"{f.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", ()))
-        else:
-            out.append((f"{day}T{f.hour:02d}:{f.minute:02d}:00", tuple(WEEKDAYS[d] for d in sorted(f.days))))
-    return out
+    return [
+        _utc_trigger(f.at) if f.at is not None else _weekly_trigger(day, f.hour, f.minute, f.days)
+        for f in firings
+    ]
+
+
+@lru_cache(maxsize=4096)  # the same instant near a change recurs across schedules
+def _utc_trigger(at: datetime) -> tuple[str, tuple[str, ...]]:
+    return f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z", ()
+
+
+@lru_cache(maxsize=4096)  # so does a weekly time and its days
+def _weekly_trigger(day: str, hour: int, minute: int, days: frozenset[int]) -> tuple[str, tuple[str, ...]]:
+    return f"{day}T{hour:02d}:{minute:02d}:00", tuple(WEEKDAYS[d] for d in sorted(days))
 
 
 def _task(
