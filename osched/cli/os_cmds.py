@@ -71,16 +71,20 @@ def render(c: App, target: str, output: str | None, system: bool, host_timezone:
             out.append(f.content if f.content.endswith("\n") else f.content + "\n")
         return out
 
+    notes: list[str] = []  # worked out while a forked child may still be rendering
+
     stream = sys.stdout.buffer  # binary writes (click 8.5 deprecates get_binary_stream)
-    targets.render_each(names, cfg, ctx, emit_files, stream)
+    targets.render_each(
+        names, cfg, ctx, emit_files, stream, meanwhile=lambda: notes.extend(c.render_notes(names, cfg, ctx))
+    )
     stream.flush()
-    _notes(names, cfg, ctx, c)
+    _echo_notes(notes)
     skip_teardown()
 
 
-def _notes(names: Any, cfg: Any, ctx: Any, c: App) -> None:
-    """What the user should know about how ``names`` were rendered (on stderr)."""
-    for line in c.render_notes(names, cfg, ctx):
+def _echo_notes(notes: list[str]) -> None:
+    """What the user should know about how the targets were rendered (on stderr)."""
+    for line in notes:
         click.echo(line, err=True)
 
 

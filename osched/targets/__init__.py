@@ -103,12 +103,21 @@ def render(target: str, cfg: Config, ctx: RenderContext) -> list[File]:
     return get(target).render(ahead(cfg, ctx.now), ctx)
 
 
-def render_each(names: tuple[str, ...], cfg: Config, ctx: RenderContext, emit: Emit, out: IO[bytes]) -> None:
+def render_each(
+    names: tuple[str, ...],
+    cfg: Config,
+    ctx: RenderContext,
+    emit: Emit,
+    out: IO[bytes],
+    meanwhile: Callable[[], object] = lambda: None,
+) -> None:
     """Write ``emit(name, render(name))`` for each target of ``names`` to ``out``, in order:
-    in two processes for a big config (``parallel``)."""
+    in two processes for a big config (``parallel``).  ``meanwhile`` runs once this process's
+    targets are rendered, before the text goes out."""
     from . import parallel
 
-    parallel.render_each(names, cfg, ctx, render, emit, out, {t.name: t.cost for t in all_targets()})
+    cost = {t.name: t.cost for t in all_targets()}
+    parallel.render_each(names, cfg, ctx, render, emit, out, cost, meanwhile)
 
 
 __all__ = [

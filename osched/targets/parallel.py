@@ -64,19 +64,22 @@ def render_each(
     emit: Emit,
     out: IO[bytes],
     cost: dict[str, int],
+    meanwhile: Callable[[], object] = lambda: None,
 ) -> None:
     """Write ``emit(name, render(name, cfg, ctx))`` for each target of ``names`` to ``out``,
     in order; in two processes for a big config (the module's docstring), split by ``cost``
-    (each target's relative render cost)."""
+    (each target's relative render cost).  ``meanwhile`` runs in this process once its own
+    targets are rendered, before any text is written (while the child may still render)."""
     count = sum(len(j.enabled_schedules) for j in cfg.jobs.values())
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     with _no_collection(count):
         if sys.platform == "win32" or len(names) < 2 or count < PARALLEL_MIN or cpus < 2:
             texts = [emit(n, render(n, cfg, ctx)) for n in names]  # all rendered before a byte goes out
+            meanwhile()
             for text in texts:
                 write_text(out, text)
             return
-        _render_forked(names, cfg, ctx, render, emit, out, cost)
+        _render_forked(names, cfg, ctx, render, emit, out, cost, meanwhile)
 
 
 @contextmanager
@@ -108,6 +111,7 @@ def _render_forked(
     emit: Emit,
     out: IO[bytes],
     cost: dict[str, int],
+    meanwhile: Callable[[], object],
 ) -> None:
     if sys.platform == "win32":  # pragma: no cover - render_each renders serially there
         raise NotImplementedError
@@ -133,6 +137,7 @@ def _render_forked(
     done = False
     try:
         texts = {n: emit(n, render(n, cfg, ctx)) for n in mine}
+        meanwhile()
         _answer(from_child, b"r", theirs)  # the child rendered its half: nothing failed
         for n in names:
             if n in texts:

@@ -15,6 +15,11 @@ from ..model import Schedule
 
 
 def _days(days: set[int] | frozenset[int]) -> str:
+    return _day_list(frozenset(days))
+
+
+@lru_cache(maxsize=256)  # 127 weekday sets
+def _day_list(days: frozenset[int]) -> str:
     return ",".join(DAY_NAMES[d].capitalize() for d in sorted(days))
 
 
@@ -75,10 +80,16 @@ def _dated(t: datetime) -> str:
 def _fires(weekly: dict[int, set[int]], t: datetime, tz: ZoneInfo) -> bool:
     """Does a weekly spec of ``weekly`` elapse at instant ``t``?  systemd fires a wall time
     once, at its first occurrence, and skips one inside a gap (``t`` is a real instant)."""
+    at = _wall(t, tz)
+    return at is not None and at[0] in weekly.get(at[1], ())
+
+
+@lru_cache(maxsize=65536)  # an instant near a change is asked for by every timing that has it
+def _wall(t: datetime, tz: ZoneInfo) -> tuple[int, int] | None:
+    """(weekday, minute of day) of ``t`` on the clock of ``tz``; None in a repeated span's
+    second pass, where systemd does not fire a wall time again."""
     local = t.astimezone(tz)
-    if in_second_pass(local):
-        return False
-    return local.weekday() in weekly.get(local.hour * 60 + local.minute, ())
+    return None if in_second_pass(local) else (local.weekday(), local.hour * 60 + local.minute)
 
 
 def _with_dated(
