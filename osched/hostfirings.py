@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .model import Schedule
-from .windows import Window, window_on
+from .windows import Window, span_on, window_on
 
 HORIZON_DAYS = 400
 LOOKBACK_DAYS = 8  # a window open at render time started up to 7 days before
@@ -163,24 +163,33 @@ def _near_any_day(
     the days filter is applied per schedule, so schedules that differ only in their days
     share this work (a 10,000-schedule config has few distinct wall times per zone)."""
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
-    every = Schedule(
-        id="", job="", hour=hour, minute=minute, duration=duration, days=_ALL_DAYS, timezone=zone
-    )
-    tz = every.tz
     seen: dict[datetime, tuple[int, datetime, datetime]] = {}
-    for at in change_instants(zones, start_day):
-        t = datetime.fromtimestamp(at, UTC)
-        day = (t - timedelta(minutes=duration, days=1)).astimezone(tz).date()
-        last = (t + timedelta(days=1)).astimezone(tz).date()
+    for first, last in _days_near_changes(zone, zones, start_day, duration):
+        day = first
         while day <= last:
-            w = window_on(every, day)
-            if w is not None and w.end >= t0 and w.start not in seen:
-                seen[w.start] = (day.weekday(), w.start, w.end)
-            day += timedelta(days=1)
+            start, end = span_on(day, hour, minute, duration, ZoneInfo(zone))
+            if end >= t0 and start not in seen:
+                seen[start] = (day.weekday(), start, end)
+            day += _DAY
     return tuple(seen[k] for k in sorted(seen))
 
 
-_ALL_DAYS = frozenset(range(7))
+@lru_cache(maxsize=4096)
+def _days_near_changes(
+    zone: str, zones: tuple[str, ...], start_day: int, duration: int
+) -> tuple[tuple[date, date], ...]:
+    """For each offset change of ``zones``: the first and last local date in ``zone`` of the
+    windows (of ``duration``) that start or end within a day of it."""
+    tz = ZoneInfo(zone)
+    out = []
+    for at in change_instants(zones, start_day):
+        t = datetime.fromtimestamp(at, UTC)
+        first = (t - timedelta(minutes=duration, days=1)).astimezone(tz).date()
+        out.append((first, (t + timedelta(days=1)).astimezone(tz).date()))
+    return tuple(out)
+
+
+_DAY = timedelta(days=1)
 
 
 def add_days(out: dict[int, set[int]], days: Collection[int], minutes: int) -> None:
@@ -276,7 +285,12 @@ def _keys(table: dict[int, set[int]]) -> frozenset[tuple[int, int]]:
 
 
 def _weekly(table: dict[int, set[int]]) -> tuple[Firing, ...]:
-    return tuple(Firing(m // 60, m % 60, frozenset(days)) for m, days in sorted(table.items()))
+    return tuple([_weekly_firing(m, frozenset(days)) for m, days in sorted(table.items())])
+
+
+@lru_cache(maxsize=16384)  # Firings are immutable: timings that share one share the object
+def _weekly_firing(minute_of_day: int, days: frozenset[int]) -> Firing:
+    return Firing(minute_of_day // 60, minute_of_day % 60, days)
 
 
 @lru_cache(maxsize=256)

@@ -74,8 +74,14 @@ def window_on(s: Schedule, day: date) -> Window | None:
     and not a skipped date, a holiday, or another date than a one-off window's: ``dates``)."""
     if day.weekday() not in s.days or (_dated(s) and excluded(s, day)):
         return None
-    start = wall_to_instant(day, s.hour, s.minute, s.tz)
-    return Window(s, start, start + timedelta(minutes=s.duration))
+    return Window(s, *span_on(day, s.hour, s.minute, s.duration, s.tz))
+
+
+def span_on(day: date, hour: int, minute: int, duration: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """(start, end), UTC, of a window that starts at ``hour:minute`` of local ``day`` in
+    ``tz`` and lasts ``duration`` minutes: ``window_on`` for a day the schedule runs on."""
+    start = wall_to_instant(day, hour, minute, tz)
+    return start, start + timedelta(minutes=duration)
 
 
 def one_off_over(s: Schedule, now: datetime) -> bool:

@@ -100,20 +100,41 @@ def _task(
             "description": description,
             "command": argv[0],
             "arguments": argv[1:],
-            "system": ctx.system,
-            "run_as": run_as,
             "triggers": triggers or [],
             "boot": boot,
             "random_delay": random_delay,
-            "priority": priority or 7,
-            "wake": wake,
-            "ac_power": ac_power,
-            "stop_on_battery": stop_on_battery,
-            "network": network,
+            "settings": _settings(
+                ctx.system, run_as, priority or 7, wake, ac_power, stop_on_battery, network
+            ),
             "config": str(ctx.config_path),
         },
     )
     return File(f"{name}.xml", text, encoding="utf-16", newline="\r\n")
+
+
+@lru_cache(maxsize=1024)  # the same for every task of a job, and most jobs share one
+def _settings(
+    system: bool,
+    run_as: str | None,
+    priority: int,
+    wake: bool,
+    ac_power: bool,
+    stop_on_battery: bool,
+    network: bool,
+) -> str:
+    """A task's Principals and Settings (``taskscheduler/settings.xml.j2``)."""
+    return render_with(
+        "taskscheduler/settings.xml.j2",
+        {
+            "system": system,
+            "run_as": run_as,
+            "priority": priority,
+            "wake": wake,
+            "ac_power": ac_power,
+            "stop_on_battery": stop_on_battery,
+            "network": network,
+        },
+    )
 
 
 class TaskScheduler(BaseTarget):
