@@ -201,7 +201,7 @@ def add_days(out: dict[int, set[int]], days: Collection[int], minutes: int) -> N
 
 def host_firings(
     s: Schedule, host: ZoneInfo, now: datetime, exact: bool = False, after_jump: bool = False
-) -> tuple[list[Firing], list[Firing]]:
+) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
     """Host-local start and stop firings of ``s`` covering the year after ``now``.
 
     ``exact=False`` relies on a fixed time in the repeated hour running on its first pass
@@ -213,11 +213,12 @@ def host_firings(
     wall time gets a dated firing (Task Scheduler, launchd).
 
     Cached on the schedule's timing alone: the targets all ask for the same schedule when
-    rendering ``--target all``.  A one-off window (``s.on``) fires on its date only: a dated
+    rendering ``--target all``, and schedules with the same timing get the same tuples (a
+    target may cache what it makes of them).  A one-off window (``s.on``) fires on its date only: a dated
     start (unless it has begun) and a dated stop."""
     if s.on is not None:
         return _one_off(s, host, now, exact)
-    starts, ends = _host_firings(
+    return _host_firings(
         s.hour,
         s.minute,
         s.duration,
@@ -228,7 +229,6 @@ def host_firings(
         exact,
         after_jump,
     )
-    return list(starts), list(ends)
 
 
 @lru_cache(maxsize=65536)
@@ -267,14 +267,16 @@ def _host_firings(
     )
 
 
-def _one_off(s: Schedule, host: ZoneInfo, now: datetime, exact: bool) -> tuple[list[Firing], list[Firing]]:
+def _one_off(
+    s: Schedule, host: ZoneInfo, now: datetime, exact: bool
+) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
     assert s.on is not None
     w = window_on(s, s.on)
     if w is None or w.end <= now:
-        return [], []
+        return (), ()
     points = ([w.start] if w.start > now else []), [w.end]
     out = tuple(
-        [f for p in ps if (f := _dated_firing(p, host.key, frozenset(), {}, exact)) is not None]
+        tuple(f for p in ps if (f := _dated_firing(p, host.key, frozenset(), {}, exact)) is not None)
         for ps in points
     )
     return out[0], out[1]

@@ -129,7 +129,8 @@ def plist_strings(values: list[str]) -> str:
     return "".join([f"\t\t<string>{plist_string(v)}</string>\n" for v in values])
 
 
-def plist_dicts(dicts: list[tuple[tuple[str, int], ...]]) -> str:
+@lru_cache(maxsize=4096)  # schedules with the same timing share one calendar
+def plist_dicts(dicts: tuple[tuple[tuple[str, int], ...], ...]) -> str:
     """The ``<dict>`` elements of an array of integer dicts (``StartCalendarInterval``), in
     plistlib's layout: one call per array (10,000 schedules make 100,000 dicts)."""
     return "".join([_plist_dict(d) for d in dicts])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -35,7 +36,10 @@ from .extras import as_system, condition_notes, limit_notes, wake_notes
 Interval = tuple[tuple[str, int], ...]
 
 
-def intervals(firings: list[Firing], host: ZoneInfo) -> tuple[list[Interval], list[Interval], int]:
+@lru_cache(maxsize=16384)  # schedules with the same timing share their firings' tuple
+def intervals(
+    firings: tuple[Firing, ...], host: ZoneInfo
+) -> tuple[tuple[Interval, ...], tuple[Interval, ...], int]:
     """``StartCalendarInterval`` dicts as (key, integer) pairs in plistlib's (sorted) key order
     (launchd weekdays: 0 is Sunday, 1 Monday .. 6 Saturday): (the firings', those of the
     waiting agent, the minutes it waits at most).  A dated firing names its Month and Day.
@@ -56,7 +60,8 @@ def intervals(firings: list[Firing], host: ZoneInfo) -> tuple[list[Interval], li
             waits.add((("Day", u.day), ("Hour", u.hour), ("Minute", u.minute), ("Month", u.month)))
         else:
             out.append((("Day", f.day), ("Hour", f.hour), ("Minute", f.minute), ("Month", f.month)))
-    return out, sorted(waits, key=lambda iv: (iv[3][1], iv[0][1], iv[1][1], iv[2][1])), longest
+    order = sorted(waits, key=lambda iv: (iv[3][1], iv[0][1], iv[1][1], iv[2][1]))
+    return tuple(out), tuple(order), longest
 
 
 def _wait_of(content: str) -> int:
@@ -70,7 +75,7 @@ def _plist(
     label: str,
     argv: list[str],
     ctx: RenderContext,
-    intervals: list[tuple[tuple[str, int], ...]] | None = None,
+    intervals: tuple[Interval, ...] = (),
     run_at_load: bool = False,
     user: str | None = None,
     limits: dict[str, object] | None = None,
@@ -79,7 +84,7 @@ def _plist(
         "launchd/agent.plist.j2",
         label=label,
         argv=argv,
-        intervals=intervals or [],
+        intervals=intervals,
         run_at_load=run_at_load,
         user=user,
         nice=(limits or {}).get("nice"),

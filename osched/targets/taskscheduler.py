@@ -13,6 +13,7 @@ supervisor is never killed by the scheduler.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -55,7 +56,9 @@ def task_path(name: str) -> str:
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _triggers(firings: list[Firing], ctx: RenderContext, day: str = "") -> list[tuple[str, tuple[str, ...]]]:
+def _triggers(
+    firings: Sequence[Firing], ctx: RenderContext, day: str = ""
+) -> list[tuple[str, tuple[str, ...]]]:
     """(StartBoundary, day names) per firing.  A weekly firing is a calendar trigger in local
     time; a dated one (an instant near a DST change) a one-time trigger at its UTC instant,
     which Task Scheduler fires at that instant whatever the local clock does.  ``day``: the
