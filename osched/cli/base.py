@@ -83,6 +83,13 @@ def fail(message: str, code: int, debug: bool) -> NoReturn:
     sys.exit(code)
 
 
+def record_json(record: Any) -> Any:
+    """``records.as_json``, imported when a command prints a record (not by every command)."""
+    from ..records import as_json
+
+    return as_json(record)
+
+
 def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 

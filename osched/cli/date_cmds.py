@@ -8,7 +8,6 @@ import click
 from .. import views as report
 from ..app import App
 from ..errors import UsageError
-from ..records import as_json
 from .base import (
     api_for,
     cli,
@@ -18,6 +17,7 @@ from .base import (
     json_option,
     json_result,
     pass_app,
+    record_json,
     result,
 )
 
@@ -98,7 +98,7 @@ def window_add(
     s, started = api_for(c).add_window(
         job_name, start=at, duration=duration, timezone=timezone, id=wid, start_now=not no_start
     )
-    result(job=job_name, window=as_json(s), started=started)
+    result(job=job_name, window=record_json(s), started=started)
 
 
 @window.command("list")

@@ -11,9 +11,8 @@ import click
 from ..app import App
 from ..errors import UsageError
 from ..parse import ENV_NAME_RE, parse_id, parse_seconds, parse_signal, parse_url, parse_user
-from ..records import as_json
 from ..validators import LOG_KEEP, RETRIES
-from .base import api_for, check, cli, complete_jobs, json_result, pass_app, result
+from .base import api_for, check, cli, complete_jobs, json_result, pass_app, record_json, result
 
 
 def env_pairs(pairs: tuple[str, ...], option: str = "--env") -> dict[str, str]:
@@ -219,7 +218,7 @@ def job_add(c: App, name: str, command: tuple[str, ...], **opts: Any) -> None:
     """Add job NAME that runs COMMAND (put it after --: osched job add agent -- python3 a.py)."""
     check(lambda v: parse_id(v, "job name"), name, "NAME")
     added = api_for(c).add_job(name, list(command), **_job_fields(**opts))
-    result(job=as_json(added))
+    result(job=record_json(added))
     click.echo(f"Next: osched schedule add {name} --start HH:MM --duration 8h --days mon-fri")
 
 
@@ -239,7 +238,7 @@ def job_set(c: App, name: str, command: tuple[str, ...], unset_env: tuple[str, .
         fields["unset_env"] = list(unset_env)
     if not any(v is not None for v in fields.values()):
         raise UsageError("nothing to change: give an option or a new command after --")
-    result(job=as_json(api_for(c).set_job(name, **fields)))
+    result(job=record_json(api_for(c).set_job(name, **fields)))
 
 
 @job.command("remove")

@@ -11,7 +11,6 @@ import click
 from ..app import App
 from ..errors import UsageError
 from ..parse import parse_days, parse_duration, parse_seconds, parse_time, zone
-from ..records import as_json
 from .base import (
     api_for,
     check,
@@ -22,6 +21,7 @@ from .base import (
     complete_zones_param,
     json_result,
     pass_app,
+    record_json,
     result,
 )
 from .job_cmds import env_pairs
@@ -144,7 +144,7 @@ def schedule_add(c: App, job_name: str, sid: str | None, disabled: bool, no_star
         start_now=not no_start,
         **fields,
     )
-    result(job=job_name, schedule=as_json(s), started=started)
+    result(job=job_name, schedule=record_json(s), started=started)
 
 
 @schedule.command("set")
@@ -181,7 +181,7 @@ def schedule_set(
     if not fields:
         raise UsageError("nothing to change: give at least one option")
     s, started = api_for(c).set_schedule(job_name, sid, start_now=not no_start, **fields)
-    result(job=job_name, schedule=as_json(s), started=started)
+    result(job=job_name, schedule=record_json(s), started=started)
 
 
 @schedule.command("remove")
@@ -204,7 +204,7 @@ def schedule_remove(c: App, job_name: str, sid: str) -> None:
 def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
     """Enable schedule ID of JOB; starts the job if its window is open now (unless --no-start)."""
     s, started = api_for(c).enable_schedule(job_name, sid, start_now=not no_start)
-    result(job=job_name, schedule=as_json(s), started=started)
+    result(job=job_name, schedule=record_json(s), started=started)
 
 
 @schedule.command("disable")
@@ -215,4 +215,4 @@ def schedule_enable(c: App, job_name: str, sid: str, no_start: bool) -> None:
 def schedule_disable(c: App, job_name: str, sid: str) -> None:
     """Disable schedule ID of JOB (kept in the file, never fires)."""
     s = api_for(c).disable_schedule(job_name, sid)
-    result(job=job_name, schedule=as_json(s), started=None)
+    result(job=job_name, schedule=record_json(s), started=None)

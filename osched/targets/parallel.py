@@ -41,19 +41,25 @@ CHUNK = 1 << 20  # characters encoded and written at a time: no 100 MB string is
 
 
 def write_text(out: IO[bytes], pieces: Iterable[str]) -> None:
-    """``pieces`` to ``out`` as UTF-8, a chunk of about a megabyte at a time (joining 80,000
-    files into one string, then one bytes object, costs more than rendering some of them)."""
+    """``pieces`` to ``out`` as UTF-8 (``encoded``)."""
+    for chunk in encoded(pieces):
+        out.write(chunk)
+
+
+def encoded(pieces: Iterable[str]) -> Iterator[bytes]:
+    """``pieces`` as UTF-8, a chunk of about a megabyte at a time (joining 80,000 files into
+    one string, then one bytes object, costs more than rendering some of them)."""
     chunk: list[str] = []
     size = 0
     for piece in pieces:
         chunk.append(piece)
         size += len(piece)
         if size >= CHUNK:
-            out.write("".join(chunk).encode())
+            yield "".join(chunk).encode()
             chunk.clear()
             size = 0
     if chunk:
-        out.write("".join(chunk).encode())
+        yield "".join(chunk).encode()
 
 
 def render_each(
@@ -138,10 +144,12 @@ def _render_forked(
     try:
         texts = {n: emit(n, render(n, cfg, ctx)) for n in mine}
         meanwhile()
+        ready = {n: list(encoded(texts.pop(n))) for n in mine}  # while the child may still render
         _answer(from_child, b"r", theirs)  # the child rendered its half: nothing failed
         for n in names:
-            if n in texts:
-                write_text(out, texts.pop(n))
+            if n in ready:
+                for chunk in ready.pop(n):
+                    out.write(chunk)
                 continue
             out.flush()
             os.write(to_child, b"g")  # the child's turn: it writes n
