@@ -199,13 +199,15 @@ def _child(  # pragma: no cover - runs in the forked child
     code = 1
     try:
         try:
-            texts = [(n, emit(n, render(n, cfg, ctx))) for n in theirs]
+            # encoded now: waiting for its turn, the child would only add it after the parent
+            ready = [(n, list(encoded(emit(n, render(n, cfg, ctx))))) for n in theirs]
             os.write(answers, b"r")
-            for n, text in texts:
+            for n, chunks in ready:
                 if not os.read(turns, 1):
                     break  # the parent failed: nothing more to write
                 dest = sinks.get(n, out)
-                write_text(dest, text)
+                for chunk in chunks:
+                    dest.write(chunk)
                 dest.flush()
                 os.write(answers, b"d")
             code = 0
