@@ -33,7 +33,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .model import Schedule
-from .windows import Window, span_on, window_on
+from .windows import span_on, window_on
 
 HORIZON_DAYS = 400
 LOOKBACK_DAYS = 8  # a window open at render time started up to 7 days before
@@ -126,17 +126,6 @@ def change_instants(zones: tuple[str, ...], start_day: int) -> list[int]:
     return sorted({t.at for z in set(zones) for t in transitions(z, start_day)[1]})
 
 
-def near_change_windows(s: Schedule, zones: tuple[str, ...], start_day: int) -> list[Window]:
-    """Windows of ``s`` that start or end within a day of an offset change of ``zones``, and
-    that are not over at the start of ``start_day``: the only ones a weekly firing can miss."""
-    return [
-        Window(s, start, end)
-        for start, end in near_change_spans(
-            s.hour, s.minute, s.duration, s.days, s.timezone, zones, start_day
-        )
-    ]
-
-
 def near_change_spans(
     hour: int,
     minute: int,
@@ -146,8 +135,9 @@ def near_change_spans(
     zones: tuple[str, ...],
     start_day: int,
 ) -> list[tuple[datetime, datetime]]:
-    """(start, end) of ``near_change_windows`` for a schedule's timing, without building a
-    Schedule and a Window for each (the render path asks for thousands)."""
+    """(start, end) of the windows of a schedule's timing that start or end within a day of an
+    offset change of ``zones`` and are not over at the start of ``start_day``: the only ones
+    a weekly firing can miss."""
     return [
         (start, end)
         for weekday, start, end in _near_any_day(hour, minute, duration, zone, zones, start_day)
@@ -159,7 +149,7 @@ def near_change_spans(
 def _near_any_day(
     hour: int, minute: int, duration: int, zone: str, zones: tuple[str, ...], start_day: int
 ) -> tuple[tuple[int, datetime, datetime], ...]:
-    """(weekday, start, end) of ``near_change_windows`` as if the schedule ran every day:
+    """(weekday, start, end) of ``near_change_spans`` as if the schedule ran every day:
     the days filter is applied per schedule, so schedules that differ only in their days
     share this work (a 10,000-schedule config has few distinct wall times per zone)."""
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
@@ -214,8 +204,8 @@ def host_firings(
 
     Cached on the schedule's timing alone: the targets all ask for the same schedule when
     rendering ``--target all``, and schedules with the same timing get the same tuples (a
-    target may cache what it makes of them).  A one-off window (``s.on``) fires on its date only: a dated
-    start (unless it has begun) and a dated stop."""
+    target may cache what it makes of them).  A one-off window (``s.on``) fires on its date
+    only: a dated start (unless it has begun) and a dated stop."""
     if s.on is not None:
         return _one_off(s, host, now, exact)
     return _host_firings(

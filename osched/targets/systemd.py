@@ -12,7 +12,7 @@ Per schedule ``S`` of job ``J``:
 systemd skips a wall time inside a DST gap and fires a repeated one on its first pass only;
 osched opens a gap-shifted window at the gap's end, and a duration is elapsed time (an offset
 change inside a window moves its end).  Every start or end of the coming 400 days that the
-weekly specs miss is listed as a dated UTC ``OnCalendar=`` line (``hostfirings.near_change_windows``).
+weekly specs miss is listed as a dated UTC ``OnCalendar=`` line (``hostfirings.near_change_spans``).
 Pacific/Chatham wall times systemd 252 cannot compute are written in Pacific/Auckland.
 ``AccuracySec=1s``: the default (1 min) would let a start drift by up to a minute.
 """
