@@ -10,6 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from .core.days import DAY_NAMES
+from .model import (
+    DEFAULT_BACKOFF,
+    DEFAULT_LOG_KEEP,
+    DEFAULT_RETRIES,
+    DEFAULT_STOP_SIGNAL,
+    DEFAULT_STOP_TIMEOUT,
+)
 from .model import Job as JobModel
 from .model import Schedule as ScheduleModel
 
@@ -50,9 +57,9 @@ class Job:
     command: tuple[str, ...]
     workdir: str | None = None
     env: dict[str, str] = field(default_factory=dict)
-    stop_signal: str = "SIGTERM"
-    stop_timeout_seconds: float = 30.0
-    restart: Restart = Restart(retries=3, backoff_seconds=(10.0, 30.0, 90.0))
+    stop_signal: str = DEFAULT_STOP_SIGNAL
+    stop_timeout_seconds: float = DEFAULT_STOP_TIMEOUT
+    restart: Restart = Restart(retries=DEFAULT_RETRIES, backoff_seconds=DEFAULT_BACKOFF)
     on_failure: tuple[str, ...] | None = None
     on_start: tuple[str, ...] | None = None
     on_success: tuple[str, ...] | None = None
@@ -60,7 +67,7 @@ class Job:
     user: str | None = None
     env_files: tuple[str, ...] = ()
     limits: dict[str, Any] = field(default_factory=dict)
-    log_keep: int = 3
+    log_keep: int = DEFAULT_LOG_KEEP
     keep_awake: bool = False
     skip: tuple[str, ...] = ()
     holidays: str | None = None

@@ -78,14 +78,18 @@ def render_each(
     targets are rendered, before any text is written (while the child may still render)."""
     count = sum(len(j.enabled_schedules) for j in cfg.jobs.values())
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+    def text(name: str) -> Iterable[str]:
+        return emit(name, render(name, cfg, ctx))
+
     with _no_collection(count):
         if sys.platform == "win32" or len(names) < 2 or count < PARALLEL_MIN or cpus < 2:
-            texts = [emit(n, render(n, cfg, ctx)) for n in names]  # all rendered before a byte goes out
+            texts = [text(n) for n in names]  # all rendered before a byte goes out
             meanwhile()
-            for text in texts:
-                write_text(out, text)
+            for t in texts:
+                write_text(out, t)
             return
-        _render_forked(names, cfg, ctx, render, emit, out, cost, meanwhile)
+        _render_forked(names, text, out, cost, meanwhile)
 
 
 @contextmanager
@@ -111,14 +115,12 @@ def _descriptor(out: IO[bytes]) -> bool:
 
 def _render_forked(
     names: tuple[str, ...],
-    cfg: Config,
-    ctx: RenderContext,
-    render: Render,
-    emit: Emit,
+    text: Callable[[str], Iterable[str]],
     out: IO[bytes],
     cost: dict[str, int],
     meanwhile: Callable[[], object],
 ) -> None:
+    """``render_each`` in two processes: ``text(name)`` renders a target and gives its text."""
     if sys.platform == "win32":  # pragma: no cover - render_each renders serially there
         raise NotImplementedError
 
@@ -137,12 +139,12 @@ def _render_forked(
     if pid == 0:  # pragma: no cover - the child (its output is compared with the serial one)
         os.close(to_child)
         os.close(from_child)
-        _child(theirs, cfg, ctx, render, emit, out, sinks, from_parent, to_parent)
+        _child(theirs, text, out, sinks, from_parent, to_parent)
     os.close(from_parent)
     os.close(to_parent)
     done = False
     try:
-        texts = {n: emit(n, render(n, cfg, ctx)) for n in mine}
+        texts = {n: text(n) for n in mine}
         meanwhile()
         ready = {n: list(encoded(texts.pop(n))) for n in mine}  # while the child may still render
         _answer(from_child, b"r", theirs)  # the child rendered its half: nothing failed
@@ -187,10 +189,7 @@ def _answer(fd: int, expected: bytes, theirs: list[str]) -> None:
 
 def _child(  # pragma: no cover - runs in the forked child
     theirs: list[str],
-    cfg: Config,
-    ctx: RenderContext,
-    render: Render,
-    emit: Emit,
+    text: Callable[[str], Iterable[str]],
     out: IO[bytes],
     sinks: dict[str, IO[bytes]],
     turns: int,
@@ -200,7 +199,7 @@ def _child(  # pragma: no cover - runs in the forked child
     try:
         try:
             # encoded now: waiting for its turn, the child would only add it after the parent
-            ready = [(n, list(encoded(emit(n, render(n, cfg, ctx))))) for n in theirs]
+            ready = [(n, list(encoded(text(n)))) for n in theirs]
             os.write(answers, b"r")
             for n, chunks in ready:
                 if not os.read(turns, 1):
