@@ -270,3 +270,41 @@ def test_windows_system_zone_comes_from_tzlocal(monkeypatch: pytest.MonkeyPatch)
     fake.get_localzone_name = lambda: (_ for _ in ()).throw(LookupError("unknown zone"))  # type: ignore[attr-defined]
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     assert tzhost.system_zone_name() == "Asia/Kolkata"  # then $TZ, then UTC
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham", "Africa/Casablanca",
+     "America/Sao_Paulo", "Asia/Tehran", "UTC", "Europe/Dublin", "America/Godthab"],
+)
+@pytest.mark.parametrize("start_day", [3000, 13500, 20422, 24500])  # 1978, 2006, 2025, 2037
+def test_offset_changes_are_those_an_hourly_sample_finds(zone: str, start_day: int) -> None:
+    """``transitions`` steps a UTC wall time an hour at a time (fast); its answer is the plain
+    definition's: the offset sampled every hour, each change located to the second."""
+    from zoneinfo import ZoneInfo
+
+    from osched.hostfirings import HORIZON_DAYS, LOOKBACK_DAYS, transitions
+
+    tz = ZoneInfo(zone)
+
+    def offset(ts: int) -> int:
+        off = datetime.fromtimestamp(ts, tz).utcoffset()
+        assert off is not None
+        return int(off.total_seconds()) // 60
+
+    t = (start_day - LOOKBACK_DAYS) * 86400
+    first = prev = offset(t)
+    expected = []
+    while t < (start_day + HORIZON_DAYS) * 86400:
+        if offset(t + 3600) != prev:
+            lo, hi = t, t + 3600
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(mid) == prev else (lo, mid)
+            expected.append((hi, prev, offset(hi)))
+            prev = offset(hi)
+        t += 3600
+    got_first, got = transitions(zone, start_day)
+    assert (got_first, [(x.at, x.before, x.after) for x in got]) == (first, expected)
+    if start_day == 20422 and zone in ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Pacific/Chatham"):
+        assert len(expected) >= 2  # not vacuous: these change twice a year
