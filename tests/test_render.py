@@ -566,3 +566,41 @@ def test_render_console_script_ends_without_teardown_and_loses_no_output(tmp_pat
     bad = subprocess.run([sys.executable, "-m", "osched", *args[:-2], "--target", "nope"], env=env,
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_a_kept_jinja_context_carries_nothing_from_one_render_to_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``render_with`` keeps a finished render's Context for the next render of its template:
+    the next render sees only its own variables (a missing one is still an error), one that a
+    ``{% set %}`` changed is not kept, and renders in several threads each get their own."""
+    import threading
+
+    import jinja2
+
+    from osched import templating
+
+    env = templating.environment()
+    sources = {
+        "plain": env.from_string("{{ a }}-{{ b }}"),
+        "sets": env.from_string("{% if a == 1 %}{% set x = 'one' %}{% endif %}{{ x is defined }}"),
+    }
+    monkeypatch.setattr(templating, "template", sources.__getitem__)
+    monkeypatch.setattr(templating, "_idle", {})
+    assert templating.render_with("plain", {"a": 1, "b": 2}) == "1-2"
+    assert "plain" in templating._idle  # kept
+    assert templating.render_with("plain", {"a": 3, "b": 4}) == "3-4"
+    with pytest.raises(jinja2.UndefinedError):
+        templating.render_with("plain", {"a": 5})  # b of the render before is gone
+    assert templating.render_with("sets", {"a": 1}) == "True"
+    assert templating.render_with("sets", {"a": 2}) == "False"  # the x set by the render before is gone
+
+    results: list[bool] = []
+
+    def work(n: int) -> None:
+        results.append(all(templating.render_with("plain", {"a": n, "b": i}) == f"{n}-{i}" for i in range(2000)))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [True] * 4
