@@ -26,10 +26,11 @@ a few set operations plus the exact windows around each change (cached).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, update_wrapper
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from .model import Schedule
@@ -61,6 +62,33 @@ class Transition:
     at: int  # epoch seconds of the first instant with the new offset
     before: int  # UTC offset in minutes
     after: int
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Firings = tuple[Firing, ...]
+
+
+def per_firings(fn: Callable[Concatenate[Firings, P], R]) -> Callable[Concatenate[Firings, P], R]:
+    """Cache ``fn(firings, ...)`` by the identity of ``firings`` (and the other arguments):
+    ``host_firings`` hands out one tuple per schedule timing, so a target's work on it is
+    done once per timing, and hashing a tuple of Firings (a Python ``__hash__`` each) would
+    cost more than a lookup.  An entry holds its tuple, so no other tuple can take its id."""
+    memo: dict[tuple[Any, ...], tuple[Firings, R]] = {}
+
+    def cached(firings: Firings, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        key = (id(firings), *args, *kwargs.items())
+        hit = memo.get(key)
+        if hit is not None and hit[0] is firings:
+            return hit[1]
+        value = fn(firings, *args, **kwargs)
+        if len(memo) >= 65536:  # bounded, as the lru caches of the timings are
+            memo.clear()
+        memo[key] = (firings, value)
+        return value
+
+    update_wrapper(cached, fn)
+    return cached
 
 
 def _offset(ts: int, tz: ZoneInfo) -> int:

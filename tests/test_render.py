@@ -135,6 +135,21 @@ def test_xml_rejects_control_characters() -> None:
         xml_text("bell\x07")
 
 
+@given(st.text(max_size=30))
+def test_xml_text_is_the_escaped_text_or_a_refusal(value: str) -> None:
+    """Its one-pass shortcut for plain values agrees with the full rule: what safe refuses is
+    refused, and the five characters are escaped."""
+    from osched.safe import unsafe_char
+
+    xml_text.cache_clear()
+    if unsafe_char(value) is not None:
+        with pytest.raises(UsageError):
+            xml_text(value)
+        return
+    table = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+    assert xml_text(value) == "".join(table.get(c, c) for c in value)
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [(["a", "b c"], 'a "b c"'), (['say "hi"'], '"say \\"hi\\""'), (["C:\\dir\\"], "C:\\dir\\")],
@@ -604,3 +619,21 @@ def test_a_kept_jinja_context_carries_nothing_from_one_render_to_the_next(monkey
     for t in threads:
         t.join()
     assert results == [True] * 4
+
+
+def test_per_firings_caches_by_the_tuple_it_was_given_and_answers_for_no_other() -> None:
+    from osched.hostfirings import Firing, per_firings
+
+    calls: list[tuple[Firing, ...]] = []
+
+    @per_firings
+    def count(firings: tuple[Firing, ...], tag: int) -> tuple[int, int]:
+        calls.append(firings)
+        return len(firings), tag
+
+    one = (Firing(1, 2, frozenset({0})),)
+    assert count(one, 1) == count(one, 1) == (1, 1) and len(calls) == 1
+    assert count(one, 2) == (1, 2) and len(calls) == 2  # the other arguments are part of the key
+    assert count((*one, Firing(3, 4, frozenset({1}))), 1) == (2, 1)
+    for i in range(3000):  # many short-lived tuples, equal and not: each answered for itself
+        assert count(tuple(Firing(h, 0, frozenset()) for h in range(i % 7)), 0) == (i % 7, 0)

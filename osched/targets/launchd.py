@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from ..hostfirings import Firing, before_repeat, host_firings
+from ..hostfirings import Firing, before_repeat, host_firings, per_firings
 from ..model import Config
 from ..plan import Plan, file_diff, files_drift, quiet, read_text, restore, run_step, sha
 from ..templating import render as render_template
@@ -36,7 +35,7 @@ from .extras import as_system, condition_notes, limit_notes, wake_notes
 Interval = tuple[tuple[str, int], ...]
 
 
-@lru_cache(maxsize=16384)  # schedules with the same timing share their firings' tuple
+@per_firings  # schedules with the same timing share their firings' tuple
 def intervals(
     firings: tuple[Firing, ...], host: ZoneInfo
 ) -> tuple[tuple[Interval, ...], tuple[Interval, ...], int]:

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..fsutil import atomic_write
-from ..hostfirings import Firing, host_firings
+from ..hostfirings import Firing, host_firings, per_firings
 from ..limits import task_priority
 from ..model import Config
 from ..paths import target_work_dir
 from ..plan import Plan, file_diff, files_drift, read_bytes, sha
 from ..runner import Runner, must
-from ..templating import render_with
+from ..templating import render_with, task_triggers
 from .base import (
     BaseTarget,
     File,
@@ -63,11 +63,20 @@ def _triggers(
     time; a dated one (an instant near a DST change) a one-time trigger at its UTC instant,
     which Task Scheduler fires at that instant whatever the local clock does.  ``day``: the
     host-local date of ``ctx.now`` (ISO), when the caller has it."""
-    day = day or ctx.now.astimezone(ctx.host_tz).date().isoformat()
+    return _boundaries(firings, day or ctx.now.astimezone(ctx.host_tz).date().isoformat())
+
+
+def _boundaries(firings: Sequence[Firing], day: str) -> list[tuple[str, tuple[str, ...]]]:
     return [
         _utc_trigger(f.at) if f.at is not None else _weekly_trigger(day, f.hour, f.minute, f.days)
         for f in firings
     ]
+
+
+@per_firings  # one per schedule timing: 10,000 schedules have a few thousand
+def _trigger_elements(firings: tuple[Firing, ...], day: str, random_delay: int) -> str:
+    """A task's ``<Triggers>`` children for ``firings`` (``templating.task_triggers``)."""
+    return task_triggers(_boundaries(firings, day), random_delay)
 
 
 @lru_cache(maxsize=4096)  # the same instant near a change recurs across schedules
@@ -87,9 +96,8 @@ def _task(
     ctx: RenderContext,
     *,
     run_as: str | None = None,
-    triggers: list[tuple[str, tuple[str, ...]]] | None = None,
+    triggers: str = "",
     boot: bool = False,
-    random_delay: int = 0,
     priority: int | None = None,
     wake: bool = False,
     ac_power: bool = False,
@@ -103,9 +111,8 @@ def _task(
             "description": description,
             "command": argv[0],
             "arguments": argv[1:],
-            "triggers": triggers or [],
+            "triggers": triggers,
             "boot": boot,
-            "random_delay": random_delay,
             "settings": _settings(
                 ctx.system, run_as, priority or 7, wake, ac_power, stop_on_battery, network
             ),
@@ -197,7 +204,7 @@ class TaskScheduler(BaseTarget):
                 title = f"osched window {'start' if kind == 'start' else 'end'} of {what}"
                 name = task_file(ctx, job.name, s.id, kind).removesuffix(".xml")
                 delay = int(s.random_delay) if kind == "start" else 0
-                triggers = _triggers(firings, ctx, today)
+                triggers = _trigger_elements(firings, today, delay)
                 priority = task_priority(job.limits)
                 files.append(
                     _task(
@@ -206,7 +213,6 @@ class TaskScheduler(BaseTarget):
                         argv,
                         ctx,
                         triggers=triggers,
-                        random_delay=delay,
                         run_as=run_as,
                         priority=priority,
                         wake=s.wake and kind == "start",
