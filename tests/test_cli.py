@@ -305,3 +305,38 @@ def test_show_lists_every_key_of_a_job(cfg_path: Path) -> None:
     alias = {"stop_timeout": "stop_timeout_seconds", "retries": "restart", "backoff": "restart"}
     alias["skip_items"] = "skip"
     assert {alias.get(f.name, f.name) for f in fields(Job)} <= keys
+
+
+@pytest.mark.parametrize("command", [["render", "--target", "all"], ["install", "--target", "cron"], ["status"]])
+@pytest.mark.parametrize("via", ["--config", "OSCHED_CONFIG", "--state-dir"])
+def test_a_path_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], via: str
+) -> None:
+    """A file name with bytes that are not UTF-8 reaches Python as a lone surrogate: it cannot
+    go into a unit, a crontab line or a plist (all text).  Exit 2 and one line naming the
+    path, nothing written (it was a traceback, exit 1)."""
+    import os
+
+    from conftest import EXAMPLES
+
+    example = EXAMPLES / "osched.toml"
+    good = tmp_path / "osched.toml"
+    shutil.copy(example, good)
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/a\xff")
+    tab = tmp_path / "crontab"
+    monkeypatch.setenv("OSCHED_CRONTAB_FILE", str(tab))
+    args: list[str] = []
+    if via == "--config":
+        shutil.copy(example, bad + ".toml")
+        args = ["--config", bad + ".toml"]
+    elif via == "OSCHED_CONFIG":
+        shutil.copy(example, bad + ".toml")
+        monkeypatch.setenv("OSCHED_CONFIG", bad + ".toml")
+    else:
+        monkeypatch.setenv("OSCHED_CONFIG", str(good))
+        args = ["--state-dir", bad + "-state"]
+    r = CliRunner().invoke(cli, [*args, *command])
+    assert r.exit_code == 2, r.output
+    assert r.stdout == "" and len(r.stderr.strip().splitlines()) == 1
+    assert "UTF-8" in r.stderr and "a\\xff" in r.stderr
+    assert not tab.exists() and not os.path.exists(bad + "-state")

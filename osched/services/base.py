@@ -4,6 +4,7 @@ zone, the command runner, the config loaded once, where it is installed.  Every 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,11 +40,11 @@ class AppBase:
     # -- where and when ------------------------------------------------------------------------------
     @cached_property
     def config_path(self) -> Path:
-        return paths.config_path(self.config_flag)
+        return _text_path(paths.config_path(self.config_flag), "the config file")
 
     @cached_property
     def state_dir(self) -> Path:
-        return paths.state_dir(self.state_flag)
+        return _text_path(paths.state_dir(self.state_flag), "the state dir")
 
     @cached_property
     def state(self) -> StateDir:
@@ -248,3 +249,18 @@ def _target(name: str) -> Target | None:
         return targets.get(name)
     except UsageError:
         return None
+
+
+def _text_path(path: Path, what: str) -> Path:
+    """``path``, or a UsageError when it is not UTF-8: both paths go into units, crontab lines,
+    task XML and plists, which are text (a name with other bytes reaches Python as a lone
+    surrogate, which no encoder takes)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("ascii", "backslashreplace")
+        raise UsageError(
+            f"{what} {shown} is not UTF-8: osched writes its path into the scheduler's files, "
+            "which are text; rename it, or give --config/--state-dir a UTF-8 path"
+        ) from None
+    return path
