@@ -494,10 +494,14 @@ def test_render_all_in_two_processes_equals_serial(tmp_path: Path, monkeypatch: 
     assert len(written) == len(out.stdout.splitlines()) and {w.split("/")[0] for w in written} == set(targets.in_all())
 
 
+@pytest.mark.parametrize("folder", ["plain", "jürgen"])  # ASCII text is encoded as it is written
 @pytest.mark.parametrize("into", ["pipe", "file"])
-def test_render_all_in_two_processes_writes_in_turn_to_the_shared_descriptor(tmp_path: Path, into: str) -> None:
+def test_render_all_in_two_processes_writes_in_turn_to_the_shared_descriptor(
+    tmp_path: Path, into: str, folder: str
+) -> None:
     """With a real output descriptor (a pipe, a file) each process writes its own targets'
-    text in turn, in target order: the bytes equal a serial render's."""
+    text in turn, in target order: the bytes equal a serial render's, whether the text is
+    ASCII or not (a config path with an umlaut is in every file)."""
     import sys
 
     from click.testing import CliRunner
@@ -505,7 +509,8 @@ def test_render_all_in_two_processes_writes_in_turn_to_the_shared_descriptor(tmp
     from osched.cli import cli
     from osched.targets import parallel
 
-    args = _big_config(tmp_path)
+    (tmp_path / folder).mkdir()
+    args = _big_config(tmp_path / folder)
     serial = CliRunner().invoke(cli, args, env=RENDER_ENV)
     assert serial.exit_code == 0
     forced = (
@@ -524,7 +529,7 @@ def test_render_all_in_two_processes_writes_in_turn_to_the_shared_descriptor(tmp
             r = subprocess.run(argv, env=env, stdout=fh, stderr=subprocess.PIPE, check=False)
         got = (tmp_path / "out.txt").read_bytes()
     assert r.returncode == 0 and b"forked" in r.stderr, r.stderr
-    assert got == serial.stdout_bytes
+    assert got == serial.stdout_bytes and folder.encode() in got
     assert parallel.PARALLEL_MIN == 2000
 
 
@@ -637,3 +642,28 @@ def test_per_firings_caches_by_the_tuple_it_was_given_and_answers_for_no_other()
     assert count((*one, Firing(3, 4, frozenset({1}))), 1) == (2, 1)
     for i in range(3000):  # many short-lived tuples, equal and not: each answered for itself
         assert count(tuple(Firing(h, 0, frozenset()) for h in range(i % 7)), 0) == (i % 7, 0)
+
+
+def test_the_child_encodes_ahead_only_until_its_turn_comes() -> None:
+    """While the parent still renders or writes, the child encodes its text ahead; once the
+    turn byte is there it stops, and the rest is encoded as it is written: either way every
+    chunk is written once, in order."""
+    from osched.targets import parallel
+
+    pieces = {"a": ["x" * 700_000, "y" * 700_000], "b": ["z" * 10]}
+    whole = {n: "".join(p).encode() for n, p in pieces.items()}
+    turns, give = os.pipe()
+    try:
+        ready = [(n, parallel._writable(p)) for n, p in pieces.items()]
+        ahead = parallel._encode_until_turn(ready, turns)  # no turn yet: everything ahead
+        assert {n: b"".join(c) for n, c in ahead.items()} == whole
+        assert all(next(chunks, None) is None for _, chunks in ready)
+
+        os.write(give, b"g")  # the turn has come: nothing is encoded ahead
+        ready = [(n, parallel._writable(p)) for n, p in pieces.items()]
+        ahead = parallel._encode_until_turn(ready, turns)
+        assert not any(ahead.values())
+        assert {n: b"".join(chunks) for n, chunks in ready} == whole
+    finally:
+        os.close(turns)
+        os.close(give)

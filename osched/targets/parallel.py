@@ -198,13 +198,15 @@ def _child(  # pragma: no cover - runs in the forked child
     code = 1
     try:
         try:
-            # encoded now: waiting for its turn, the child would only add it after the parent
-            ready = [(n, list(encoded(text(n)))) for n in theirs]
+            ready = [(n, _writable(text(n))) for n in theirs]
             os.write(answers, b"r")
+            ahead = _encode_until_turn(ready, turns)
             for n, chunks in ready:
                 if not os.read(turns, 1):
                     break  # the parent failed: nothing more to write
                 dest = sinks.get(n, out)
+                for chunk in ahead.pop(n, ()):
+                    dest.write(chunk)
                 for chunk in chunks:
                     dest.write(chunk)
                 dest.flush()
@@ -218,6 +220,40 @@ def _child(  # pragma: no cover - runs in the forked child
             os.write(answers, b"x" + data)
     finally:
         os._exit(code)
+
+
+def _writable(pieces: Iterable[str]) -> Iterator[bytes]:
+    """The child's text for one target as chunks to write in its turn.  ASCII text (the usual
+    case: ``str.isascii`` reads a flag, it does not scan) cannot fail to encode, so it is
+    encoded a megabyte at a time when there is time for it (``_encode_until_turn``) or as it
+    is written; other text is encoded now, so an error in it is raised before anything is
+    written."""
+    text = list(pieces)
+    if all(p.isascii() for p in text):
+        return encoded(text)
+    return iter(list(encoded(text)))
+
+
+def _encode_until_turn(ready: list[tuple[str, Iterator[bytes]]], turns: int) -> dict[str, list[bytes]]:
+    """Encode the child's text ahead while its turn has not come (the parent may still be
+    rendering, or writing its own text), and no further: what is left is encoded as it is
+    written.  So the child, which renders the larger half, spends no time on 80 MB of bytes
+    while the parent waits for it, and none in its turn when the parent kept it waiting."""
+    import select
+
+    ahead: dict[str, list[bytes]] = {}
+    waiting = select.poll()
+    waiting.register(turns, select.POLLIN)
+    for n, chunks in ready:
+        done = ahead.setdefault(n, [])
+        while not waiting.poll(0):
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            done.append(chunk)
+        else:
+            break  # the turn came (or the parent ended)
+    return ahead
 
 
 def halves(names: tuple[str, ...], cost: dict[str, int]) -> tuple[list[str], list[str]]:
