@@ -37,6 +37,16 @@ def exe(name: str) -> str:
     return str(path) if path.exists() else shutil.which(name) or name
 
 
+# where the commands are timed from: the plain venv with osched from a wheel (DESIGN 6: the
+# baseline interpreter is the one osched is installed with, as pipx makes it), once built
+USER_BIN: Path | None = None
+
+
+def user_exe(name: str) -> str:
+    """``name`` as a user runs it: the venv's, else this interpreter's (when none was built)."""
+    return str(USER_BIN / name) if USER_BIN is not None else exe(name)
+
+
 def config_text(n: int, seed: int = 1, zones: list[str] | None = None) -> str:
     """``n`` schedules, 10 per job, random times, days and zones (fixed seed)."""
     rng = random.Random(seed)
@@ -243,7 +253,7 @@ def bench_entry_scale(t: Table, tmp: Path, bigs: list[int], runs: int) -> None:
         cfg.chmod(0o600)
         state = tmp / f"scale-{n}-state"
         cmds[n] = [
-            exe("osched-start"),
+            user_exe("osched-start"),
             "job0",
             "--schedule",
             "s0",
@@ -278,7 +288,7 @@ def bench_render(t: Table, tmp: Path, sizes: list[int], runs: int) -> dict[int, 
         cfg = tmp / f"render-{n}.toml"
         cfg.write_text(config_text(n))
         env = {**os.environ, **BERLIN}
-        base = [exe("osched"), "--config", str(cfg), "render", "--target", "all"]
+        base = [user_exe("osched"), "--config", str(cfg), "render", "--target", "all"]
         out[n] = median_of(base, runs, env)
         disk, floors = [], []
         count = files_for(n, base, env)
@@ -308,7 +318,7 @@ def bench_render(t: Table, tmp: Path, sizes: list[int], runs: int) -> dict[int, 
     for label, zones in ZONE_SETS.items():
         cfg = tmp / f"render-{n}-{len(zones)}.toml"
         cfg.write_text(config_text(n, zones=zones))
-        argv = [exe("osched"), "--config", str(cfg), "render", "--target", "all"]
+        argv = [user_exe("osched"), "--config", str(cfg), "render", "--target", "all"]
         m = median_of(argv, runs, {**os.environ, **BERLIN})
         budget = ("< 2 s", ok(m < 2)) if n == 10_000 else ("", "")
         t.add(f"render --target all, {n} schedules, {label}, to stdout", f"{m:.2f} s", *budget)
@@ -346,7 +356,7 @@ def bench_edit(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
         for i in range(runs):
             duration = f"{60 + i}m"
             argv = [
-                exe("osched"),
+                user_exe("osched"),
                 "--config",
                 str(cfg),
                 "schedule",
@@ -376,7 +386,7 @@ def bench_install(t: Table, tmp: Path, n: int, runs: int) -> None:
             "OSCHED_CRONTAB_FILE": str(tab),
             "OSCHED_STATE_DIR": str(tmp / f"install-state-{i}"),
         }
-        argv = [exe("osched"), "--config", str(cfg), "install", "--target", "cron", "--no-start"]
+        argv = [user_exe("osched"), "--config", str(cfg), "install", "--target", "cron", "--no-start"]
         firsts.append(timed(argv, env, settle=True))
         before = tab.stat().st_mtime_ns
         agains.append(timed(argv, env))
@@ -416,7 +426,7 @@ def bench_install_others(t: Table, tmp: Path, n: int, runs: int) -> None:
                 "OSCHED_LAUNCHD_DIR": str(tmp / f"io-{target}-{i}-agents"),
             }
             argv = [
-                sys.executable,
+                str(USER_BIN / "python") if USER_BIN is not None else sys.executable,
                 "-c",
                 DRIVER,
                 "--config",
@@ -454,9 +464,9 @@ def bench_read(t: Table, tmp: Path, sizes: list[int], runs: int) -> None:
             "OSCHED_CRONTAB_FILE": str(tmp / "read-crontab"),
         }
         time.sleep(1.1)  # plans written within a second of the config's change are not used
-        timed([exe("osched"), "--config", str(cfg), "next"], env)  # writes the plans
+        timed([user_exe("osched"), "--config", str(cfg), "next"], env)  # writes the plans
         for cmd in (["status"], ["next"]):
-            m = median_of([exe("osched"), "--config", str(cfg), *cmd], runs, env)
+            m = median_of([user_exe("osched"), "--config", str(cfg), *cmd], runs, env)
             budget = ("< 0.5 s", ok(m < 0.5)) if n == 10_000 else ("", "")
             t.add(f"{cmd[0]}, {n} schedules{label}", f"{m:.2f} s", *budget)
 
@@ -500,7 +510,7 @@ def bench_whenever(t: Table, tmp: Path, sizes: list[int], runs: int, render: dic
         cfg = tmp / f"weekly-{n}.toml"
         cfg.write_text(config_text(n))
         env = {**os.environ, **BERLIN}
-        o = median_of([exe("osched"), "--config", str(cfg), "render", "--target", "cron"], runs, env)
+        o = median_of([user_exe("osched"), "--config", str(cfg), "render", "--target", "cron"], runs, env)
         t.add(f"whenever, {n} weekly jobs -> crontab", f"{w:.2f} s")
         t.add(f"osched render --target cron, {n} schedules", f"{o:.2f} s = {o / w:.2f}x whenever")
 
@@ -540,9 +550,14 @@ def main() -> int:
         def want(part: str) -> bool:
             return parts is None or part in parts
 
+        global USER_BIN
+        venv, how = make_venv(tmp)
+        USER_BIN = venv
+        t.add(
+            "the baseline interpreter (every command runs from it)",
+            how if venv else f"{how}; this one instead",
+        )
         if want("entry"):
-            venv, how = make_venv(tmp)
-            t.add("the baseline interpreter", how)
             bench_entrypoints(t, tmp, runs, venv)
         if want("scale"):
             bench_entry_scale(t, tmp, sizes, runs)
