@@ -130,7 +130,7 @@ class RenderContext:
         except ValueError as e:
             raise UsageError(str(e)) from None
 
-    @property
+    @cached_property
     def host_tz(self) -> ZoneInfo:
         return zone(self.host_zone)
 
@@ -139,9 +139,15 @@ class RenderContext:
         return config_id(self.config_path)
 
     def tail(self) -> list[str]:
+        return list(self._tail)
+
+    @cached_property
+    def _tail(self) -> tuple[str, ...]:
+        """The entrypoints' last arguments, built once (every artifact of every schedule has
+        them: 80,000 files for 10,000 schedules)."""
         if self.own_state:
-            return ["--config", str(self.config_path)]
-        return ["--config", str(self.config_path), "--state-dir", str(self.state_dir)]
+            return ("--config", str(self.config_path))
+        return ("--config", str(self.config_path), "--state-dir", str(self.state_dir))
 
     def start_argv(
         self, job: str, schedule: str, foreground: bool = False, random_delay: bool = False
@@ -155,13 +161,13 @@ class RenderContext:
             job,
             "--schedule",
             schedule,
-            *self.tail(),
+            *self._tail,
             *(["--foreground"] if foreground else []),
             *(["--random-delay"] if random_delay else []),
         ]
 
     def stop_argv(self, job: str, schedule: str) -> list[str]:
-        return [self.stop_exe, *self.stop_args, job, "--schedule", schedule, *self.tail()]
+        return [self.stop_exe, *self.stop_args, job, "--schedule", schedule, *self._tail]
 
     def resume_argv(self, systemd: str | None = None) -> list[str]:
         """``--systemd user|system``: resume by starting the schedules' service units."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from ..fsutil import atomic_write
-from ..hostfirings import Firing, host_firings
+from ..hostfirings import Firing, host_firings, per_firings
 from ..model import Config, Schedule
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..runner import ToolError
@@ -40,11 +40,7 @@ from .base import (
 from .extras import as_system, condition_notes, limit_notes, wake_notes
 
 
-class Line(NamedTuple):
-    """One crontab line.  A tuple, so the templates unpack it (``{% for when, argv, marker,
-    note in lines %}``): a local name per field, where ``line.when`` costs a Jinja attribute
-    lookup (10,000 schedules make 35,000 lines)."""
-
+class Line(NamedTuple):  # a tuple: the templates unpack it, no attribute lookup a field and line
     when: str
     argv: list[str]
     marker: str
@@ -69,12 +65,17 @@ def dow_field(days: frozenset[int]) -> str:
     return ",".join(parts)
 
 
-def when(f: Firing) -> str:
-    """A weekly firing's schedule; a dated one names its day and month (and a wildcard hour
-    in the host's repeated hour: Debian cron runs only wildcard-hour lines on its second pass)."""
-    if f.at is not None:
-        return f"{f.minute} {'*' if f.any_hour else f.hour} {f.day} {f.month} *"
-    return f"{f.minute} {f.hour} * * {dow_field(f.days)}"
+@per_firings  # once per timing: 10,000 schedules have a few thousand
+def whens(firings: tuple[Firing, ...]) -> tuple[str, ...]:
+    """Each firing's schedule: a weekly one's days; a dated one names its day and month (and a
+    wildcard hour in the host's repeated hour: Debian cron runs only wildcard-hour lines on
+    its second pass)."""
+    return tuple(
+        f"{f.minute} {'*' if f.any_hour else f.hour} {f.day} {f.month} *"
+        if f.at is not None
+        else f"{f.minute} {f.hour} * * {dow_field(f.days)}"
+        for f in firings
+    )
 
 
 class _Notes:
@@ -94,8 +95,7 @@ class _Notes:
         if f.at is not None:
             return f"{self.what} on {f.at:%Y-%m-%d %H:%M} UTC ({self.why})"
         delta = (f.hour * 60 + f.minute - self.base) % 1440
-        delta -= 1440 if delta > 720 else 0
-        if delta == 0:
+        if (delta := delta - 1440 if delta > 720 else delta) == 0:
             return self.wall
         way, d = ("ahead of", delta) if delta > 0 else ("behind", -delta)
         return f"{self.wall}, while this host's clock is {d // 60}h{d % 60:02d} {way} it"
@@ -109,12 +109,12 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
     for job, s in each_enabled(cfg, "cron lines"):
         starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-        start_argv = ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay))
-        stop_argv = ctx.stop_argv(job.name, s.id)
-        start_m, stop_m = marker(ctx, job.name, s.id, "start"), marker(ctx, job.name, s.id, "stop")
-        start_notes, stop_notes = _Notes(s, "start"), _Notes(s, "stop")
-        out += [Line(when(f), start_argv, start_m, start_notes.of(f)) for f in starts]
-        out += [Line(when(f), stop_argv, stop_m, stop_notes.of(f)) for f in stops]
+        for kind, argv, found in (
+            ("start", ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay)), starts),
+            ("stop", ctx.stop_argv(job.name, s.id), stops),
+        ):
+            m, notes = marker(ctx, job.name, s.id, kind), _Notes(s, kind)
+            out += [Line(w, argv, m, notes.of(f)) for w, f in zip(whens(found), found, strict=True)]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out
