@@ -77,7 +77,7 @@ def per_firings(fn: Callable[Concatenate[Firings, P], R]) -> Callable[Concatenat
     memo: dict[tuple[Any, ...], tuple[Firings, R]] = {}
 
     def cached(firings: Firings, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        key = (id(firings), *args, *kwargs.items())
+        key = (id(firings), args, tuple(kwargs.items())) if kwargs else (id(firings), args)
         hit = memo.get(key)
         if hit is not None and hit[0] is firings:
             return hit[1]
