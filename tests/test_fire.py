@@ -634,3 +634,32 @@ def test_a_changed_system_zone_makes_plans_and_fire_files_stale(
     assert cfg.jobs["agent"].schedules[0].timezone == "America/New_York"
     f = core_cache.parse_fire(site.fire_file("agent").read_text())
     assert core_cache.fresh(f.stamp, str(site.config), ident)
+
+
+@pytest.mark.parametrize("example", ["osched.toml", "dates.toml", "operations.toml", "system.toml"])
+def test_a_plan_gives_back_the_config_it_was_made_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example: str
+) -> None:
+    """Every field of every job and schedule (sets, dates, one-off windows, limits, hooks)
+    comes back from the plan as the parse made it; a plan whose schedule has a key that is
+    no field is not believed."""
+    from osched.config import load
+
+    from conftest import EXAMPLES
+
+    monkeypatch.setattr(core_cache, "RACY_NS", 0)
+    config = tmp_path / "c.toml"
+    shutil.copy(EXAMPLES / example, config)
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    store, cfg = Store(state), load(config)
+    ident = core_cache.identity(config.stat())
+    cache.remember(store, cfg, ident)
+    back = cache.read_plan(store, config, ident)
+    assert back is not None and back.jobs == cfg.jobs and back.timezone == cfg.timezone
+
+    (plan,) = state.rglob("_config.json")
+    data = json.loads(plan.read_text())
+    next(iter(data["jobs"].values()))["schedules"][0]["surprise"] = 1
+    plan.write_text(json.dumps(data))
+    assert cache.read_plan(store, config, ident) is None

@@ -239,6 +239,8 @@ def _encode_until_turn(ready: list[tuple[str, Iterator[bytes]]], turns: int) -> 
     rendering, or writing its own text), and no further: what is left is encoded as it is
     written.  So the child, which renders the larger half, spends no time on 80 MB of bytes
     while the parent waits for it, and none in its turn when the parent kept it waiting."""
+    if sys.platform == "win32":  # pragma: no cover - render_each renders serially there
+        raise NotImplementedError
     import select
 
     ahead: dict[str, list[bytes]] = {}
