@@ -32,7 +32,7 @@ from .model import Config, Job, Schedule
 if TYPE_CHECKING:
     from pathlib import Path
 
-VERSION = 5  # 4: every field of Job and Schedule, generically; 5: dates (skip, one-off windows)
+VERSION = 6  # 4: every field of Job and Schedule, generically; 5: dates; 6: schedules as rows
 FIRE_DAYS = 35  # a fire file holds the windows of the next five weeks
 FIRE_RENEW_DAYS = 7  # the full path writes it again when less than this is left
 
@@ -69,11 +69,15 @@ def _typed(cls: Any, data: dict[str, Any], **extra: Any) -> Any:
         if convert is not None:
             kw[name] = convert(plain)
         elif isinstance(plain, list):
-            kw[name] = tuple(tuple(x) if isinstance(x, list) else x for x in plain)
+            kw[name] = _tuple(plain)
         else:
             kw[name] = plain
     kw.update(extra)
     return cls(**kw)
+
+
+def _tuple(plain: list[Any]) -> tuple[Any, ...]:
+    return tuple(tuple(x) if isinstance(x, list) else x for x in plain)
 
 
 @cache  # Job and Schedule: a plan of 10,000 schedules builds 11,000 of them
@@ -95,10 +99,31 @@ def _special(cls: Any) -> dict[str, Callable[[Any], Any]]:
     return {k: v for k, v in special.items() if k in names}
 
 
-def _schedule(s: Schedule) -> dict[str, Any]:
+@cache
+def row_fields() -> tuple[str, ...]:
+    """The fields of a schedule's row in a plan, in Schedule's order: all but ``job`` (the
+    job's name says it).  A plan names them; one that names others is not believed."""
     from dataclasses import fields
 
-    return {f.name: _plain(getattr(s, f.name)) for f in fields(s) if f.name != "job"}
+    return tuple(f.name for f in fields(Schedule) if f.name != "job")
+
+
+def _schedule(s: Schedule) -> list[Any]:
+    return [_plain(getattr(s, name)) for name in row_fields()]
+
+
+def _schedule_from(row: list[Any], job: str) -> Schedule:
+    """A Schedule from its row: positional, each conversion worked out once (``_special``), so
+    a plan of 10,000 schedules builds them in a third of the time keyword by keyword took."""
+    names, special = row_fields(), _special(Schedule)
+    if len(row) != len(names):
+        raise TypeError(f"a schedule row of {len(row)} values, not {len(names)}")
+    values: list[Any] = [
+        special[n](v) if n in special else _tuple(v) if isinstance(v, list) else v
+        for n, v in zip(names, row, strict=True)
+    ]
+    values.insert(1, job)  # Schedule's second field
+    return Schedule(*values)
 
 
 def job_data(job: Job) -> dict[str, Any]:
@@ -110,7 +135,8 @@ def job_data(job: Job) -> dict[str, Any]:
 
 
 def job_from(data: dict[str, Any]) -> Job:
-    schedules = tuple(_typed(Schedule, s, job=data["name"]) for s in data["schedules"])
+    name = data["name"]
+    schedules = tuple(_schedule_from(row, name) for row in data["schedules"])
     return _typed(Job, {k: v for k, v in data.items() if k != "schedules"}, schedules=schedules)  # type: ignore[no-any-return]
 
 
@@ -124,6 +150,8 @@ def read_plan(store: Store, config_path: Path, ident: list[int], job: str | None
     try:
         data = json.loads(store.read(store.cache(str(config_path), _name(job)), "plan"))
         if not isinstance(data, dict) or data.get("version") != VERSION:
+            return None
+        if data.get("schedule_fields") != list(row_fields()):
             return None
         if not core.fresh(core.Stamp.from_dict(data.get("stamp")), str(config_path), ident):
             return None
@@ -149,7 +177,13 @@ def remember(
     if core.too_soon(ident, written) or not os.path.isdir(store.root):
         return
     stamp = core.Stamp(str(cfg.path), ident, written, []).as_dict()
-    head = {"version": VERSION, "stamp": stamp, "timezone": cfg.timezone, "kubernetes": cfg.kubernetes}
+    head = {
+        "version": VERSION,
+        "stamp": stamp,
+        "timezone": cfg.timezone,
+        "kubernetes": cfg.kubernetes,
+        "schedule_fields": row_fields(),
+    }
     try:
         data = {name: job_data(j) for name, j in cfg.jobs.items()} if whole else {}
         for name in jobs:

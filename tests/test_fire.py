@@ -641,8 +641,9 @@ def test_a_plan_gives_back_the_config_it_was_made_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example: str
 ) -> None:
     """Every field of every job and schedule (sets, dates, one-off windows, limits, hooks)
-    comes back from the plan as the parse made it; a plan whose schedule has a key that is
-    no field is not believed."""
+    comes back from the plan as the parse made it; a plan whose job has a key that is no
+    field, whose schedule row is longer, or which names other schedule fields, is not
+    believed."""
     from osched.config import load
 
     from conftest import EXAMPLES
@@ -659,7 +660,15 @@ def test_a_plan_gives_back_the_config_it_was_made_from(
     assert back is not None and back.jobs == cfg.jobs and back.timezone == cfg.timezone
 
     (plan,) = state.rglob("_config.json")
-    data = json.loads(plan.read_text())
-    next(iter(data["jobs"].values()))["schedules"][0]["surprise"] = 1
-    plan.write_text(json.dumps(data))
-    assert cache.read_plan(store, config, ident) is None
+    good = plan.read_text()
+    for tamper in (
+        lambda d: next(iter(d["jobs"].values())).update(surprise=1),
+        lambda d: next(iter(d["jobs"].values()))["schedules"][0].append(1),
+        lambda d: d["schedule_fields"].reverse(),
+    ):
+        data = json.loads(good)
+        tamper(data)
+        plan.write_text(json.dumps(data))
+        assert cache.read_plan(store, config, ident) is None
+    plan.write_text(good)
+    assert cache.read_plan(store, config, ident) is not None
