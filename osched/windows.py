@@ -150,27 +150,35 @@ def next_window(s: Schedule, t: datetime) -> Window | None:
 
 def around(s: Schedule, t: datetime) -> tuple[list[Window], Window | None]:
     """(``open_windows(s, t)``, ``next_window(s, t)``) in one pass over the days: what every
-    view asks of each schedule (at 10,000 schedules this is most of ``status``)."""
+    view asks of each schedule (at 10,000 schedules this is most of ``status``).  The
+    instants are a function of the timing, worked out once for schedules that share it."""
     t = _aware(t)
-    tz = s.tz
-    span = s.duration // 1440 + 2
-    day = _local_date(t, tz) - span * _ONE_DAY
-    duration = timedelta(minutes=s.duration)
-    days, hour, minute = s.days, s.hour, s.minute
     if _dated(s):  # a skipped date or a one-off window: the plain walk
         return open_windows(s, t), next_window(s, t)
-    opened: list[Window] = []
+    opened, nxt = _around(s.hour, s.minute, s.duration, s.days, s.timezone, t)
+    return [Window(s, a, b) for a, b in opened], (Window(s, *nxt) if nxt is not None else next_window(s, t))
+
+
+@lru_cache(maxsize=16384)
+def _around(
+    hour: int, minute: int, duration: int, days: frozenset[int], zone: str, t: datetime
+) -> tuple[tuple[tuple[datetime, datetime], ...], tuple[datetime, datetime] | None]:
+    """``around`` for a weekly timing: the (start, end) of the windows open at ``t``, latest
+    start first, and of the next one (None: not within the days walked)."""
+    tz = ZoneInfo(zone)
+    span = duration // 1440 + 2
+    day = _local_date(t, tz) - span * _ONE_DAY
+    length = timedelta(minutes=duration)
+    opened: list[tuple[datetime, datetime]] = []
     for _ in range(span + 9):  # a listed day comes within any 7
         if day.weekday() in days:
             start = wall_to_instant(day, hour, minute, tz)
             if start > t:
-                opened.reverse()  # latest start first, as open_windows
-                return opened, Window(s, start, start + duration)
-            if t < start + duration:
-                opened.append(Window(s, start, start + duration))
+                return tuple(reversed(opened)), (start, start + length)
+            if t < start + length:
+                opened.append((start, start + length))
         day += _ONE_DAY
-    opened.reverse()
-    return opened, next_window(s, t)
+    return tuple(reversed(opened)), None
 
 
 def windows_between(s: Schedule, a: datetime, b: datetime) -> list[Window]:
