@@ -188,16 +188,20 @@ def week_grid(schedules: list[Schedule], now: datetime, tz: ZoneInfo) -> tuple[d
     start = datetime(today.year, today.month, today.day, tzinfo=tz)
     last = today + timedelta(days=7)
     end = datetime(last.year, last.month, last.day, tzinfo=tz)
-    windows = [w for s in schedules for w in windows_between(s, start, end)]
+    windows = sorted((w for s in schedules for w in windows_between(s, start, end)), key=lambda w: w.start)
     grid = [[0] * 24 for _ in range(7)]
+    live: list[Window] = []  # by start: those that started before this hour's end
+    k = 0
     for d in range(7):
         day = today + timedelta(days=d)
         for h in range(24):
             a = datetime(day.year, day.month, day.day, h, tzinfo=tz).astimezone(UTC)
             b = a + timedelta(hours=1)
-            grid[d][h] = _most_at_once(
-                [(max(w.start, a), min(w.end, b)) for w in windows if w.start < b and w.end > a]
-            )
+            while k < len(windows) and windows[k].start < b:
+                live.append(windows[k])
+                k += 1
+            live = [w for w in live if w.end > a]  # what ended before this hour never returns
+            grid[d][h] = _most_at_once([(max(w.start, a), min(w.end, b)) for w in live])
     return start, grid
 
 
@@ -212,18 +216,34 @@ def _most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
 
 
 def week_overlaps(schedules: list[Schedule], week_start: datetime, tz: ZoneInfo) -> list[str]:
-    """Which windows of this week overlap, and when (one line per pair of schedules)."""
+    """Which windows of this week overlap, and when (one line per pair of schedules: the
+    first overlapping pair of their windows, in the order the schedules and windows come).
+    A sweep over the windows by start time: each is compared only with those still open
+    when it starts, not with every other window of the week (3,000 schedules took 9 s)."""
     week_end = week_start + timedelta(days=7)
     windows = [w for s in schedules for w in windows_between(s, week_start, week_end)]
-    seen: dict[tuple[str, str], str] = {}
-    for i, a in enumerate(windows):
-        for b in windows[i + 1 :]:
-            if a.schedule is b.schedule or not (a.start < b.end and b.start < a.end):
+    names = [f"{w.schedule.job}/{w.schedule.id}" for w in windows]
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    open_: list[int] = []  # indexes of windows started and not yet over
+    for j in sorted(range(len(windows)), key=lambda k: windows[k].start):
+        b = windows[j]
+        open_ = [i for i in open_ if windows[i].end > b.start]
+        for i in open_:
+            a = windows[i]
+            if a.schedule is b.schedule or not a.start < b.end:
                 continue
-            key = tuple(sorted((f"{a.schedule.job}/{a.schedule.id}", f"{b.schedule.job}/{b.schedule.id}")))
-            lo, hi = max(a.start, b.start), min(a.end, b.end)
-            seen.setdefault((key[0], key[1]), f"{key[0]} and {key[1]}, {human(lo, tz)} to {human(hi, tz)}")
-    return list(seen.values())
+            pair = (i, j) if i < j else (j, i)
+            key = (names[i], names[j]) if names[i] <= names[j] else (names[j], names[i])
+            known = first.get(key)
+            if known is None or pair < known:
+                first[key] = pair
+        open_.append(j)
+    out = []
+    for (x, y), (i, j) in sorted(first.items(), key=lambda item: item[1]):
+        a, b = windows[i], windows[j]
+        lo, hi = max(a.start, b.start), min(a.end, b.end)
+        out.append(f"{x} and {y}, {human(lo, tz)} to {human(hi, tz)}")
+    return out
 
 
 def calendar_text(week_start: datetime, grid: list[list[int]], tz: ZoneInfo) -> str:

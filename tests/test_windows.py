@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from osched.config import self_overlap
 from osched.model import Job, Schedule
@@ -237,3 +239,54 @@ def test_self_overlap(days: str, duration: str, bad: bool) -> None:
     assert (message is not None) == bad
     if bad:
         assert "overlap" in message
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 23), st.sampled_from([0, 30, 45]), st.sampled_from([30, 90, 600, 1500, 2900]),
+            st.frozensets(st.integers(0, 6), min_size=1), st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["2026-03-27T10:00:00+00:00", "2026-11-24T12:00:00+00:00", "2026-10-24T23:30:00+00:00"]),
+)
+def test_the_calendar_is_what_a_plain_comparison_of_every_window_finds(timings: list[tuple], now: str) -> None:
+    """``week_overlaps`` and ``week_grid`` sweep the windows by start; their answers are those
+    of comparing every window with every other: each pair of schedules once, with its first
+    overlap, and per hour the most windows open at once."""
+    from zoneinfo import ZoneInfo
+
+    from osched.views import human, week_overlaps
+
+    tz = ZoneInfo("Europe/Berlin")
+    schedules = [
+        Schedule(id=f"s{k}", job=f"j{k % 3}", hour=h, minute=m, duration=d, days=days, timezone=z)
+        for k, (h, m, d, days, z) in enumerate(timings)
+    ]
+    start = datetime.fromisoformat(now).astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    windows = [w for s in schedules for w in windows_between(s, start, start + timedelta(days=7))]
+    expected: dict[tuple[str, ...], str] = {}
+    for i, a in enumerate(windows):
+        for b in windows[i + 1 :]:
+            if a.schedule is b.schedule or not (a.start < b.end and b.start < a.end):
+                continue
+            key = tuple(sorted((f"{a.schedule.job}/{a.schedule.id}", f"{b.schedule.job}/{b.schedule.id}")))
+            lo, hi = max(a.start, b.start), min(a.end, b.end)
+            expected.setdefault(key, f"{key[0]} and {key[1]}, {human(lo, tz)} to {human(hi, tz)}")
+    assert week_overlaps(schedules, start, tz) == list(expected.values())
+
+    # and the grid: per hour, the most windows open at one instant of it, over every window
+    from osched.views import _most_at_once, week_grid
+
+    grid = []
+    for d in range(7):
+        row = []
+        for h in range(24):
+            day = start.date() + timedelta(days=d)
+            a = datetime(day.year, day.month, day.day, h, tzinfo=tz).astimezone(UTC)
+            b = a + timedelta(hours=1)
+            row.append(_most_at_once([(max(w.start, a), min(w.end, b)) for w in windows if w.start < b and w.end > a]))
+        grid.append(row)
+    assert week_grid(schedules, datetime.fromisoformat(now), tz) == (start, grid)
