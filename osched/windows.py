@@ -168,15 +168,14 @@ def _around(
     tz = ZoneInfo(zone)
     span = duration // 1440 + 2
     day = _local_date(t, tz) - span * _ONE_DAY
-    length = timedelta(minutes=duration)
     opened: list[tuple[datetime, datetime]] = []
     for _ in range(span + 9):  # a listed day comes within any 7
         if day.weekday() in days:
-            start = wall_to_instant(day, hour, minute, tz)
+            start, end = span_on(day, hour, minute, duration, tz)
             if start > t:
-                return tuple(reversed(opened)), (start, start + length)
-            if t < start + length:
-                opened.append((start, start + length))
+                return tuple(reversed(opened)), (start, end)
+            if t < end:
+                opened.append((start, end))
         day += _ONE_DAY
     return tuple(reversed(opened)), None
 
