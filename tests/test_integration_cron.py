@@ -118,6 +118,9 @@ def test_install_fires_starts_stops_and_uninstall_restores_the_crontab(
         )
         assert proc_owner(st["pid"]) == env.uid
         assert st["schedule"] == "soon" and st["window_start"].startswith(start.strftime("%Y-%m-%dT%H:%M"))
+        # the state is written before the event (a second firing must see the job first):
+        # the event may come a moment after the pid
+        wait_for(env.events, 10, "the started event")
         assert [e["event"] for e in env.events()][:1] == ["started"]
         # the stop firing, a minute later, ends it
         wait_until(start + timedelta(minutes=1))
