@@ -35,9 +35,8 @@ from zoneinfo import ZoneInfo
 
 from .model import Schedule
 from .windows import span_on, window_on
+from .zonechanges import change_instants, steady_diffs, transitions
 
-HORIZON_DAYS = 400
-LOOKBACK_DAYS = 8  # a window open at render time started up to 7 days before
 _MIN = timedelta(minutes=1)
 
 
@@ -55,13 +54,6 @@ class Firing:
     month: int = 0
     day: int = 0
     any_hour: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    at: int  # epoch seconds of the first instant with the new offset
-    before: int  # UTC offset in minutes
-    after: int
 
 
 P = ParamSpec("P")
@@ -89,80 +81,6 @@ def per_firings(fn: Callable[Concatenate[Firings, P], R]) -> Callable[Concatenat
 
     update_wrapper(cached, fn)
     return cached
-
-
-def _offset(ts: int, tz: ZoneInfo) -> int:
-    off = datetime.fromtimestamp(ts, tz).utcoffset()
-    assert off is not None
-    return int(off.total_seconds()) // 60
-
-
-@lru_cache(maxsize=256)
-def transitions(zone: str, start_day: int) -> tuple[int, tuple[Transition, ...]]:
-    """(offset at the scan start, offset changes) of ``zone`` from LOOKBACK_DAYS before day
-    ``start_day`` (days since the epoch) to HORIZON_DAYS after it.  Found by hourly sampling
-    and a binary search to the second."""
-    tz = ZoneInfo(zone)
-    t0 = (start_day - LOOKBACK_DAYS) * 86400
-    end = start_day * 86400 + HORIZON_DAYS * 86400
-    # the hourly samples, by stepping a UTC wall time (with the zone attached) an hour at a
-    # time and asking the zone for its local time (what fromtimestamp does per call: a third
-    # of the cost; 9,800 samples a zone)
-    fromutc, hour = tz.fromutc, timedelta(hours=1)
-    wall = datetime.fromtimestamp(t0, UTC).replace(tzinfo=tz)
-    first = prev = _offset(t0, tz)
-    prev_delta = fromutc(wall).utcoffset()
-    found = []
-    t = t0
-    while t < end:
-        wall += hour
-        delta = fromutc(wall).utcoffset()
-        if delta != prev_delta:
-            prev_delta = delta
-            nxt = t + 3600
-            off = _offset(nxt, tz)
-            if off == prev:  # a change of seconds only: no change of whole minutes
-                t = nxt
-                continue
-            lo, hi = t, nxt
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if _offset(mid, tz) == prev:
-                    lo = mid
-                else:
-                    hi = mid
-            found.append(Transition(hi, prev, off))
-            prev = off
-        t += 3600
-    return first, tuple(found)
-
-
-@lru_cache(maxsize=1024)
-def steady_diffs(zone: str, host: str, start_day: int) -> frozenset[int]:
-    """Every host - zone offset difference (minutes) of a steady period.  Changes of the two
-    zones at the same instant are one change: zones sharing rules keep one difference."""
-    if host == zone:
-        return frozenset({0})
-    z_off, zt = transitions(zone, start_day)
-    h_off, ht = transitions(host, start_day)
-    changes: dict[int, list[tuple[str, int]]] = {}
-    for which, ts in (("z", zt), ("h", ht)):
-        for t in ts:
-            changes.setdefault(t.at, []).append((which, t.after))
-    diffs = {h_off - z_off}
-    for at in sorted(changes):
-        for which, after in changes[at]:
-            if which == "z":
-                z_off = after
-            else:
-                h_off = after
-        diffs.add(h_off - z_off)
-    return frozenset(diffs)
-
-
-def change_instants(zones: tuple[str, ...], start_day: int) -> list[int]:
-    """Every offset change of ``zones`` in the scan range, epoch seconds, sorted, unique."""
-    return sorted({t.at for z in set(zones) for t in transitions(z, start_day)[1]})
 
 
 def near_change_spans(
@@ -280,13 +198,11 @@ def _host_firings(
         add_days(ends, days, wall + duration + delta)
     weekly_starts, weekly_ends = _keys(starts), _keys(ends)
     jumps = _jump_skips(host_key, start_day) if after_jump and not exact else {}
-    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
     dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
     dated_ends: dict[tuple[int, int, int, int, bool], Firing] = {}
-    for start, end in near_change_spans(hour, minute, duration, days, zone, (zone, host_key), start_day):
-        for point, weekly, dated in ((start, weekly_starts, dated_starts), (end, weekly_ends, dated_ends)):
-            if point < t0:
-                continue
+    for weekday, is_start, point in _unsteady(hour, minute, duration, zone, host_key, start_day, exact):
+        if weekday in days:
+            weekly, dated = (weekly_starts, dated_starts) if is_start else (weekly_ends, dated_ends)
             f = _dated_firing(point, host_key, weekly, jumps, exact)
             if f is not None:
                 dated.setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
@@ -294,6 +210,40 @@ def _host_firings(
         _weekly(starts) + tuple(dated_starts[k] for k in sorted(dated_starts)),
         _weekly(ends) + tuple(dated_ends[k] for k in sorted(dated_ends)),
     )
+
+
+@lru_cache(maxsize=16384)
+def _unsteady(
+    hour: int, minute: int, duration: int, zone: str, host_key: str, start_day: int, exact: bool
+) -> tuple[tuple[int, bool, datetime], ...]:
+    """(weekday, is a start, instant) of the window starts and ends near an offset change (in
+    ``near_change_spans``' order, not before ``start_day``) that may need a dated firing, as
+    if the schedule ran every day.  The others surely need none: on the host's clock they
+    fall on a weekly firing of their own weekday (the wall time plus a steady difference),
+    at a wall time that occurs once (or on the first pass, if not ``exact``).  Per timing
+    only the few that remain are checked against its weekly firings (``_dated_firing``)."""
+    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
+    diffs = steady_diffs(zone, host_key, start_day)
+    out = []
+    wall = hour * 60 + minute
+    for weekday, start, end in _near_any_day(hour, minute, duration, zone, (zone, host_key), start_day):
+        for is_start, point, at in ((True, start, wall), (False, end, wall + duration)):
+            if point < t0:
+                continue
+            key, second_pass, first_pass, _, _ = _host_local(point, host_key)
+            if second_pass or (exact and first_pass) or not _weekly_on(key, weekday, at, diffs):
+                out.append((weekday, is_start, point))
+    return tuple(out)
+
+
+def _weekly_on(key: tuple[int, int], weekday: int, wall: int, diffs: frozenset[int]) -> bool:
+    """Whether host-local ``key`` (weekday, minute of day) is the weekly firing of wall time
+    ``wall`` (minutes after ``weekday``'s midnight) under one of the steady ``diffs``."""
+    for delta in diffs:
+        shift, m = divmod(wall + delta, 1440)
+        if key == ((weekday + shift) % 7, m):
+            return True
+    return False
 
 
 def _one_off(

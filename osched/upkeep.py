@@ -2,7 +2,7 @@
 and the renewal a firing makes (docs/runtime.md, "Renewal").
 
 An install is right for the host it was rendered on, with the zone rules it was rendered with,
-for ``hostfirings.HORIZON_DAYS`` (its dated firings for DST days end there).  It is *due* when
+for ``zonechanges.HORIZON_DAYS`` (its dated firings for DST days end there).  It is *due* when
 
 * it is ``RENEW_AFTER_DAYS`` old (70 days before its dated firings run out);
 * the system zone the host-local schedulers run in is no longer the one it was rendered for
@@ -54,7 +54,7 @@ def reasons(entry: dict[str, Any], now: datetime, host_zone: str | None = None) 
     if at is None or at.tzinfo is None:
         out.append("its install date is unreadable")
     elif now - at >= timedelta(days=RENEW_AFTER_DAYS):
-        from .hostfirings import HORIZON_DAYS
+        from .zonechanges import HORIZON_DAYS
 
         ends = (at + timedelta(days=HORIZON_DAYS)).date().isoformat()
         out.append(f"installed {at.date().isoformat()}: its firings for DST days run out on {ends}")

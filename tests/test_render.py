@@ -398,7 +398,7 @@ def _in_host_fold(t: datetime, host: str) -> bool:
 
 
 def _constant_difference(zone: str, host: str) -> bool:
-    from osched.hostfirings import steady_diffs
+    from osched.zonechanges import steady_diffs
 
     return len(steady_diffs(zone, host, int(NOW.timestamp()) // 86400)) == 1
 

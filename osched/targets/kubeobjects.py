@@ -90,7 +90,7 @@ class Clash:
 def clashes(s: Schedule, now: datetime, years: int = CLASH_YEARS) -> list[Clash]:
     """The days of the coming ``years`` on which ``s`` starts in a gap or a repeated span of
     its zone: where the CronJob controller skips the start, or runs it twice."""
-    from ..hostfirings import HORIZON_DAYS, transitions
+    from ..zonechanges import HORIZON_DAYS, transitions
 
     day0 = int(now.timestamp()) // 86400
     wall = timedelta(hours=s.hour, minutes=s.minute)
