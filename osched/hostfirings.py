@@ -97,13 +97,13 @@ def near_change_spans(
     a weekly firing can miss."""
     return [
         (start, end)
-        for weekday, start, end in _near_any_day(hour, minute, duration, zone, zones, start_day)
+        for weekday, start, end in near_every_day(hour, minute, duration, zone, zones, start_day)
         if weekday in days
     ]
 
 
 @lru_cache(maxsize=16384)
-def _near_any_day(
+def near_every_day(
     hour: int, minute: int, duration: int, zone: str, zones: tuple[str, ...], start_day: int
 ) -> tuple[tuple[int, datetime, datetime], ...]:
     """(weekday, start, end) of ``near_change_spans`` as if the schedule ran every day:
@@ -226,7 +226,7 @@ def _unsteady(
     diffs = steady_diffs(zone, host_key, start_day)
     out = []
     wall = hour * 60 + minute
-    for weekday, start, end in _near_any_day(hour, minute, duration, zone, (zone, host_key), start_day):
+    for weekday, start, end in near_every_day(hour, minute, duration, zone, (zone, host_key), start_day):
         for is_start, point, at in ((True, start, wall), (False, end, wall + duration)):
             if point < t0:
                 continue

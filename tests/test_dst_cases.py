@@ -354,3 +354,38 @@ def test_dated_firings_checked_only_where_needed_are_those_of_checking_every_win
         assert got == want, (hour, minute, duration, sorted(days), start_day)
         checked += any(f.at is not None for fs in got for f in fs)
     assert checked  # not vacuous: dated firings were compared
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago", "UTC"])
+def test_systemd_dated_lines_checked_only_where_needed_are_those_of_checking_every_window(zone: str) -> None:
+    """systemd's specs check only the starts and ends near a change that a weekly spec may not
+    elapse at (``_missable``); the specs are those of checking every window near a change."""
+    import random
+    from zoneinfo import ZoneInfo
+
+    from osched.targets import systemd_calendar as sc
+
+    def plain(hour: int, minute: int, duration: int, days: frozenset[int], now: datetime, start: bool) -> tuple:
+        weekly: dict[int, set[int]] = {}
+        near = hostfirings.near_change_spans(hour, minute, duration, days, zone, (zone,), int(now.timestamp()) // 86400)
+        if start:
+            weekly[hour * 60 + minute] = set(days)
+        else:
+            hostfirings.add_days(weekly, days, hour * 60 + minute + duration)
+        points = [p[0 if start else 1] for p in near if p[0 if start else 1] >= now]
+        return tuple(sc._with_dated(sc._specs(weekly, zone), weekly, points, ZoneInfo(zone)))
+
+    from osched import hostfirings
+
+    rng = random.Random(zone)
+    dated = 0
+    for _ in range(200):
+        hour, minute = rng.randrange(24), rng.choice([0, 1, 15, 30, 45, 59])
+        duration = rng.choice([1, 30, 60, 61, 90, 120, 600, 1439, 1440, 2000])
+        days = frozenset(rng.sample(range(7), rng.randint(1, 7)))
+        now = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randrange(24), tzinfo=UTC)
+        for start in (True, False):
+            got = sc._timer_specs(hour, minute, duration, days, zone, now, start)
+            assert got == plain(hour, minute, duration, days, now, start), (hour, minute, duration, sorted(days), now)
+            dated += any(spec.endswith(" UTC") for spec in got)
+    assert dated or zone == "UTC"  # not vacuous where the zone changes its offset

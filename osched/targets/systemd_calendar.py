@@ -10,7 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ..core.days import DAY_NAMES
-from ..hostfirings import add_days, in_second_pass, near_change_spans
+from ..hostfirings import add_days, in_second_pass, near_every_day
 from ..model import Schedule
 
 
@@ -136,11 +136,28 @@ def _timer_specs(
     hour: int, minute: int, duration: int, days: frozenset[int], zone: str, now: datetime, start: bool
 ) -> tuple[str, ...]:
     weekly: dict[int, set[int]] = {}
-    near = near_change_spans(hour, minute, duration, days, zone, (zone,), int(now.timestamp()) // 86400)
     if start:
         weekly[hour * 60 + minute] = set(days)
-        points = [a for a, _ in near if a >= now]
     else:
         add_days(weekly, days, hour * 60 + minute + duration)
-        points = [b for _, b in near if b >= now]
+    missable = _missable(hour, minute, duration, zone, int(now.timestamp()) // 86400, start)
+    points = [t for weekday, t in missable if weekday in days and t >= now]
     return tuple(_with_dated(_specs(weekly, zone), weekly, points, ZoneInfo(zone)))
+
+
+@lru_cache(maxsize=16384)
+def _missable(
+    hour: int, minute: int, duration: int, zone: str, start_day: int, start: bool
+) -> tuple[tuple[int, datetime], ...]:
+    """(weekday, instant) of the window starts (or ends) near an offset change of ``zone``, as
+    if the schedule ran every day, that a weekly spec may not elapse at.  The others surely
+    do: on the zone's clock they are their weekday's nominal wall time, passed once or first
+    (``_wall``).  Shared by the timings that differ only in their days."""
+    tz = ZoneInfo(zone)
+    shift, nominal = divmod(hour * 60 + minute + (0 if start else duration), 1440)
+    out = []
+    for weekday, a, b in near_every_day(hour, minute, duration, zone, (zone,), start_day):
+        t = a if start else b
+        if _wall(t, tz) != ((weekday + shift) % 7, nominal):
+            out.append((weekday, t))
+    return tuple(out)
