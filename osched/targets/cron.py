@@ -23,7 +23,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..fsutil import atomic_write
 from ..hostfirings import Firing, host_firings, per_firings
-from ..model import Config, Schedule
+from ..model import Config
 from ..plan import Plan, file_diff, files_drift, read_text, restore, sha
 from ..runner import ToolError
 from ..templating import render as render_template
@@ -65,40 +65,29 @@ def dow_field(days: frozenset[int]) -> str:
     return ",".join(parts)
 
 
-@per_firings  # once per timing: 10,000 schedules have a few thousand
-def whens(firings: tuple[Firing, ...]) -> tuple[str, ...]:
-    """Each firing's schedule: a weekly one's days; a dated one names its day and month (and a
-    wildcard hour in the host's repeated hour: Debian cron runs only wildcard-hour lines on
-    its second pass)."""
-    return tuple(
-        f"{f.minute} {'*' if f.any_hour else f.hour} {f.day} {f.month} *"
-        if f.at is not None
-        else f"{f.minute} {f.hour} * * {dow_field(f.days)}"
-        for f in firings
-    )
-
-
-class _Notes:
-    """What each line of a schedule's start or stop is for, for whoever reads the crontab: the
-    window edge (its wall time in the schedule's zone) and the host's offset from that zone
-    the line serves, or the DST day a dated line is for (the shared part built once)."""
-
-    __slots__ = ("base", "wall", "what", "why")
-
-    def __init__(self, s: Schedule, kind: str) -> None:
-        self.what = f"{s.job}/{s.id} {'start' if kind == 'start' else 'end'}"
-        self.why = "a one-off window" if s.on is not None else "a DST day"
-        b = self.base = s.hour * 60 + s.minute + (s.duration if kind == "stop" else 0)
-        self.wall = f"{self.what} {b // 60 % 24:02d}:{b % 60:02d} {s.timezone}"
-
-    def of(self, f: Firing) -> str:
+@per_firings  # once per timing and edge: 10,000 schedules have a few thousand
+def whens(firings: tuple[Firing, ...], base: int, zone: str, why: str) -> tuple[tuple[str, str], ...]:
+    """Each firing's (schedule, note after the window edge's name).  A weekly firing's
+    schedule names its days; a dated one its day and month (and a wildcard hour in the host's
+    repeated hour: Debian cron runs only wildcard-hour lines on its second pass).  The note
+    says what the line is for, for whoever reads the crontab: the edge's wall time ``base``
+    (minutes) in ``zone`` and the host's offset from that zone the line serves, or the DST day
+    (``why``) a dated line is for."""
+    wall = f" {base // 60 % 24:02d}:{base % 60:02d} {zone}"
+    out = []
+    for f in firings:
         if f.at is not None:
-            return f"{self.what} on {f.at:%Y-%m-%d %H:%M} UTC ({self.why})"
-        delta = (f.hour * 60 + f.minute - self.base) % 1440
+            when = f"{f.minute} {'*' if f.any_hour else f.hour} {f.day} {f.month} *"
+            out.append((when, f" on {f.at:%Y-%m-%d %H:%M} UTC ({why})"))
+            continue
+        delta = (f.hour * 60 + f.minute - base) % 1440
         if (delta := delta - 1440 if delta > 720 else delta) == 0:
-            return self.wall
-        way, d = ("ahead of", delta) if delta > 0 else ("behind", -delta)
-        return f"{self.wall}, while this host's clock is {d // 60}h{d % 60:02d} {way} it"
+            note = wall
+        else:
+            way, d = ("ahead of", delta) if delta > 0 else ("behind", -delta)
+            note = f"{wall}, while this host's clock is {d // 60}h{d % 60:02d} {way} it"
+        out.append((f"{f.minute} {f.hour} * * {dow_field(f.days)}", note))
+    return tuple(out)
 
 
 def marker(ctx: RenderContext, job: str, schedule: str, kind: str) -> str:
@@ -109,12 +98,15 @@ def lines(cfg: Config, ctx: RenderContext) -> list[Line]:
     out: list[Line] = []
     for job, s in each_enabled(cfg, "cron lines"):
         starts, stops = host_firings(s, ctx.host_tz, ctx.now)
-        for kind, argv, found in (
-            ("start", ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay)), starts),
-            ("stop", ctx.stop_argv(job.name, s.id), stops),
+        why = "a one-off window" if s.on is not None else "a DST day"
+        wall = s.hour * 60 + s.minute
+        start_argv = ctx.start_argv(job.name, s.id, random_delay=bool(s.random_delay))
+        for kind, edge, argv, found, base in (
+            ("start", "start", start_argv, starts, wall),
+            ("stop", "end", ctx.stop_argv(job.name, s.id), stops, wall + s.duration),
         ):
-            m, notes = marker(ctx, job.name, s.id, kind), _Notes(s, kind)
-            out += [Line(w, argv, m, notes.of(f)) for w, f in zip(whens(found), found, strict=True)]
+            m, what = marker(ctx, job.name, s.id, kind), f"{job.name}/{s.id} {edge}"
+            out += [Line(w, argv, m, what + note) for w, note in whens(found, base, s.timezone, why)]
     if out:
         out.append(Line("@reboot", ctx.resume_argv(), f"osched:{ctx.config_id}:resume"))
     return out
