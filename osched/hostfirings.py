@@ -198,11 +198,13 @@ def _host_firings(
         add_days(ends, days, wall + duration + delta)
     weekly_starts, weekly_ends = _keys(starts), _keys(ends)
     jumps = _jump_skips(host_key, start_day) if after_jump and not exact else {}
+    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
     dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
     dated_ends: dict[tuple[int, int, int, int, bool], Firing] = {}
-    for weekday, is_start, point in _unsteady(hour, minute, duration, zone, host_key, start_day, exact):
-        if weekday in days:
-            weekly, dated = (weekly_starts, dated_starts) if is_start else (weekly_ends, dated_ends)
+    for start, end in near_change_spans(hour, minute, duration, days, zone, (zone, host_key), start_day):
+        for point, weekly, dated in ((start, weekly_starts, dated_starts), (end, weekly_ends, dated_ends)):
+            if point < t0:
+                continue
             f = _dated_firing(point, host_key, weekly, jumps, exact)
             if f is not None:
                 dated.setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
@@ -210,40 +212,6 @@ def _host_firings(
         _weekly(starts) + tuple(dated_starts[k] for k in sorted(dated_starts)),
         _weekly(ends) + tuple(dated_ends[k] for k in sorted(dated_ends)),
     )
-
-
-@lru_cache(maxsize=16384)
-def _unsteady(
-    hour: int, minute: int, duration: int, zone: str, host_key: str, start_day: int, exact: bool
-) -> tuple[tuple[int, bool, datetime], ...]:
-    """(weekday, is a start, instant) of the window starts and ends near an offset change (in
-    ``near_change_spans``' order, not before ``start_day``) that may need a dated firing, as
-    if the schedule ran every day.  The others surely need none: on the host's clock they
-    fall on a weekly firing of their own weekday (the wall time plus a steady difference),
-    at a wall time that occurs once (or on the first pass, if not ``exact``).  Per timing
-    only the few that remain are checked against its weekly firings (``_dated_firing``)."""
-    t0 = datetime.fromtimestamp(start_day * 86400, UTC)
-    diffs = steady_diffs(zone, host_key, start_day)
-    out = []
-    wall = hour * 60 + minute
-    for weekday, start, end in near_every_day(hour, minute, duration, zone, (zone, host_key), start_day):
-        for is_start, point, at in ((True, start, wall), (False, end, wall + duration)):
-            if point < t0:
-                continue
-            key, second_pass, first_pass, _, _ = _host_local(point, host_key)
-            if second_pass or (exact and first_pass) or not _weekly_on(key, weekday, at, diffs):
-                out.append((weekday, is_start, point))
-    return tuple(out)
-
-
-def _weekly_on(key: tuple[int, int], weekday: int, wall: int, diffs: frozenset[int]) -> bool:
-    """Whether host-local ``key`` (weekday, minute of day) is the weekly firing of wall time
-    ``wall`` (minutes after ``weekday``'s midnight) under one of the steady ``diffs``."""
-    for delta in diffs:
-        shift, m = divmod(wall + delta, 1440)
-        if key == ((weekday + shift) % 7, m):
-            return True
-    return False
 
 
 def _one_off(

@@ -310,52 +310,6 @@ def test_offset_changes_are_those_an_hourly_sample_finds(zone: str, start_day: i
         assert len(expected) >= 2  # not vacuous: these change twice a year
 
 
-@pytest.mark.parametrize(
-    ("zone", "host"),
-    [("Europe/Berlin", "America/New_York"), ("Australia/Lord_Howe", "Europe/Berlin"), ("UTC", "Europe/London"),
-     ("America/New_York", "America/New_York"), ("Pacific/Chatham", "America/Sao_Paulo"), ("America/Santiago", "UTC")],
-)
-@pytest.mark.parametrize("exact", [False, True])
-@pytest.mark.parametrize("after_jump", [False, True])
-def test_dated_firings_checked_only_where_needed_are_those_of_checking_every_window(
-    zone: str, host: str, exact: bool, after_jump: bool
-) -> None:
-    """``_host_firings`` checks only the windows near a change that may need a dated firing
-    (``_unsteady``); what it gives is what checking every window near a change gives."""
-    import random
-
-    from osched import hostfirings as hf
-
-    def plain(hour: int, minute: int, duration: int, days: frozenset[int], start_day: int) -> tuple:
-        starts: dict[int, set[int]] = {}
-        ends: dict[int, set[int]] = {}
-        for delta in hf.steady_diffs(zone, host, start_day):
-            hf.add_days(starts, days, hour * 60 + minute + delta)
-            hf.add_days(ends, days, hour * 60 + minute + duration + delta)
-        weekly = hf._keys(starts), hf._keys(ends)
-        jumps = hf._jump_skips(host, start_day) if after_jump and not exact else {}
-        t0 = datetime.fromtimestamp(start_day * 86400, UTC)
-        dated: tuple[dict, dict] = ({}, {})
-        for span in hf.near_change_spans(hour, minute, duration, days, zone, (zone, host), start_day):
-            for i in (0, 1):
-                if span[i] >= t0 and (f := hf._dated_firing(span[i], host, weekly[i], jumps, exact)):
-                    dated[i].setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
-        return tuple(hf._weekly(t) + tuple(d[k] for k in sorted(d)) for t, d in zip((starts, ends), dated))
-
-    rng = random.Random(f"{zone}{host}{exact}{after_jump}")
-    checked = 0
-    for _ in range(150):
-        hour, minute = rng.randrange(24), rng.choice([0, 1, 15, 30, 59])
-        duration = rng.choice([1, 30, 60, 61, 90, 120, 600, 1439, 1440, 2000])
-        days = frozenset(rng.sample(range(7), rng.randint(1, 7)))
-        start_day = rng.choice([20422, 20540, 20700, 20750])
-        got = hf._host_firings(hour, minute, duration, days, zone, host, start_day, exact, after_jump)
-        want = plain(hour, minute, duration, days, start_day)
-        assert got == want, (hour, minute, duration, sorted(days), start_day)
-        checked += any(f.at is not None for fs in got for f in fs)
-    assert checked  # not vacuous: dated firings were compared
-
-
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Australia/Lord_Howe", "Pacific/Chatham", "America/Santiago", "UTC"])
 def test_systemd_dated_lines_checked_only_where_needed_are_those_of_checking_every_window(zone: str) -> None:
     """systemd's specs check only the starts and ends near a change that a weekly spec may not
