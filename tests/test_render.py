@@ -138,16 +138,35 @@ def test_xml_rejects_control_characters() -> None:
 @given(st.text(max_size=30))
 def test_xml_text_is_the_escaped_text_or_a_refusal(value: str) -> None:
     """Its one-pass shortcut for plain values agrees with the full rule: what safe refuses is
-    refused, and the five characters are escaped."""
-    from osched.safe import unsafe_char
+    refused (the regex itself decides here), and the five characters are escaped."""
+    from osched.safe import UNSAFE_RE
 
     xml_text.cache_clear()
-    if unsafe_char(value) is not None:
+    if UNSAFE_RE.search(value) is not None:
         with pytest.raises(UsageError):
             xml_text(value)
         return
     table = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
     assert xml_text(value) == "".join(table.get(c, c) for c in value)
+
+
+def test_unsafe_char_shortcut_for_ascii_is_the_regex() -> None:
+    """``safe.unsafe_char`` answers printable ASCII without its regex: for every ASCII
+    character, alone and inside plain text, its answer is the regex's."""
+    from osched.safe import UNSAFE_RE, unsafe_char
+
+    for c in map(chr, range(128)):
+        for value in (c, f"plain {c} text", f"{c}x" * 3):
+            m = UNSAFE_RE.search(value)
+            assert unsafe_char(value) == (m.group(0) if m else None), repr(value)
+
+
+@given(st.text(max_size=40))
+def test_unsafe_char_is_the_regex(value: str) -> None:
+    from osched.safe import UNSAFE_RE, unsafe_char
+
+    m = UNSAFE_RE.search(value)
+    assert unsafe_char(value) == (m.group(0) if m else None)
 
 
 @pytest.mark.parametrize(
