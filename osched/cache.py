@@ -73,6 +73,8 @@ def _converted(fields: Iterable[tuple[str, Any]], special: dict[str, Callable[[A
 
 
 def _tuple(plain: list[Any]) -> tuple[Any, ...]:
+    if not plain:  # most schedules' args and skip lists: no generator for nothing
+        return ()
     return tuple(tuple(x) if isinstance(x, list) else x for x in plain)
 
 
@@ -84,7 +86,7 @@ def _special(cls: Any) -> dict[str, Callable[[Any], Any]]:
     from datetime import date
 
     def dates(v: list[str]) -> frozenset[date]:
-        return frozenset(date.fromisoformat(x) for x in v)
+        return frozenset(date.fromisoformat(x) for x in v) if v else frozenset()
 
     def day(v: str | None) -> date | None:
         return None if v is None else date.fromisoformat(v)
@@ -116,12 +118,21 @@ def _schedule(s: Schedule) -> list[Any]:
 def _schedule_from(row: list[Any], job: str) -> Schedule:
     """A Schedule from its row: positional, each conversion worked out once (``_special``), so
     a plan of 10,000 schedules builds them in a third of the time keyword by keyword took."""
-    names = row_fields()
-    if len(row) != len(names):
-        raise TypeError(f"a schedule row of {len(row)} values, not {len(names)}")
-    values = _converted(zip(names, row, strict=True), _special(Schedule))
-    values.insert(_schedule_fields().index("job"), job)
+    convert, at = _row_conversions()
+    if len(row) != len(convert):
+        raise TypeError(f"a schedule row of {len(row)} values, not {len(convert)}")
+    pairs = zip(convert, row, strict=True)
+    values = [(_tuple(v) if isinstance(v, list) else v) if c is None else c(v) for c, v in pairs]
+    values.insert(at, job)
     return Schedule(*values)
+
+
+@cache
+def _row_conversions() -> tuple[tuple[Callable[[Any], Any] | None, ...], int]:
+    """Each row field's conversion (``_converted``'s, by position: none is a list as a tuple),
+    and where ``job`` goes back in."""
+    special = _special(Schedule)
+    return tuple(special.get(n) for n in row_fields()), _schedule_fields().index("job")
 
 
 def job_data(job: Job) -> dict[str, Any]:
