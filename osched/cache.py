@@ -122,7 +122,7 @@ def _schedule_from(row: list[Any], job: str) -> Schedule:
     if len(row) != len(convert):
         raise TypeError(f"a schedule row of {len(row)} values, not {len(convert)}")
     pairs = zip(convert, row, strict=True)
-    values = [(_tuple(v) if isinstance(v, list) else v) if c is None else c(v) for c, v in pairs]
+    values: list[Any] = [(_tuple(v) if isinstance(v, list) else v) if c is None else c(v) for c, v in pairs]
     values.insert(at, job)
     return Schedule(*values)
 
