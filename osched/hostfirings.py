@@ -191,12 +191,8 @@ def _host_firings(
     after_jump: bool = False,
 ) -> tuple[tuple[Firing, ...], tuple[Firing, ...]]:
     wall = hour * 60 + minute
-    starts: dict[int, set[int]] = {}
-    ends: dict[int, set[int]] = {}
-    for delta in steady_diffs(zone, host_key, start_day):
-        add_days(starts, days, wall + delta)
-        add_days(ends, days, wall + duration + delta)
-    weekly_starts, weekly_ends = _keys(starts), _keys(ends)
+    starts, weekly_starts = _weekly_of(wall, days, zone, host_key, start_day)
+    ends, weekly_ends = _weekly_of(wall + duration, days, zone, host_key, start_day)
     jumps = _jump_skips(host_key, start_day) if after_jump and not exact else {}
     t0 = datetime.fromtimestamp(start_day * 86400, UTC)
     dated_starts: dict[tuple[int, int, int, int, bool], Firing] = {}
@@ -209,9 +205,22 @@ def _host_firings(
             if f is not None:
                 dated.setdefault((f.month, f.day, f.hour, f.minute, f.any_hour), f)
     return (
-        _weekly(starts) + tuple(dated_starts[k] for k in sorted(dated_starts)),
-        _weekly(ends) + tuple(dated_ends[k] for k in sorted(dated_ends)),
+        starts + tuple(dated_starts[k] for k in sorted(dated_starts)),
+        ends + tuple(dated_ends[k] for k in sorted(dated_ends)),
     )
+
+
+@lru_cache(maxsize=65536)
+def _weekly_of(
+    wall: int, days: frozenset[int], zone: str, host_key: str, start_day: int
+) -> tuple[tuple[Firing, ...], frozenset[tuple[int, int]]]:
+    """The weekly firings of wall time ``wall`` (minutes after midnight, past 24 h too) of
+    ``zone`` on ``days``, and their (weekday, minute of day) keys: a window start's, or its
+    end's (timings that share a start or an end share them)."""
+    table: dict[int, set[int]] = {}
+    for delta in steady_diffs(zone, host_key, start_day):
+        add_days(table, days, wall + delta)
+    return _weekly(table), _keys(table)
 
 
 def _one_off(
