@@ -63,8 +63,9 @@ Firings = tuple[Firing, ...]
 
 def per_firings(fn: Callable[Concatenate[Firings, P], R]) -> Callable[Concatenate[Firings, P], R]:
     """Cache ``fn(firings, ...)`` by the identity of ``firings`` (and the other arguments):
-    ``host_firings`` hands out one tuple per schedule timing, so a target's work on it is
-    done once per timing, and hashing a tuple of Firings (a Python ``__hash__`` each) would
+    ``host_firings`` hands out one tuple per schedule timing (timings with the same weekly
+    firings and no dated one share it), so a target's work on it is done once per timing at
+    most, and hashing a tuple of Firings (a Python ``__hash__`` each) would
     cost more than a lookup.  An entry holds its tuple, so no other tuple can take its id."""
     memo: dict[tuple[Any, ...], tuple[Firings, R]] = {}
 
@@ -161,7 +162,8 @@ def host_firings(
 
     Cached on the schedule's timing alone: the targets all ask for the same schedule when
     rendering ``--target all``, and schedules with the same timing get the same tuples (a
-    target may cache what it makes of them).  A one-off window (``s.on``) fires on its date
+    target may cache what it makes of them: ``per_firings``; timings whose firings are all
+    weekly and the same share one tuple too).  A one-off window (``s.on``) fires on its date
     only: a dated start (unless it has begun) and a dated stop."""
     if s.on is not None:
         return _one_off(s, host, now, exact)
