@@ -18,7 +18,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -62,14 +62,20 @@ def _plain(value: Any) -> Any:
 def _typed(cls: Any, data: dict[str, Any], **extra: Any) -> Any:
     """``cls`` from its fields' plain data: lists back into tuples (or a frozenset, or dates).
     A key that is not a field of ``cls`` makes it a TypeError: the plan is not believed."""
-    kw = dict(zip(data, _converted(data.items(), _special(cls)), strict=True))
+    special = _special(cls)
+    kw = dict(zip(data, _converted([special.get(n) for n in data], data.values()), strict=True))
     kw.update(extra)
     return cls(**kw)
 
 
-def _converted(fields: Iterable[tuple[str, Any]], special: dict[str, Callable[[Any], Any]]) -> list[Any]:
-    """Each (field, plain value) typed: its ``special`` conversion, else a list as a tuple."""
-    return [special[n](v) if n in special else _tuple(v) if isinstance(v, list) else v for n, v in fields]
+Conversion = Callable[[Any], Any] | None
+
+
+def _converted(conversions: Sequence[Conversion], values: Iterable[Any]) -> list[Any]:
+    """Each plain value typed by its field's conversion (``_special``), or, where it has none,
+    a list as a tuple."""
+    pairs = zip(conversions, values, strict=True)
+    return [(_tuple(v) if isinstance(v, list) else v) if c is None else c(v) for c, v in pairs]
 
 
 def _tuple(plain: list[Any]) -> tuple[Any, ...]:
@@ -121,16 +127,14 @@ def _schedule_from(row: list[Any], job: str) -> Schedule:
     convert, at = _row_conversions()
     if len(row) != len(convert):
         raise TypeError(f"a schedule row of {len(row)} values, not {len(convert)}")
-    pairs = zip(convert, row, strict=True)
-    values: list[Any] = [(_tuple(v) if isinstance(v, list) else v) if c is None else c(v) for c, v in pairs]
+    values = _converted(convert, row)
     values.insert(at, job)
     return Schedule(*values)
 
 
 @cache
-def _row_conversions() -> tuple[tuple[Callable[[Any], Any] | None, ...], int]:
-    """Each row field's conversion (``_converted``'s, by position: none is a list as a tuple),
-    and where ``job`` goes back in."""
+def _row_conversions() -> tuple[tuple[Conversion, ...], int]:
+    """Each row field's conversion, by position, and where ``job`` goes back in."""
     special = _special(Schedule)
     return tuple(special.get(n) for n in row_fields()), _schedule_fields().index("job")
 

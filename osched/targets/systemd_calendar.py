@@ -151,13 +151,17 @@ def _missable(
 ) -> tuple[tuple[int, datetime], ...]:
     """(weekday, instant) of the window starts (or ends) near an offset change of ``zone``, as
     if the schedule ran every day, that a weekly spec may not elapse at.  The others surely
-    do: on the zone's clock they are their weekday's nominal wall time, passed once or first
-    (``_wall``).  Shared by the timings that differ only in their days."""
+    do: their own weekday's spec elapses then (``_fires``), and it is in the weekly specs of
+    every timing that runs on that weekday.  Shared by the timings that differ only in their
+    days."""
     tz = ZoneInfo(zone)
-    shift, nominal = divmod(hour * 60 + minute + (0 if start else duration), 1440)
+    wall = hour * 60 + minute + (0 if start else duration)
+    own: dict[int, dict[int, set[int]]] = {}  # weekday -> the weekly spec of that day alone
     out = []
     for weekday, a, b in near_every_day(hour, minute, duration, zone, (zone,), start_day):
         t = a if start else b
-        if _wall(t, tz) != ((weekday + shift) % 7, nominal):
+        if weekday not in own:
+            add_days(own.setdefault(weekday, {}), (weekday,), wall)
+        if not _fires(own[weekday], t, tz):
             out.append((weekday, t))
     return tuple(out)
